@@ -1,0 +1,68 @@
+/**
+ * The transport contract. Modules talk to a host only through a Connection, so the same module
+ * code runs over `connection: local` and over SSH. Every call is one round trip.
+ */
+
+export interface ExecOptions {
+  /** Bytes written to the command's stdin, then stdin is closed. Use for file contents and passwords. */
+  stdin?: Buffer | string | NodeJS.ReadableStream;
+  /** Run through sudo (become). Undefined: run as the login user. */
+  become?: BecomeOptions;
+  /** Extra environment for the command (exported inside the shell, never on a visible command line for secrets). */
+  env?: Record<string, string>;
+  /** Abort the remote command (the channel is closed / the child killed). */
+  signal?: AbortSignal;
+  /** Milliseconds before the command is abandoned; undefined means no limit. */
+  timeoutMs?: number;
+}
+
+export interface BecomeOptions {
+  user: string; // default "root"
+  /** Written to sudo only after its prompt appears; never logged, never on a command line. */
+  password?: string;
+}
+
+export interface ExecResult {
+  /** Exit status of the remote shell; null when killed by a signal. */
+  code: number | null;
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
+export interface Connection {
+  /** Inventory name of the host this connection serves. */
+  readonly host: string;
+  /** Run `command` through `/bin/sh -c` on the target. */
+  exec(command: string, options?: ExecOptions): Promise<ExecResult>;
+  /** Close the connection; idempotent. */
+  close(): Promise<void>;
+}
+
+/** Raised when the host cannot be reached or drops; the scheduler marks the host unreachable. */
+export class UnreachableError extends Error {
+  constructor(
+    readonly host: string,
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'UnreachableError';
+  }
+}
+
+/** Connection settings after inventory aliases (ansible_*) and ~/.ssh/config were resolved. */
+export interface ConnectionSpec {
+  host: string; // inventory name
+  connection: 'ssh' | 'local';
+  address: string; // host name or IP to dial
+  port: number;
+  user?: string;
+  privateKeyFile?: string;
+  privateKeyPassphrase?: string;
+  password?: string;
+  jumpHost?: string; // [user@]host[:port]
+  knownHostsFile?: string;
+  acceptNewHostKeys: boolean;
+  connectTimeoutMs: number;
+  become?: BecomeOptions;
+}
