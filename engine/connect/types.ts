@@ -65,4 +65,13 @@ export interface ConnectionSpec {
   acceptNewHostKeys: boolean;
   connectTimeoutMs: number;
   become?: BecomeOptions;
+  /**
+   * More keys to try after privateKeyFile: ssh config IdentityFile entries, else OpenSSH's defaults
+   * (~/.ssh/id_ed25519, id_ecdsa, id_rsa) that exist. Added because `ssh` tries several keys.
+   */
+  identityFiles?: string[];
+  /** ssh-agent socket (SSH_AUTH_SOCK); its keys are tried first, as `ssh` does. */
+  agentSocket?: string;
+  /** The resolved first hop when jumpHost is set (its own ssh config applied); may itself have a jump. */
+  jump?: ConnectionSpec;
 }

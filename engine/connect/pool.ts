@@ -1,0 +1,64 @@
+/**
+ * One connection per host for the whole run, opened on first use. Concurrent first uses share one
+ * connect; a failed connect is forgotten so a later task (wait_for_connection) can try again.
+ */
+import { LocalConnection } from './local.js';
+import { connectSsh, type SshOptions } from './ssh.js';
+import type { Connection, ConnectionSpec } from './types.js';
+
+export type ConnectionFactory = (spec: ConnectionSpec, log: (line: string) => void) => Promise<Connection>;
+
+export interface PoolOptions {
+  /** Defaults to connectSsh; tests and other transports plug in here. */
+  ssh?: ConnectionFactory;
+  /** Defaults to LocalConnection (engine/connect/local.ts). */
+  local?: ConnectionFactory;
+  sshOptions?: SshOptions;
+  /** Transport diagnostics (retries, accepted host keys, drops), tagged with the host. */
+  log?: (host: string, line: string) => void;
+}
+
+export class ConnectionPool {
+  private readonly connections = new Map<string, Promise<Connection>>();
+  private readonly ssh: ConnectionFactory;
+  private readonly local: ConnectionFactory;
+  private closed = false;
+
+  constructor(private readonly options: PoolOptions = {}) {
+    this.ssh = options.ssh ?? ((spec, log) => connectSsh(spec, log, options.sshOptions));
+    this.local = options.local ?? (async (spec) => new LocalConnection(spec.host));
+  }
+
+  /** The host's connection, opening it if needed; rejects with UnreachableError when it cannot. */
+  get(spec: ConnectionSpec): Promise<Connection> {
+    if (this.closed) return Promise.reject(new Error('connection pool is closed'));
+    const existing = this.connections.get(spec.host);
+    if (existing) return existing;
+    const log = (line: string): void => this.options.log?.(spec.host, line);
+    const factory = spec.connection === 'local' ? this.local : this.ssh;
+    const opening = factory(spec, log);
+    this.connections.set(spec.host, opening);
+    opening.catch(() => {
+      if (this.connections.get(spec.host) === opening) this.connections.delete(spec.host);
+    });
+    return opening;
+  }
+
+  /** Drops the host's connection (after a reboot or a drop) so the next get() reconnects. */
+  async reset(host: string): Promise<void> {
+    const existing = this.connections.get(host);
+    this.connections.delete(host);
+    if (existing) await existing.then((c) => c.close(), () => undefined);
+  }
+
+  has(host: string): boolean {
+    return this.connections.has(host);
+  }
+
+  async closeAll(): Promise<void> {
+    this.closed = true;
+    const all = [...this.connections.values()];
+    this.connections.clear();
+    await Promise.all(all.map((p) => p.then((c) => c.close(), () => undefined)));
+  }
+}

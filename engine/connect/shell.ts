@@ -1,0 +1,83 @@
+/**
+ * Turns (command, ExecOptions) into the one string a transport runs, plus the bytes that must reach
+ * the command's stdin before the caller's own. Shared by the SSH and local transports so `become`
+ * and `env` behave identically over both.
+ */
+import { randomBytes } from 'node:crypto';
+import type { BecomeOptions, ExecOptions } from './types.js';
+
+/** POSIX single-quote quoting: safe for any byte string except NUL. */
+export function shQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+export interface BecomePlan {
+  /** What sudo prints on stderr when it wants the password; random so no command output can fake it. */
+  prompt: string;
+  /** Printed (as a line on stderr) by the target shell once sudo let us through. */
+  successMarker: string;
+  password?: string;
+  user: string;
+}
+
+export interface PreparedCommand {
+  /** Handed to the transport; it is run by a shell (the login shell over SSH, /bin/sh locally). */
+  command: string;
+  /** Exported variables, read from stdin by the target shell before the caller's stdin. */
+  preamble?: Buffer;
+  become?: BecomePlan;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Env values travel over stdin, not on the command line, because argv is world-readable in
+ * /proc on the target and callers pass secrets (tokens) this way. `dd bs=1` reads exactly the
+ * preamble and leaves the rest of stdin to the command; `head -c` would read ahead and lose it.
+ */
+function envPreamble(env: Record<string, string>): { preamble: Buffer; reader: string } | undefined {
+  const names = Object.keys(env);
+  if (names.length === 0) return undefined;
+  const lines = names.map((name) => {
+    if (!ENV_NAME.test(name)) throw new Error(`invalid environment variable name: ${JSON.stringify(name)}`);
+    const value = env[name];
+    if (value.includes('\0')) throw new Error(`environment variable ${name} contains a NUL byte`);
+    return `export ${name}=${shQuote(value)}\n`;
+  });
+  const preamble = Buffer.from(lines.join(''), 'utf8');
+  const reader = `eval "$(dd bs=1 count=${preamble.length} 2>/dev/null)" || exit 125`;
+  return { preamble, reader };
+}
+
+export function prepareCommand(command: string, options: ExecOptions = {}): PreparedCommand {
+  const env = options.env ? envPreamble(options.env) : undefined;
+  // Newlines, not `;`, so a caller's command that starts with a comment or ends with `&` keeps its meaning.
+  const withEnv = env ? `${env.reader}\n${command}` : command;
+  if (!options.become) {
+    return { command: `/bin/sh -c ${shQuote(withEnv)}`, preamble: env?.preamble };
+  }
+  const become = planBecome(options.become);
+  const inner = `printf '%s\\n' ${become.successMarker} >&2\n${withEnv}`;
+  const user = shQuote(become.user);
+  // -n without a password: sudo fails at once instead of waiting for a password nobody will type.
+  const sudo = become.password !== undefined
+    ? `sudo -H -S -p ${shQuote(become.prompt)} -u ${user}`
+    : `sudo -H -n -u ${user}`;
+  return { command: `${sudo} -- /bin/sh -c ${shQuote(inner)}`, preamble: env?.preamble, become };
+}
+
+function planBecome(become: BecomeOptions): BecomePlan {
+  const user = become.user || 'root';
+  if (become.password !== undefined && /[\r\n]/.test(become.password)) {
+    // sudo reads one line; a newline would leak the rest of the password into the command's stdin.
+    throw new Error('become password must not contain a newline');
+  }
+  const token = randomBytes(12).toString('hex');
+  return {
+    // No `%`: sudo expands %-escapes in prompts.
+    prompt: `[tsplay-sudo-${token}] password: `,
+    successMarker: `TSPLAY-BECOME-OK-${token}`,
+    password: become.password,
+    user,
+  };
+}

@@ -1,0 +1,407 @@
+/**
+ * SSH transport: one ssh2 connection per host for the whole run, shared by every exec through a
+ * channel limiter. Everything that stops us from reaching a host surfaces as UnreachableError
+ * (HostKeyError is one), so the scheduler can mark the host unreachable like Ansible does.
+ */
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import type { Duplex } from 'node:stream';
+import ssh2 from 'ssh2';
+import type { AnyAuthMethod, AuthHandlerMiddleware, ClientChannel, Client as SshClient } from 'ssh2';
+import { createHostVerifier, type HostKeyError } from './known-hosts.js';
+import { Semaphore } from './semaphore.js';
+import { parseJumpHost, splitJumpChain } from './ssh-config.js';
+import { prepareCommand } from './shell.js';
+import { supervise, type Supervised } from './supervise.js';
+import { UnreachableError, type Connection, type ConnectionSpec, type ExecOptions, type ExecResult } from './types.js';
+
+const { Client, utils } = ssh2;
+
+export interface SshOptions {
+  /** Concurrent channels per connection; sshd's MaxSessions defaults to 10, so stay below it. */
+  maxChannels?: number;
+  keepaliveIntervalMs?: number;
+  keepaliveCountMax?: number;
+  /** Extra attempts after a transient network failure (refused, timed out, reset, unreachable). */
+  connectRetries?: number;
+  retryDelayMs?: number;
+}
+
+const DEFAULTS = { maxChannels: 8, keepaliveIntervalMs: 5000, keepaliveCountMax: 3, connectRetries: 3, retryDelayMs: 250 };
+const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+// ssh2 reports sshd dropping a connection early (MaxStartups, still booting) this way, without a code.
+const TRANSIENT_MESSAGES = [/Connection lost before handshake/, /Timed out while waiting for handshake/];
+
+type Log = (line: string) => void;
+
+/** ssh refused our credentials; not retried, since retrying cannot change the answer. */
+export class AuthenticationError extends UnreachableError {
+  constructor(host: string, message: string, hint?: string) {
+    super(host, message, hint);
+    this.name = 'AuthenticationError';
+  }
+}
+
+function currentUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'root';
+  }
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code && !error.message.includes(String(code)) ? `${error.message} (${code})` : error.message;
+  }
+  return String(error);
+}
+
+interface Auth {
+  methods: AnyAuthMethod[];
+  tried: string[];
+}
+
+/** Keys are read and decrypted up front so a wrong passphrase is named as such, not as "auth failed". */
+function planAuth(spec: ConnectionSpec, username: string, log: Log): Auth {
+  const methods: AnyAuthMethod[] = [];
+  const tried: string[] = [];
+  if (spec.agentSocket) {
+    methods.push({ type: 'agent', username, agent: spec.agentSocket });
+    tried.push('ssh-agent');
+  }
+  const files = [...new Set([spec.privateKeyFile, ...(spec.identityFiles ?? [])].filter((f): f is string => !!f))];
+  for (const file of files) {
+    const explicit = file === spec.privateKeyFile;
+    let data: Buffer;
+    try {
+      data = readFileSync(file);
+    } catch (error) {
+      if (explicit) throw new UnreachableError(spec.host, `cannot read private key ${file}: ${describeError(error)}`, 'check private_key (ansible_ssh_private_key_file)');
+      continue;
+    }
+    const parsed = utils.parseKey(data, spec.privateKeyPassphrase);
+    if (parsed instanceof Error) {
+      const message = `cannot use private key ${file}: ${parsed.message}`;
+      if (explicit) throw new UnreachableError(spec.host, message, 'check private_key_passphrase for an encrypted key');
+      log(`${message}; skipping it`);
+      continue;
+    }
+    methods.push({ type: 'publickey', username, key: data, passphrase: spec.privateKeyPassphrase });
+    tried.push(`key ${file}`);
+  }
+  if (spec.password !== undefined) {
+    const password = spec.password;
+    methods.push({ type: 'password', username, password });
+    methods.push({
+      type: 'keyboard-interactive',
+      username,
+      prompt: (_name, _instructions, _lang, prompts, finish) => finish(prompts.map(() => password)),
+    });
+    tried.push('password');
+  }
+  return { methods, tried };
+}
+
+/** Offers the methods in order, skipping those the server has said it does not accept. */
+function authHandler(methods: AnyAuthMethod[]): AuthHandlerMiddleware {
+  let next = 0;
+  // authsLeft is null on the first call, before the server said anything.
+  return (authsLeft: string[] | null, _partial, callback) => {
+    while (next < methods.length) {
+      const method = methods[next++];
+      const wire = method.type === 'agent' ? 'publickey' : method.type;
+      if (!authsLeft || authsLeft.includes(wire)) {
+        callback(method);
+        return;
+      }
+    }
+    // ssh2 reads `false` as "no methods left"; its typings leave that out.
+    callback(false as unknown as AnyAuthMethod);
+  };
+}
+
+interface AttemptFailure {
+  error: UnreachableError;
+  retryable: boolean;
+}
+
+function openClient(spec: ConnectionSpec, auth: Auth, username: string, sock: Duplex | undefined, options: Required<SshOptions>, log: Log): Promise<SshClient> {
+  const verification = createHostVerifier({
+    host: spec.host,
+    address: spec.address,
+    port: spec.port,
+    knownHostsFile: spec.knownHostsFile,
+    acceptNew: spec.acceptNewHostKeys,
+    log,
+  });
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    let settled = false;
+    const fail = (error: unknown): void => {
+      if (settled) return;
+      settled = true;
+      client.end();
+      reject(classify(spec, error, verification.failure(), auth));
+    };
+    // Errors after `ready` belong to SshConnection; this keeps a stray one from crashing the process.
+    client.on('error', fail);
+    client.once('close', () => fail(new Error('connection closed during the SSH handshake')));
+    client.once('ready', () => {
+      settled = true;
+      resolve(client);
+    });
+    client.connect({
+      host: spec.address,
+      port: spec.port,
+      sock,
+      username,
+      hostVerifier: verification.hostVerifier,
+      algorithms: { serverHostKey: verification.serverHostKey },
+      authHandler: authHandler(auth.methods),
+      keepaliveInterval: options.keepaliveIntervalMs,
+      keepaliveCountMax: options.keepaliveCountMax,
+      readyTimeout: spec.connectTimeoutMs,
+    });
+  });
+}
+
+function classify(spec: ConnectionSpec, error: unknown, hostKey: HostKeyError | undefined, auth: Auth): AttemptFailure {
+  if (hostKey) return { error: hostKey, retryable: false };
+  const where = `${spec.user ?? currentUser()}@${spec.address}:${spec.port}`;
+  const level = (error as { level?: string }).level;
+  if (level === 'client-authentication') {
+    const tried = auth.tried.length > 0 ? auth.tried.join(', ') : 'nothing (no key, agent or password configured)';
+    return {
+      error: new AuthenticationError(spec.host, `SSH authentication failed for ${where}; tried ${tried}`, 'check user, private_key / ansible_ssh_private_key_file, password, or SSH_AUTH_SOCK'),
+      retryable: false,
+    };
+  }
+  const code = (error as NodeJS.ErrnoException).code;
+  const message = describeError(error);
+  const retryable = (typeof code === 'string' && TRANSIENT_CODES.has(code)) || TRANSIENT_MESSAGES.some((re) => re.test(message));
+  return { error: new UnreachableError(spec.host, `cannot connect to ${where}: ${message}`, 'is the host up and sshd listening?'), retryable };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Connects (through spec.jump / spec.jumpHost when set), retrying only transient network failures. */
+export async function connectSsh(spec: ConnectionSpec, log: Log = () => {}, sshOptions: SshOptions = {}): Promise<SshConnection> {
+  const options = { ...DEFAULTS, ...sshOptions };
+  const username = spec.user ?? currentUser();
+  const auth = planAuth(spec, username, log);
+  const hop = spec.jump ?? (spec.jumpHost ? jumpSpec(spec, spec.jumpHost) : undefined);
+  const jump = hop ? await connectSsh(hop, (line) => log(`[jump ${hop.address}] ${line}`), sshOptions) : undefined;
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const sock = jump ? await jump.forwardOut(spec.address, spec.port) : undefined;
+        const client = await openClient(spec, auth, username, sock, options, log);
+        return new SshConnection(spec, client, jump, options, log);
+      } catch (caught) {
+        const failure = toFailure(spec, caught);
+        if (!failure.retryable || attempt >= options.connectRetries) throw failure.error;
+        const delay = options.retryDelayMs * 2 ** attempt;
+        log(`${failure.error.message}; retrying in ${delay} ms (${attempt + 1}/${options.connectRetries})`);
+        await sleep(delay);
+      }
+    }
+  } catch (error) {
+    await jump?.close();
+    throw error;
+  }
+}
+
+function toFailure(spec: ConnectionSpec, caught: unknown): AttemptFailure {
+  if (caught && typeof caught === 'object' && 'retryable' in caught && 'error' in caught) return caught as AttemptFailure;
+  if (caught instanceof UnreachableError) return { error: caught, retryable: false };
+  // forwardOut through the jump host: "Connection refused" from the far side is as transient as our own.
+  const message = describeError(caught);
+  return { error: new UnreachableError(spec.host, `cannot reach ${spec.address}:${spec.port}: ${message}`), retryable: /refused|timed out|reset|unreachable/i.test(message) };
+}
+
+/** `[user@]host[:port]` with the target's credentials, for a jump host ssh-config.ts did not resolve. */
+export function jumpSpec(target: ConnectionSpec, jumpHost: string): ConnectionSpec {
+  const { hops, last } = splitJumpChain(jumpHost);
+  const hop = parseJumpHost(last);
+  if (!hop) throw new UnreachableError(target.host, `cannot parse jump host ${JSON.stringify(last)}`, 'use [user@]host[:port]');
+  const spec: ConnectionSpec = {
+    host: `${target.host} (jump ${hop.host})`,
+    connection: 'ssh',
+    address: hop.host,
+    port: hop.port ?? 22,
+    user: hop.user ?? target.user,
+    privateKeyFile: target.privateKeyFile,
+    privateKeyPassphrase: target.privateKeyPassphrase,
+    identityFiles: target.identityFiles,
+    agentSocket: target.agentSocket,
+    knownHostsFile: target.knownHostsFile,
+    acceptNewHostKeys: target.acceptNewHostKeys,
+    connectTimeoutMs: target.connectTimeoutMs,
+  };
+  if (hops) spec.jump = jumpSpec(target, hops);
+  return spec;
+}
+
+export class SshConnection implements Connection {
+  readonly host: string;
+  private readonly channels: Semaphore;
+  /** Every exec between acquiring a slot and settling, so a dropped connection can fail them all. */
+  private readonly inFlight = new Set<(error: Error) => void>();
+  private lost: UnreachableError | undefined;
+  private lastError: string | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly spec: ConnectionSpec,
+    private readonly client: SshClient,
+    private readonly jump: SshConnection | undefined,
+    options: Required<SshOptions>,
+    private readonly log: Log,
+  ) {
+    this.host = spec.host;
+    this.channels = new Semaphore(options.maxChannels);
+    client.on('error', (error: Error) => {
+      this.lastError = describeError(error);
+    });
+    client.once('close', () => this.onClosed());
+  }
+
+  get alive(): boolean {
+    return !this.lost && !this.closing;
+  }
+
+  private onClosed(): void {
+    if (this.closing) return;
+    const reason = this.lastError ?? 'the server closed the connection';
+    this.lost = new UnreachableError(
+      this.host,
+      `lost the SSH connection to ${this.host} (${this.spec.address}:${this.spec.port}): ${reason}`,
+      'the host went down, rebooted, or the network dropped',
+    );
+    this.log(this.lost.message);
+    this.channels.rejectAll(this.lost);
+    for (const fail of [...this.inFlight]) fail(this.lost);
+    void this.jump?.close();
+  }
+
+  private unusable(): Error | undefined {
+    if (this.lost) return this.lost;
+    if (this.closing) return new Error(`the connection to ${this.host} was closed`);
+    return undefined;
+  }
+
+  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    const prepared = prepareCommand(command, options);
+    const downBefore = this.unusable();
+    if (downBefore) throw downBefore;
+    const release = await this.channels.acquire(options.signal);
+    try {
+      const down = this.unusable();
+      if (down) throw down;
+      const channel = await this.openChannel(prepared.command, options.signal);
+      return await this.runOn(channel, prepared, options);
+    } finally {
+      release();
+    }
+  }
+
+  /** Retries a refused channel open briefly: sshd may still be tearing down a finished session's slot. */
+  private async openChannel(command: string, signal: AbortSignal | undefined): Promise<ClientChannel> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.tracked<ClientChannel>((resolve, reject) => {
+          this.client.exec(command, (error, channel) => (error ? reject(error) : resolve(channel)));
+        });
+      } catch (error) {
+        const down = this.unusable();
+        if (down) throw down;
+        if (error instanceof UnreachableError || attempt >= 3 || signal?.aborted) throw error;
+        await sleep(100 * 2 ** attempt);
+      }
+    }
+  }
+
+  /** A promise that also rejects when the connection drops while it is pending. */
+  private tracked<T>(start: (resolve: (v: T) => void, reject: (e: Error) => void) => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const fail = (error: Error): void => reject(error);
+      this.inFlight.add(fail);
+      start(
+        (value) => {
+          this.inFlight.delete(fail);
+          resolve(value);
+        },
+        (error) => {
+          this.inFlight.delete(fail);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  private runOn(channel: ClientChannel, prepared: ReturnType<typeof prepareCommand>, options: ExecOptions): Promise<ExecResult> {
+    let exitCode: number | null | undefined;
+    let terminated = false;
+    const run: Supervised = supervise(
+      {
+        stdin: channel,
+        stdout: channel,
+        stderr: channel.stderr,
+        terminate: () => {
+          terminated = true;
+          // sshd delivers the signal to the session's process; closing alone would leave it running.
+          if (this.alive) channel.signal('TERM');
+          channel.close();
+        },
+      },
+      prepared,
+      options,
+    );
+    const onDrop = (error: Error): void => run.fail(error);
+    this.inFlight.add(onDrop);
+    channel.on('exit', (code: number | null) => {
+      exitCode = typeof code === 'number' ? code : null;
+    });
+    channel.once('close', () => {
+      // The connection's own close arrives in the same turn as its channels'; decide after it.
+      setImmediate(() => {
+        this.inFlight.delete(onDrop);
+        const down = this.unusable();
+        if (exitCode === undefined && down && !terminated) run.fail(down);
+        else run.exited(exitCode ?? null);
+      });
+    });
+    return run.result;
+  }
+
+  /** A TCP stream to address:port opened by this host, used as the socket of the next hop. */
+  forwardOut(address: string, port: number): Promise<Duplex> {
+    const down = this.unusable();
+    if (down) return Promise.reject(down);
+    return this.tracked<Duplex>((resolve, reject) => {
+      this.client.forwardOut('127.0.0.1', 0, address, port, (error, stream) => (error ? reject(error) : resolve(stream)));
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    const ended = this.lost
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          this.client.once('close', () => resolve());
+          this.client.end();
+          // A dead peer may never answer the disconnect; do not let close() hang the run.
+          setTimeout(() => {
+            this.client.destroy();
+            resolve();
+          }, 2000).unref();
+        });
+    this.closing = ended.then(() => this.jump?.close());
+    const closed = new Error(`the connection to ${this.host} was closed`);
+    for (const fail of [...this.inFlight]) fail(closed);
+    this.channels.rejectAll(closed);
+    return this.closing;
+  }
+}

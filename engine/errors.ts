@@ -1,0 +1,76 @@
+/**
+ * Errors are values with a place and a hint. Every user-facing failure before the run
+ * (parse, validation, options) is a Diagnostic; the CLI prints them all and exits 4 or 5.
+ */
+
+export interface Place {
+  file: string;
+  line: number; // 1-based
+  col: number; // 1-based
+}
+
+export type DiagnosticKind = 'parse' | 'options';
+
+export interface Diagnostic {
+  kind: DiagnosticKind;
+  message: string;
+  place?: Place;
+  hint?: string;
+}
+
+export function formatPlace(place: Place | undefined): string {
+  return place ? `${place.file}:${place.line}:${place.col}` : '';
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  const where = d.place ? `${formatPlace(d.place)}: ` : '';
+  const hint = d.hint ? `\n  hint: ${d.hint}` : '';
+  return `${where}error: ${d.message}${hint}`;
+}
+
+/** Thrown when loading found problems; carries all of them, not just the first. */
+export class DiagnosticsError extends Error {
+  constructor(readonly diagnostics: Diagnostic[]) {
+    super(diagnostics.map(formatDiagnostic).join('\n'));
+    this.name = 'DiagnosticsError';
+  }
+  get kind(): DiagnosticKind {
+    return this.diagnostics.every((d) => d.kind === 'options') ? 'options' : 'parse';
+  }
+}
+
+/** Collects diagnostics while loading so one run reports every problem. */
+export class Diagnostics {
+  readonly items: Diagnostic[] = [];
+  add(message: string, place?: Place, hint?: string, kind: DiagnosticKind = 'parse'): void {
+    this.items.push({ kind, message, place, hint });
+  }
+  get empty(): boolean {
+    return this.items.length === 0;
+  }
+  throwIfAny(): void {
+    if (!this.empty) throw new DiagnosticsError(this.items);
+  }
+}
+
+/** A task failure at run time: shown in the recap, never stops other hosts. */
+export class TaskError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+    readonly place?: Place,
+  ) {
+    super(message);
+    this.name = 'TaskError';
+  }
+}
+
+export const EXIT = {
+  ok: 0,
+  error: 1,
+  hostFailed: 2,
+  unreachable: 3,
+  parse: 4,
+  options: 5,
+  interrupted: 99,
+} as const;

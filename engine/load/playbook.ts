@@ -1,0 +1,183 @@
+/**
+ * Playbook -> Plays. Everything is validated here, before any host is contacted: schema, modules
+ * and their arguments, expressions, templates, roles, handlers, and variables templates read.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Diagnostics, Place } from '../errors.js';
+import { exprNames } from '../vars/expr.js';
+import { referencedNames, TemplateError } from '../vars/template.js';
+import { MAGIC_VARS, FACT_NAMES } from '../vars/context.js';
+import { candidatePaths, findControllerFile } from './files.js';
+import { inventoryVarsOf, loadVarsFile, type Inventory, type VarMap } from './inventory.js';
+import type { Play, Playbook, Task, TaskNode } from './model.js';
+import { editDistance, matchHosts, PatternError } from './patterns.js';
+import { expandRoles, parseRoleRef, roleSearchPath } from './roles.js';
+import { asList, loadTaskList, type TaskLoadContext } from './tasks.js';
+import { validateAt, validators } from './validate.js';
+import { loadYamlFile, pointerJoin, type LoadedYaml } from './yaml-file.js';
+
+interface RawPlay {
+  name?: string;
+  hosts: string | string[];
+  vars?: VarMap;
+  vars_files?: string[];
+  roles?: unknown[];
+  pre_tasks?: unknown[];
+  tasks?: unknown[];
+  post_tasks?: unknown[];
+  handlers?: unknown[];
+  serial?: number | string | Array<number | string>;
+  strategy?: 'linear' | 'free';
+  any_errors_fatal?: boolean;
+  max_fail_percentage?: number;
+  gather_facts?: boolean;
+  become?: boolean;
+  become_user?: string;
+  connection?: 'ssh' | 'local';
+  check_mode?: boolean;
+  tags?: unknown;
+  force_handlers?: boolean;
+}
+
+export function loadPlaybook(file: string, inv: Inventory, extraVars: VarMap, diags: Diagnostics, cwd: string): Playbook | undefined {
+  const path = resolve(cwd, file);
+  const doc = loadYamlFile(path, diags);
+  if (!doc) return undefined;
+  if (doc.value === null || doc.value === undefined) {
+    diags.add('playbook is empty', { file: path, line: 1, col: 1 }, 'a playbook is a list of plays: - hosts: workers');
+    return undefined;
+  }
+  if (!validateAt(validators.playbook, doc.value, doc, diags, 'play')) return undefined;
+  const dir = dirname(path);
+  const plays = (doc.value as RawPlay[]).map((raw, i) => loadPlay(raw, pointerJoin('', i), doc, inv, extraVars, diags, dir, cwd));
+  const playbook: Playbook = { file: path, dir, plays };
+  checkVariables(playbook, inv, extraVars, diags);
+  return playbook;
+}
+
+// Filled per play while loading, read by checkVariables.
+const playTemplates = new WeakMap<Play, Pick<TaskLoadContext, 'templates' | 'files'>>();
+
+function loadPlay(raw: RawPlay, pointer: string, doc: LoadedYaml, inv: Inventory, extraVars: VarMap, diags: Diagnostics, dir: string, cwd: string): Play {
+  const place = doc.placeOf(pointer);
+  try {
+    matchHosts(inv, raw.hosts);
+  } catch (err) {
+    if (!(err instanceof PatternError)) throw err;
+    diags.add(err.message, doc.placeOf(pointerJoin(pointer, 'hosts')), err.hint);
+  }
+  const varsFiles: VarMap = {};
+  (raw.vars_files ?? []).forEach((f, i) => Object.assign(varsFiles, loadVarsFile(resolve(dir, f), diags, doc.placeOf(pointerJoin(pointerJoin(pointer, 'vars_files'), i)))));
+  const playTags = asList(raw.tags);
+  const shared = { diags, tags: playTags, templates: [] as TaskLoadContext['templates'], files: [] as TaskLoadContext['files'] };
+  const ctx: TaskLoadContext = { ...shared, doc, baseDir: dir };
+  const roleRefs = (raw.roles ?? []).map((r, i) => parseRoleRef(r, doc.placeOf(pointerJoin(pointerJoin(pointer, 'roles'), i))));
+  const roles = expandRoles(roleRefs, roleSearchPath(dir, cwd), shared, diags);
+  const section = (key: 'pre_tasks' | 'tasks' | 'post_tasks' | 'handlers'): TaskNode[] => loadTaskList(raw[key], pointerJoin(pointer, key), ctx, []);
+  const handlers = [...roles.handlers, ...(section('handlers').filter((h) => h.kind === 'task') as Task[])];
+  const play: Play = {
+    name: raw.name ?? String(raw.hosts),
+    place,
+    hosts: raw.hosts,
+    vars: raw.vars ?? {},
+    varsFiles,
+    roleDefaults: roles.defaults,
+    roleVars: roles.vars,
+    sections: [section('pre_tasks'), [...roles.nodes, ...section('tasks')], section('post_tasks')],
+    handlers,
+    serial: raw.serial === undefined ? [] : Array.isArray(raw.serial) ? raw.serial : [raw.serial],
+    strategy: raw.strategy ?? 'linear',
+    anyErrorsFatal: raw.any_errors_fatal ?? false,
+    maxFailPercentage: raw.max_fail_percentage,
+    gatherFacts: raw.gather_facts ?? false,
+    become: raw.become,
+    becomeUser: raw.become_user,
+    connection: raw.connection,
+    checkMode: raw.check_mode,
+    forceHandlers: raw.force_handlers ?? false,
+    baseDir: dir,
+  };
+  checkNotify(play, diags);
+  playTemplates.set(play, shared);
+  void extraVars;
+  return play;
+}
+
+function checkNotify(play: Play, diags: Diagnostics): void {
+  const known = new Set(play.handlers.flatMap((h) => [h.name ?? '', ...h.listen]));
+  const visit = (nodes: TaskNode[]): void => {
+    for (const n of nodes) {
+      if (n.kind === 'block') {
+        visit(n.block);
+        visit(n.rescue);
+        visit(n.always);
+      } else {
+        for (const name of n.notify) {
+          if (!known.has(name)) {
+            const near = [...known].filter((k) => k && editDistance(k, name) <= 3);
+            diags.add(`notify names no handler: '${name}'`, n.place, near.length ? `did you mean '${near[0]}'?` : 'define it under handlers: with that name (or listen:)');
+          }
+        }
+      }
+    }
+  };
+  play.sections.forEach(visit);
+}
+
+/** Every variable a template or expression reads must be defined somewhere the run can see. */
+function checkVariables(playbook: Playbook, inv: Inventory, extraVars: VarMap, diags: Diagnostics): void {
+  const global = new Set<string>([...MAGIC_VARS, ...Object.keys(extraVars)]);
+  for (const host of inv.hosts.keys()) Object.keys(inventoryVarsOf(inv, host)).forEach((n) => global.add(n));
+  // Registered results and set_fact values survive into later plays, so collect them playbook-wide.
+  for (const play of playbook.plays) collectRuntimeNames(play, global);
+  for (const play of playbook.plays) {
+    const known = new Set([...global, ...Object.keys(play.vars), ...Object.keys(play.varsFiles), ...Object.keys(play.roleDefaults), ...Object.keys(play.roleVars)]);
+    if (play.gatherFacts) FACT_NAMES.forEach((n) => known.add(n));
+    const seen = playTemplates.get(play)!;
+    const report = (names: Set<string>, scope: string[], place: Place, what: string): void => {
+      for (const name of names) {
+        if (known.has(name) || scope.includes(name)) continue;
+        const near = [...known, ...scope].filter((k) => editDistance(k, name) <= 2);
+        diags.add(`undefined variable '${name}' in ${what}`, place, near.length ? `did you mean '${near[0]}'?` : `define it in vars, group_vars or with -e ${name}=...; or give a fallback {{default ${name} "..."}}`);
+      }
+    };
+    for (const t of seen.templates) {
+      if (t.source.startsWith('@cel:')) report(exprNames(t.source.slice(5)), t.scopeNames, t.place, 'expression');
+      else report(referencedNames(t.source), t.scopeNames, t.place, 'template');
+    }
+    for (const f of seen.files) {
+      const found = findControllerFile(f.ref.kind, f.ref.name, f.baseDir, f.role);
+      if (!found) {
+        diags.add(`${f.ref.kind === 'templates' ? 'template' : 'file'} '${f.ref.name}' not found on the controller`, f.place, `looked in: ${candidatePaths(f.ref.kind, f.ref.name, f.baseDir, f.role).join(', ')}`);
+        continue;
+      }
+      if (!f.ref.template) continue;
+      const text = readFileSync(found, 'utf8');
+      try {
+        report(referencedNames(text), [...f.scopeNames, ...Object.keys(f.role?.defaults ?? {}), ...Object.keys(f.role?.vars ?? {})], { file: found, line: 1, col: 1 }, `template ${f.ref.name}`);
+      } catch (err) {
+        if (!(err instanceof TemplateError)) throw err;
+        const line = /line (\d+)/.exec(err.message);
+        diags.add(err.message, { file: found, line: line ? Number(line[1]) : 1, col: 1 }, err.hint);
+      }
+    }
+  }
+}
+
+function collectRuntimeNames(play: Play, into: Set<string>): void {
+  const visit = (nodes: TaskNode[]): void => {
+    for (const n of nodes) {
+      if (n.kind === 'block') {
+        visit(n.block);
+        visit(n.rescue);
+        visit(n.always);
+        continue;
+      }
+      if (n.register) into.add(n.register);
+      if (n.module === 'set_fact') Object.keys(n.args).filter((k) => k !== 'cacheable').forEach((k) => into.add(k));
+    }
+  };
+  play.sections.forEach(visit);
+  visit(play.handlers);
+}

@@ -1,0 +1,130 @@
+/**
+ * JSON Schema validation (ajv) whose errors point at file:line:col via the YAML position map.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import inventorySchema from '../schema/inventory.schema.json' with { type: 'json' };
+import playbookSchema from '../schema/playbook.schema.json' with { type: 'json' };
+import roleMetaSchema from '../schema/role-meta.schema.json' with { type: 'json' };
+import varsSchema from '../schema/vars.schema.json' with { type: 'json' };
+import type { Diagnostics } from '../errors.js';
+import type { LoadedYaml } from './yaml-file.js';
+
+const ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true });
+ajv.addSchema(varsSchema);
+ajv.addSchema(playbookSchema);
+
+export const validators = {
+  inventory: ajv.compile(inventorySchema),
+  playbook: ajv.getSchema(playbookSchema.$id) as ValidateFunction,
+  roleMeta: ajv.compile(roleMetaSchema),
+  vars: ajv.getSchema(varsSchema.$id) as ValidateFunction,
+  taskList: ajv.compile({ $ref: `${playbookSchema.$id}#/definitions/taskList` }),
+};
+
+export function compileSchema(schema: object): ValidateFunction {
+  return ajv.compile(schema);
+}
+
+/** Validate a loaded document (or a part of it at `basePointer`) and report every problem. */
+export function validateAt(
+  validate: ValidateFunction,
+  value: unknown,
+  doc: LoadedYaml,
+  diags: Diagnostics,
+  what: string,
+  basePointer = '',
+): boolean {
+  if (validate(value)) return true;
+  reportErrors(validate.errors ?? [], doc, diags, what, basePointer);
+  return false;
+}
+
+export function reportErrors(errors: ErrorObject[], doc: LoadedYaml, diags: Diagnostics, what: string, basePointer = ''): void {
+  for (const err of pruneErrors(errors)) {
+    const pointer = basePointer + err.instancePath;
+    const { message, hint, atKey } = describe(err, what);
+    diags.add(message, atKey ? doc.keyPlaceOf(basePointer + atKey) : doc.placeOf(pointer), hint);
+  }
+}
+
+/** anyOf/oneOf produce one error per branch; keep the most useful, one per location. */
+function pruneErrors(errors: ErrorObject[]): ErrorObject[] {
+  const byPath = new Map<string, ErrorObject[]>();
+  for (const e of errors) {
+    const list = byPath.get(e.instancePath) ?? [];
+    list.push(e);
+    byPath.set(e.instancePath, list);
+  }
+  const out: ErrorObject[] = [];
+  for (const [path, list] of byPath) {
+    // oneOf over `required` branches means "exactly one of these keys": say that once.
+    const oneOf = list.find((e) => e.keyword === 'oneOf');
+    const branches = (oneOf?.schema as Array<{ required?: string[] }> | undefined) ?? [];
+    if (oneOf && branches.every((b) => b.required)) {
+      const keys = branches.flatMap((b) => b.required ?? []);
+      out.push({ ...oneOf, keyword: 'exactlyOne', params: { keys } });
+      out.push(...list.filter((e) => e.keyword !== 'oneOf' && !(e.keyword === 'required' && keys.includes(String(e.params.missingProperty)))));
+      continue;
+    }
+    const deeper = errors.some((e) => e.instancePath.startsWith(path + '/') && e.keyword !== 'anyOf');
+    const specific = list.filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf');
+    if (specific.length === 0) {
+      if (!deeper) out.push(list[0]!);
+      continue;
+    }
+    const types = specific.filter((e) => e.keyword === 'type');
+    if (types.length > 1) {
+      const expected = [...new Set(types.flatMap((e) => String(e.params.type).split(',')))];
+      out.push({ ...types[0]!, params: { type: expected.join(' or ') } });
+      out.push(...specific.filter((e) => e.keyword !== 'type'));
+    } else if (deeper && specific.every((e) => e.keyword === 'type')) {
+      continue; // a deeper error in the matching branch explains it better
+    } else {
+      out.push(...specific);
+    }
+  }
+  return out;
+}
+
+function describe(err: ErrorObject, what: string): { message: string; hint?: string; atKey?: string } {
+  const field = err.instancePath ? `'${lastSegment(err.instancePath)}'` : what;
+  switch (err.keyword) {
+    case 'additionalProperties': {
+      const key = String(err.params.additionalProperty);
+      return {
+        message: `unknown key '${key}' in ${what}`,
+        hint: allowedKeys(err),
+        atKey: `${err.instancePath}/${key}`,
+      };
+    }
+    case 'exactlyOne':
+      return { message: `${what} need exactly one of: ${(err.params.keys as string[]).join(', ')}` };
+    case 'required':
+      return { message: `${what} is missing required key '${String(err.params.missingProperty)}'` };
+    case 'type':
+      return { message: `${field} must be ${article(String(err.params.type).replace(/,/g, ' or '))}` };
+    case 'enum':
+      return {
+        message: `${field} must be one of: ${(err.params.allowedValues as unknown[]).map(String).join(', ')}`,
+      };
+    case 'propertyNames':
+      return { message: `invalid variable name '${String(err.params.propertyName)}'`, hint: 'variable names are letters, digits and _, not starting with a digit' };
+    case 'pattern':
+      return { message: `${field} has an invalid value (expected to match ${String(err.params.pattern)})` };
+    default:
+      return { message: `${field} ${err.message ?? 'is invalid'}` };
+  }
+}
+
+function allowedKeys(err: ErrorObject): string | undefined {
+  const props = (err.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  return props ? `expected one of: ${Object.keys(props).join(', ')}` : undefined;
+}
+
+function lastSegment(pointer: string): string {
+  return pointer.slice(pointer.lastIndexOf('/') + 1).replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+function article(type: string): string {
+  return /^(array|object|integer)/.test(type) ? `an ${type}` : `a ${type}`;
+}

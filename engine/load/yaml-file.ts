@@ -1,0 +1,111 @@
+/**
+ * YAML with positions. Every loaded document keeps a map from JSON pointer to source place,
+ * so schema errors and template errors can point at file:line:col.
+ */
+import { readFileSync } from 'node:fs';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { Diagnostics, type Place } from '../errors.js';
+
+export interface LoadedYaml {
+  file: string;
+  value: unknown;
+  /** Place of the value at a JSON pointer ("" is the document). */
+  placeOf(pointer: string): Place;
+  /** Place of the key naming the value at a pointer (falls back to the value). */
+  keyPlaceOf(pointer: string): Place;
+}
+
+export function pointerJoin(base: string, key: string | number): string {
+  return `${base}/${String(key).replace(/~/g, '~0').replace(/\//g, '~1')}`;
+}
+
+export function parseYamlText(text: string, file: string, diags: Diagnostics): LoadedYaml | undefined {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
+  const at = (offset: number): Place => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { file, line, col };
+  };
+  if (doc.errors.length > 0) {
+    for (const err of doc.errors) {
+      const duplicate = err.code === 'DUPLICATE_KEY';
+      diags.add(
+        duplicate ? `duplicate key: ${err.message.replace(/^Map keys must be unique.*$/s, 'a key appears twice in one mapping')}` : `invalid YAML: ${firstLine(err.message)}`,
+        at(err.pos[0]),
+        duplicate ? 'remove or rename one of the two keys' : yamlHint(err.code),
+      );
+    }
+    return undefined;
+  }
+  const valuePlaces = new Map<string, Place>();
+  const keyPlaces = new Map<string, Place>();
+  const walk = (node: Node | null | undefined, pointer: string): void => {
+    if (!node) return;
+    if (node.range) valuePlaces.set(pointer, at(node.range[0]));
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        if (!isPair(pair)) continue;
+        const keyNode = pair.key as Node | null;
+        const key = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
+        const child = pointerJoin(pointer, key);
+        if (keyNode?.range) keyPlaces.set(child, at(keyNode.range[0]));
+        walk(pair.value as Node | null, child);
+        if (!valuePlaces.has(child) && keyNode?.range) valuePlaces.set(child, at(keyNode.range[0]));
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => walk(item as Node, pointerJoin(pointer, i)));
+    }
+  };
+  walk(doc.contents as Node | null, '');
+  const docPlace: Place = { file, line: 1, col: 1 };
+  const nearest = (map: Map<string, Place>, pointer: string): Place => {
+    let p = pointer;
+    for (;;) {
+      const found = map.get(p) ?? valuePlaces.get(p);
+      if (found) return found;
+      if (p === '') return docPlace;
+      p = p.slice(0, p.lastIndexOf('/'));
+    }
+  };
+  return {
+    file,
+    value: doc.toJS({ maxAliasCount: 1000 }),
+    placeOf: (pointer) => nearest(valuePlaces, pointer),
+    keyPlaceOf: (pointer) => nearest(keyPlaces, pointer),
+  };
+}
+
+export function loadYamlFile(file: string, diags: Diagnostics, origin?: Place): LoadedYaml | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    diags.add(
+      code === 'ENOENT' ? `file not found: ${file}` : `cannot read ${file}: ${(err as Error).message}`,
+      origin,
+      code === 'ENOENT' ? 'check the path; relative paths are resolved from the file that names them' : undefined,
+    );
+    return undefined;
+  }
+  return parseYamlText(text, file, diags);
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+}
+
+function yamlHint(code: string): string | undefined {
+  switch (code) {
+    case 'BAD_INDENT':
+    case 'MISSING_CHAR':
+      return 'check indentation: nested keys need consistent spaces (no tabs)';
+    case 'TAB_AS_INDENT':
+      return 'YAML does not allow tabs for indentation; use spaces';
+    case 'BLOCK_AS_IMPLICIT_KEY':
+    case 'MULTILINE_IMPLICIT_KEY':
+      return 'a value starting with {{ must be quoted: key: "{{ var }}"';
+    default:
+      return undefined;
+  }
+}

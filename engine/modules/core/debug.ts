@@ -1,0 +1,33 @@
+/**
+ * debug — show a message or a variable (masked if secret).
+ *
+ *   - debug: { msg: "node {{ inventory_hostname }} joins {{ apiserver }}" }
+ *   - debug: { var: swaps.stdout }
+ */
+import { defineModule } from '../types.js';
+
+interface DebugArgs {
+  msg?: unknown;
+  var?: string;
+}
+
+export default defineModule<DebugArgs, null, never>({
+  name: 'debug',
+  doc: 'Print a message (msg) or the value of a variable (var).',
+  runsOn: 'controller',
+  schema: {
+    type: 'object',
+    properties: { msg: {}, var: { type: 'string', description: 'A variable name or dotted path.' } },
+    additionalProperties: false,
+  },
+  probe: async () => null,
+  plan(args, _obs, ctx) {
+    if (args.var !== undefined) {
+      let cur: unknown = ctx.vars;
+      for (const part of args.var.split('.')) cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[part] : undefined;
+      return { changes: [], result: { msg: cur === undefined ? `VARIABLE IS NOT DEFINED: ${args.var}` : cur, [args.var]: cur } };
+    }
+    return { changes: [], result: { msg: args.msg ?? 'Hello world!' } };
+  },
+  apply: async () => ({}),
+});

@@ -1,0 +1,82 @@
+/**
+ * command — run a program. Its outcome cannot be predicted, so check mode says "would run" unless
+ * `creates`/`removes` settle it. `shell` (shell.ts) is the same with shell syntax allowed.
+ *
+ *   - name: load ipvs modules
+ *     command: modprobe ip_vs
+ *     args: { creates: /sys/module/ip_vs }
+ */
+import { defineModule, type ModuleDef } from '../types.js';
+import { q, runChecked } from './remote.js';
+
+export interface CommandArgs {
+  cmd?: string;
+  argv?: string[];
+  chdir?: string;
+  creates?: string;
+  removes?: string;
+  stdin?: string;
+}
+
+interface Observed {
+  createsExists?: boolean;
+  removesExists?: boolean;
+}
+
+export function commandModule(name: 'command' | 'shell'): ModuleDef<CommandArgs, Observed, string> {
+  const commandLine = (args: CommandArgs): string => {
+    if (args.argv) return args.argv.map(q).join(' ');
+    const cmd = args.cmd ?? '';
+    return name === 'shell' ? cmd : splitWords(cmd).map(q).join(' ');
+  };
+  return defineModule<CommandArgs, Observed, string>({
+    name,
+    doc: name === 'shell' ? 'Run a command through /bin/sh (pipes, redirects).' : 'Run a program with arguments (no shell expansion).',
+    runsOn: 'target',
+    freeForm: 'cmd',
+    schema: {
+      type: 'object',
+      properties: {
+        cmd: { type: 'string' },
+        argv: { type: 'array', items: { type: 'string' } },
+        chdir: { type: 'string' },
+        creates: { type: 'string', description: 'Skip when this path exists.' },
+        removes: { type: 'string', description: 'Run only when this path exists.' },
+        stdin: { type: 'string' },
+      },
+      additionalProperties: false,
+    },
+    async probe(ctx, args) {
+      if (!args.creates && !args.removes) return {};
+      const test = (p: string | undefined): string => (p ? `if [ -e ${q(p)} ]; then echo 1; else echo 0; fi` : 'echo -');
+      const res = await runChecked(ctx.conn, `${test(args.creates)}; ${test(args.removes)}`, { what: 'check creates/removes', become: ctx.become });
+      const [c, r] = res.stdout.toString('utf8').trim().split('\n');
+      return { createsExists: c === '1', removesExists: r === '1' };
+    },
+    plan(args, obs) {
+      if (!args.cmd && !args.argv) return { changes: [], fail: `${name} needs a command (cmd or argv)` };
+      if (args.creates && obs.createsExists) return { changes: [], result: { msg: `skipped, since ${args.creates} exists`, rc: 0 } };
+      if (args.removes && obs.removesExists === false) return { changes: [], result: { msg: `skipped, since ${args.removes} does not exist`, rc: 0 } };
+      const line = commandLine(args);
+      return { changes: [{ summary: `run: ${args.cmd ?? args.argv!.join(' ')}` }], unpredictable: `would run: ${args.cmd ?? args.argv!.join(' ')}`, data: line };
+    },
+    async apply(ctx, args, plan) {
+      const script = args.chdir ? `cd ${q(args.chdir)} && ${plan.data}` : plan.data!;
+      const res = await ctx.conn.exec(script, { become: ctx.become, stdin: args.stdin, signal: ctx.signal });
+      const stdout = res.stdout.toString('utf8').replace(/\n$/, '');
+      const stderr = res.stderr.toString('utf8').replace(/\n$/, '');
+      const result = { rc: res.code, stdout, stderr, stdout_lines: stdout ? stdout.split('\n') : [], stderr_lines: stderr ? stderr.split('\n') : [], cmd: args.cmd ?? args.argv };
+      return { changed: true, result, failed: res.code === 0 ? undefined : `non-zero exit ${res.code ?? 'signal'}${stderr ? `: ${stderr.split('\n').slice(-3).join(' | ')}` : ''}` };
+    },
+  });
+}
+
+/** Shell-like word splitting for `command` (quotes group, no expansion). */
+export function splitWords(text: string): string[] {
+  const words: string[] = [];
+  const re = /"((?:\\.|[^"\\])*)"|'([^']*)'|(\S+)/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) words.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] ?? m[3]!));
+  return words;
+}
+
+export default commandModule('command');

@@ -1,0 +1,93 @@
+/** "This path holds these bytes with these attributes": the shared core of copy and template. */
+import { createHash } from 'node:crypto';
+import type { ModuleContext, Plan, ApplyResult, Change } from '../types.js';
+import { atomicWriteScript, attributeChanges, attributeScript, isProbablyText, normalizeMode, parseStat, q, runChecked, statSnippet, type FileState } from './remote.js';
+
+/** Above this, diffs show only that the content changed (a kubelet binary is not diffed). */
+const DIFF_MAX = 256 * 1024;
+
+export interface ContentArgs {
+  dest: string;
+  mode?: string | number;
+  owner?: string;
+  group?: string;
+  backup?: boolean;
+  validate?: string;
+  force?: boolean;
+}
+
+export interface Desired {
+  content: Buffer;
+  sha256: string;
+  secret: boolean;
+}
+
+export function desired(content: Buffer, secret = false): Desired {
+  return { content, sha256: createHash('sha256').update(content).digest('hex'), secret };
+}
+
+export async function probeContent(ctx: ModuleContext, args: ContentArgs, want: Desired): Promise<FileState> {
+  const res = await runChecked(ctx.conn, statSnippet(args.dest, { hash: true, expectSha: want.sha256, contentMax: ctx.diff && !want.secret ? DIFF_MAX : 0 }), {
+    what: `read ${args.dest}`,
+    become: ctx.become,
+  });
+  return parseStat(res.stdout.toString('utf8'));
+}
+
+export interface ContentPlanData {
+  write: boolean;
+  attrs: boolean;
+}
+
+export function planContent(args: ContentArgs, cur: FileState, want: Desired): Plan<ContentPlanData> {
+  const mode = normalizeMode(args.mode);
+  if (cur.exists && cur.type === 'directory') {
+    return { changes: [], fail: `${args.dest} is a directory; dest must be a file path` };
+  }
+  const changes: Change[] = [];
+  const write = !cur.exists || (cur.sha256 !== want.sha256 && args.force !== false);
+  if (write) {
+    const text = isProbablyText(want.content) && want.content.length <= DIFF_MAX;
+    const before = cur.content && isProbablyText(cur.content) ? cur.content.toString('utf8') : cur.exists ? null : null;
+    changes.push({
+      summary: cur.exists ? `update ${args.dest} (${want.content.length} bytes)` : `create ${args.dest} (${want.content.length} bytes${mode ? `, mode ${mode}` : ''})`,
+      diff: {
+        path: args.dest,
+        before: cur.exists ? (before ?? '') : null,
+        after: text && !want.secret ? want.content.toString('utf8') : '',
+        opaque: want.secret ? 'secret' : text && (!cur.exists || before !== null) ? undefined : 'binary',
+      },
+    });
+  }
+  const attrChanges = cur.exists ? attributeChanges(args.dest, cur, { mode, owner: args.owner, group: args.group }) : [];
+  for (const summary of attrChanges) changes.push({ summary });
+  return { changes, data: { write, attrs: attrChanges.length > 0 } };
+}
+
+export async function applyContent(ctx: ModuleContext, args: ContentArgs, want: Desired, plan: Plan<ContentPlanData>): Promise<ApplyResult> {
+  const mode = normalizeMode(args.mode);
+  const result: Record<string, unknown> = { dest: args.dest, checksum: want.sha256 };
+  if (plan.data?.write) {
+    const res = await runChecked(ctx.conn, atomicWriteScript(args.dest, { mode, owner: args.owner, group: args.group, validate: args.validate, backup: args.backup, keepMode: true }), {
+      what: `write ${args.dest}`,
+      stdin: want.content,
+      become: ctx.become,
+      signal: ctx.signal,
+    });
+    const backup = /^backup:(.*)$/m.exec(res.stdout.toString('utf8'));
+    if (backup) result.backup_file = backup[1];
+  } else if (plan.data?.attrs) {
+    await runChecked(ctx.conn, attributeScript(q(args.dest), { mode, owner: args.owner, group: args.group }), { what: `set attributes of ${args.dest}`, become: ctx.become });
+  }
+  return { result };
+}
+
+export const contentSchemaProperties = {
+  dest: { type: 'string', description: 'Absolute path of the file on the target.' },
+  mode: { type: ['string', 'integer'], description: "Octal mode, quoted: '0644'." },
+  owner: { type: 'string' },
+  group: { type: 'string' },
+  backup: { type: 'boolean', description: 'Keep a timestamped copy of the file it replaces.' },
+  validate: { type: 'string', description: 'Command run on the temp file before it replaces dest; %s is the temp path.' },
+  force: { type: 'boolean', description: 'false: only create when absent, never replace.' },
+} as const;

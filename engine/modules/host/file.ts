@@ -1,0 +1,124 @@
+/**
+ * file — directories, empty files, links and removal, with mode/owner/group (recurse for trees).
+ *
+ *   - name: kubelet working directories
+ *     file: { path: /var/lib/kubelet, state: directory, mode: '0750' }
+ */
+import { defineModule, type Change } from '../types.js';
+import { attributeChanges, attributeScript, normalizeMode, parseStat, q, runChecked, statSnippet, type FileState } from './remote.js';
+
+interface FileArgs {
+  path: string;
+  state?: 'directory' | 'file' | 'absent' | 'touch' | 'link';
+  src?: string;
+  mode?: string | number;
+  owner?: string;
+  group?: string;
+  recurse?: boolean;
+  force?: boolean;
+}
+
+interface Observed {
+  cur: FileState;
+  /** With recurse: does anything below differ in owner/group/mode? */
+  treeDiffers: boolean;
+}
+
+export default defineModule<FileArgs, Observed, string>({
+  name: 'file',
+  doc: 'Make a path a directory, a file, a symlink or absent, with mode/owner/group.',
+  runsOn: 'target',
+  schema: {
+    type: 'object',
+    properties: {
+      path: { type: 'string' },
+      state: { enum: ['directory', 'file', 'absent', 'touch', 'link'], description: "Default 'file' (which must already exist)." },
+      src: { type: 'string', description: 'Link target, for state: link.' },
+      mode: { type: ['string', 'integer'] },
+      owner: { type: 'string' },
+      group: { type: 'string' },
+      recurse: { type: 'boolean', description: 'Apply owner/group/mode to everything below a directory.' },
+      force: { type: 'boolean', description: 'Replace a different file at the link path.' },
+    },
+    required: ['path'],
+    additionalProperties: false,
+  },
+  async probe(ctx, args) {
+    const mode = normalizeMode(args.mode);
+    let script = statSnippet(args.path);
+    if (args.recurse && args.state === 'directory') {
+      const tests = [
+        args.owner ? `! -user ${q(args.owner)}` : '',
+        args.group ? `! -group ${q(args.group)}` : '',
+        mode ? `! -perm ${mode}` : '',
+      ].filter(Boolean);
+      if (tests.length) script += `\nif [ -d ${q(args.path)} ]; then echo "tree:$(find ${q(args.path)} \\( ${tests.join(' -o ')} \\) -print -quit | wc -l)"; fi`;
+    }
+    const res = await runChecked(ctx.conn, script, { what: `read ${args.path}`, become: ctx.become });
+    const out = res.stdout.toString('utf8');
+    return { cur: parseStat(out), treeDiffers: /tree:[1-9]/.test(out) };
+  },
+  plan(args, { cur, treeDiffers }) {
+    const state = args.state ?? 'file';
+    const mode = normalizeMode(args.mode);
+    const want = { mode, owner: args.owner, group: args.group };
+    const p = q(args.path);
+    const changes: Change[] = [];
+    const steps: string[] = [];
+    const attrs = (): void => {
+      const diffs = cur.exists ? attributeChanges(args.path, cur, want) : [];
+      if (args.recurse && treeDiffers && diffs.length === 0) diffs.push(`${args.path}: attributes below the directory`);
+      if (!cur.exists || diffs.length) {
+        diffs.forEach((summary) => changes.push({ summary }));
+        const s = attributeScript(p, want, args.recurse);
+        if (s) steps.push(s);
+      }
+    };
+    switch (state) {
+      case 'absent':
+        if (cur.exists) {
+          changes.push({ summary: `remove ${args.path}`, diff: cur.type === 'file' ? { path: args.path, before: '', after: null, opaque: 'binary' } : undefined });
+          steps.push(`rm -rf ${p}`);
+        }
+        break;
+      case 'directory':
+        if (cur.exists && cur.type !== 'directory') return { changes: [], fail: `${args.path} exists and is a ${cur.type}, not a directory` };
+        if (!cur.exists) {
+          changes.push({ summary: `create directory ${args.path}${mode ? ` (mode ${mode})` : ''}` });
+          steps.push(`mkdir -p ${p}`);
+        }
+        attrs();
+        break;
+      case 'touch':
+        if (!cur.exists) {
+          changes.push({ summary: `create empty file ${args.path}`, diff: { path: args.path, before: null, after: '' } });
+          steps.push(`touch ${p}`);
+        }
+        attrs();
+        break;
+      case 'file':
+        if (!cur.exists) return { changes: [], fail: `${args.path} does not exist`, };
+        attrs();
+        break;
+      case 'link': {
+        if (!args.src) return { changes: [], fail: 'state: link needs src (the link target)' };
+        if (cur.exists && cur.type !== 'link' && !args.force) return { changes: [], fail: `${args.path} exists and is not a link; set force: true to replace it` };
+        if (cur.linkTarget !== args.src) {
+          changes.push({ summary: `link ${args.path} -> ${args.src}${cur.linkTarget ? ` (was -> ${cur.linkTarget})` : ''}` });
+          steps.push(`ln -sfn ${q(args.src)} ${p}`);
+        }
+        if (args.owner || args.group) {
+          const s = attributeScript(`-h ${p}`, { owner: args.owner, group: args.group });
+          if (cur.owner !== args.owner || (args.group && cur.group !== args.group)) steps.push(s);
+        }
+        break;
+      }
+    }
+    if (state === 'file' && changes.length === 0) return { changes };
+    return { changes, data: steps.join(' && ') };
+  },
+  async apply(ctx, args, plan) {
+    if (plan.data) await runChecked(ctx.conn, `set -e\n${plan.data}`, { what: `file ${args.path}`, become: ctx.become });
+    return { result: { path: args.path, state: args.state ?? 'file' } };
+  },
+});

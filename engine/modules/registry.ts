@@ -1,0 +1,31 @@
+/** The module table. The CLI and scheduler never name a module; they look it up here. */
+import type { AnyModule } from './types.js';
+import assertModule from './core/assert.js';
+import debug from './core/debug.js';
+import setFact from './core/set-fact.js';
+import command from './host/command.js';
+import copy from './host/copy.js';
+import file from './host/file.js';
+import shell from './host/shell.js';
+import template from './host/template.js';
+
+const modules = new Map<string, AnyModule>();
+
+export function registerModule(mod: { name: string }): void {
+  modules.set(mod.name, mod as AnyModule);
+}
+
+for (const m of [assertModule, debug, setFact, command, shell, copy, file, template]) registerModule(m);
+
+/** `ansible.builtin.copy` and `copy` name the same module, so Ansible task files read unchanged. */
+export function findModule(name: string): AnyModule | undefined {
+  return modules.get(name) ?? modules.get(name.replace(/^ansible\.(builtin|posix)\./, ''));
+}
+
+export function moduleNames(): string[] {
+  return [...modules.keys()].sort();
+}
+
+export function allModules(): AnyModule[] {
+  return [...modules.values()];
+}

@@ -1,0 +1,103 @@
+/**
+ * The module contract: probe -> plan -> apply (DESIGN.md). Check mode runs probe and plan only,
+ * so what --check shows is what a real run would do.
+ */
+import type { BecomeOptions, Connection } from '../connect/types.js';
+import type { Vars } from '../vars/template.js';
+
+/** A unified-diff-able change to one file (or a before -> after of attributes). */
+export interface FileDiff {
+  path: string;
+  before: string | null; // null: did not exist
+  after: string | null; // null: removed
+  /** Binary or secret content: show only that it changed. */
+  opaque?: 'binary' | 'secret';
+}
+
+export interface Change {
+  /** One line a human reads: "create /etc/kubernetes/kubelet.conf (mode 0644)". */
+  summary: string;
+  diff?: FileDiff;
+}
+
+export interface Plan<D = unknown> {
+  changes: Change[];
+  /** Set when the outcome cannot be predicted (a bare command): "would run: ...". */
+  unpredictable?: string;
+  /** Private data the module's apply needs (what it computed while planning). */
+  data?: D;
+  /** Values registered even in check mode (slurp content, debug msg, set_fact). */
+  result?: Record<string, unknown>;
+  /** The module decided to fail at plan time (assert, a missing src file). */
+  fail?: string;
+  /** Facts to set on the host (set_fact), applied in check mode too. */
+  facts?: Record<string, unknown>;
+}
+
+export interface ApplyResult {
+  /** Defaults to "the plan had changes". */
+  changed?: boolean;
+  /** Registered fields: rc, stdout, stderr, ... */
+  result?: Record<string, unknown>;
+  failed?: string;
+}
+
+export interface FileLookup {
+  /** Path on the controller of a `files/` (or `templates/`) entry for this task's role or playbook. */
+  resolve(kind: 'files' | 'templates', name: string): string;
+}
+
+export interface ControllerFileRef {
+  kind: 'files' | 'templates';
+  name: string;
+  /** Rendered with Handlebars: its variables are checked too. */
+  template: boolean;
+}
+
+export interface ModuleContext {
+  host: string;
+  conn: Connection;
+  check: boolean;
+  diff: boolean;
+  become?: BecomeOptions;
+  vars: Vars;
+  files: FileLookup;
+  /** Mark a value secret: masked in every output from now on. */
+  secret(value: string): void;
+  /** Verbose output (-v and up), already masked by the reporter. */
+  log(message: string): void;
+  signal: AbortSignal;
+}
+
+/** A JSON Schema object for a module's arguments (also published for editors). */
+export type ArgSchema = {
+  type: 'object';
+  properties: Record<string, object>;
+  required?: string[];
+  additionalProperties?: boolean;
+  description?: string;
+  [k: string]: unknown;
+};
+
+export interface ModuleDef<A = Record<string, unknown>, O = unknown, D = unknown> {
+  name: string;
+  /** Doc comment shown by `tsplay doc`, with an example task. */
+  doc: string;
+  schema: ArgSchema;
+  /** `command: ls -l` puts the string into this argument. */
+  freeForm?: string;
+  /** Modules that only talk to the controller or an API (debug, set_fact, k8s) run there. */
+  runsOn: 'target' | 'controller';
+  /** Controller files the task reads: checked to exist (and templates to parse) before the run. */
+  controllerFiles?(args: A): ControllerFileRef[];
+  probe(ctx: ModuleContext, args: A): Promise<O>;
+  plan(args: A, observed: O, ctx: ModuleContext): Plan<D> | Promise<Plan<D>>;
+  apply(ctx: ModuleContext, args: A, plan: Plan<D>): Promise<ApplyResult>;
+}
+
+/** Erase the argument types for the registry; each module validates its own args by schema first. */
+export type AnyModule = ModuleDef<never, never, never>;
+
+export function defineModule<A, O, D>(def: ModuleDef<A, O, D>): ModuleDef<A, O, D> {
+  return def;
+}

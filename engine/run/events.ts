@@ -1,0 +1,74 @@
+/** What the run tells its listeners (the reporters). The run never prints. */
+import type { Change } from '../modules/types.js';
+import type { Play, Task } from '../load/model.js';
+
+export type Status = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable';
+
+export interface TaskOutcome {
+  status: Status;
+  msg?: string;
+  hint?: string;
+  changes: Change[];
+  /** The module could not predict the outcome (check mode of a bare command). */
+  unpredictable?: string;
+  /** The registered value. */
+  result: Record<string, unknown>;
+  /** Failed, but ignore_errors let the host go on. */
+  ignored?: boolean;
+  /** no_log: nothing of the result may be shown. */
+  censored?: boolean;
+  /** Per loop item, when the task loops. */
+  items?: Array<{ label: string; outcome: TaskOutcome }>;
+}
+
+export interface HostStats {
+  ok: number;
+  changed: number;
+  failed: number;
+  skipped: number;
+  unreachable: number;
+  rescued: number;
+  ignored: number;
+}
+
+export interface Recap {
+  hosts: Map<string, HostStats>;
+  /** The first error of each failed or unreachable host. */
+  firstErrors: Map<string, string>;
+  elapsedMs: number;
+  check: boolean;
+  interrupted: boolean;
+}
+
+export interface TaskInfo {
+  task: Task;
+  /** Display name: "kubelet : write kubelet.service". */
+  title: string;
+  handler: boolean;
+}
+
+export interface RunListener {
+  runStart?(info: { playbook: string; check: boolean; diff: boolean }): void;
+  playStart?(play: Play, hosts: string[]): void;
+  taskStart?(info: TaskInfo, host: string): void;
+  taskEnd?(info: TaskInfo, host: string, outcome: TaskOutcome): void;
+  hostUnreachable?(host: string, reason: string): void;
+  warn?(message: string): void;
+  /** -v output from modules and the transport. */
+  log?(host: string, level: number, message: string): void;
+  runEnd?(recap: Recap): void;
+}
+
+export class RunBus {
+  private readonly listeners: RunListener[] = [];
+  on(listener: RunListener): void {
+    this.listeners.push(listener);
+  }
+  emit<K extends keyof RunListener>(event: K, ...args: Parameters<NonNullable<RunListener[K]>>): void {
+    for (const l of this.listeners) (l[event] as ((...a: unknown[]) => void) | undefined)?.apply(l, args);
+  }
+}
+
+export function emptyStats(): HostStats {
+  return { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0, rescued: 0, ignored: 0 };
+}

@@ -1,0 +1,236 @@
+/**
+ * The scheduler: plays in order, hosts in serial batches, tasks in parallel across hosts up to
+ * --forks. Linear waits for every host at each top-level task; free lets each host run ahead.
+ * A failed or unreachable host stops only itself (unless any_errors_fatal / max_fail_percentage).
+ */
+import { UnreachableError } from '../connect/types.js';
+import { matchHosts } from '../load/patterns.js';
+import type { Block, Play, Scope, Task, TaskNode } from '../load/model.js';
+import { evalCondition } from '../vars/expr.js';
+import type { TaskInfo, TaskOutcome } from './events.js';
+import { gatherFacts } from './facts.js';
+import { hostState, type HostState, type RunState } from './state.js';
+import { executeTask, taskTitle, varsFor, type TaskEnv } from './task.js';
+
+export async function runPlay(run: RunState, play: Play, selected: Set<string>): Promise<void> {
+  const hosts = matchHosts(run.inventory, play.hosts).filter((h) => selected.has(h) && isActive(hostState(run, h)));
+  run.bus.emit('playStart', play, hosts);
+  if (hosts.length === 0) {
+    run.bus.emit('warn', `play '${play.name}': no hosts matched`);
+    return;
+  }
+  for (const batch of batches(hosts, play.serial)) {
+    if (run.aborted) return;
+    await runBatch(run, play, batch);
+    if (run.aborted) return;
+  }
+}
+
+function batches(hosts: string[], serial: Array<number | string>): string[][] {
+  if (serial.length === 0) return [hosts];
+  const out: string[][] = [];
+  let i = 0;
+  let step = 0;
+  while (i < hosts.length) {
+    const spec = serial[Math.min(step, serial.length - 1)]!;
+    const size = typeof spec === 'string' && spec.endsWith('%') ? Math.max(1, Math.floor((hosts.length * Number(spec.slice(0, -1))) / 100)) : Number(spec);
+    out.push(hosts.slice(i, i + size));
+    i += size;
+    step++;
+  }
+  return out;
+}
+
+function isActive(h: HostState): boolean {
+  return !h.failed && !h.unreachable;
+}
+
+interface BatchState {
+  play: Play;
+  batch: string[];
+  /** run_once results, shared by every host of the batch. */
+  once: Map<string, Promise<TaskOutcome>>;
+}
+
+async function runBatch(run: RunState, play: Play, batch: string[]): Promise<void> {
+  const bs: BatchState = { play, batch, once: new Map() };
+  const states = batch.map((h) => hostState(run, h));
+  if (play.gatherFacts) {
+    await Promise.all(states.map((h) => run.forks.run(() => gatherFacts(run, h))));
+  }
+  for (const section of play.sections) {
+    if (play.strategy === 'free') {
+      await Promise.all(states.map((h) => runNodes(run, bs, h, section, [])));
+    } else {
+      for (const node of section) {
+        if (run.aborted) break;
+        await Promise.all(states.filter(isActive).map((h) => runNodes(run, bs, h, [node], [])));
+        checkFailureLimits(run, play, states);
+      }
+    }
+    await flushHandlers(run, bs, states);
+    if (run.aborted) return;
+  }
+}
+
+function checkFailureLimits(run: RunState, play: Play, states: HostState[]): void {
+  const failed = states.filter((h) => h.failed || h.unreachable).length;
+  if (failed === 0) return;
+  if (play.anyErrorsFatal) {
+    run.bus.emit('warn', `any_errors_fatal: stopping play '${play.name}' after a host failed`);
+    run.aborted = true;
+  } else if (play.maxFailPercentage !== undefined && (failed / states.length) * 100 > play.maxFailPercentage) {
+    run.bus.emit('warn', `max_fail_percentage ${play.maxFailPercentage}% exceeded (${failed}/${states.length} hosts failed): stopping`);
+    run.aborted = true;
+  }
+}
+
+/** Runs nodes on one host; returns false when the host failed (so a block goes to rescue). */
+async function runNodes(run: RunState, bs: BatchState, host: HostState, nodes: TaskNode[], scopes: Scope[]): Promise<boolean> {
+  for (const node of nodes) {
+    if (!isActive(host) || run.aborted || run.options.signal.aborted) return false;
+    const ok = node.kind === 'block' ? await runBlock(run, bs, host, node, scopes) : await runTaskOn(run, bs, host, node, scopes, false);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+async function runBlock(run: RunState, bs: BatchState, host: HostState, block: Block, scopes: Scope[]): Promise<boolean> {
+  if (!selectedByTags(run, block) && !hasSelectedChild(run, block)) return true;
+  const env: TaskEnv = { run, play: bs.play, batch: bs.batch, host, scopes };
+  if (block.when) {
+    let holds: boolean;
+    try {
+      holds = evalCondition(block.when, varsFor(env, block));
+    } catch (err) {
+      markFailed(host, (err as Error).message);
+      run.bus.emit('warn', `${host.name}: ${(err as Error).message}`);
+      return false;
+    }
+    if (!holds) return true;
+  }
+  const inner = [...scopes, block];
+  const errorBefore = host.firstError;
+  const failedBefore = host.stats.failed;
+  let ok = await runNodes(run, bs, host, block.block, inner);
+  if (!ok && block.rescue.length > 0 && !host.unreachable) {
+    // Rescued: the failure is counted as rescued, not failed, and the host goes on (as Ansible).
+    host.failed = false;
+    host.firstError = errorBefore;
+    host.stats.failed = failedBefore;
+    host.stats.rescued++;
+    ok = await runNodes(run, bs, host, block.rescue, inner);
+  }
+  if (block.always.length > 0 && !host.unreachable) {
+    const failedBefore = host.failed;
+    host.failed = false;
+    const alwaysOk = await runNodes(run, bs, host, block.always, inner);
+    host.failed = failedBefore || !alwaysOk;
+    ok = ok && alwaysOk;
+  }
+  return ok && isActive(host);
+}
+
+function hasSelectedChild(run: RunState, block: Block): boolean {
+  return [...block.block, ...block.rescue, ...block.always].some((n) => selectedByTags(run, n) || (n.kind === 'block' && hasSelectedChild(run, n)));
+}
+
+/** Ansible's tag rules: always runs unless skipped; never only when asked; `all` is the default. */
+export function selectedByTags(run: RunState, node: Scope): boolean {
+  const tags = new Set(node.tags);
+  const { tags: only, skipTags } = run.options;
+  if (skipTags.some((t) => tags.has(t) || (t === 'tagged' && tags.size > 0) || (t === 'untagged' && tags.size === 0))) return false;
+  if (tags.has('always')) return true;
+  if (only.length === 0 || only.includes('all')) return !tags.has('never');
+  return only.some((t) => tags.has(t) || (t === 'tagged' && tags.size > 0) || (t === 'untagged' && tags.size === 0));
+}
+
+async function runTaskOn(run: RunState, bs: BatchState, host: HostState, task: Task, scopes: Scope[], handler: boolean): Promise<boolean> {
+  if (!handler && !selectedByTags(run, task)) return true;
+  const env: TaskEnv = { run, play: bs.play, batch: bs.batch, host, scopes };
+  let title: string;
+  try {
+    title = taskTitle(task, varsFor(env, task));
+  } catch {
+    title = taskTitle(task, undefined);
+  }
+  const info: TaskInfo = { task, title, handler };
+  run.bus.emit('taskStart', info, host.name);
+  let outcome: TaskOutcome;
+  try {
+    outcome = await run.forks.run(() => (task.runOnce ? runOnceShared(bs, task, () => executeTask(env, task)) : executeTask(env, task)));
+  } catch (err) {
+    if (!(err instanceof UnreachableError)) throw err;
+    host.unreachable = true;
+    host.stats.unreachable++;
+    host.firstError ??= err.message;
+    outcome = { status: 'unreachable', msg: err.message, hint: err.hint, changes: [], result: { unreachable: true, msg: err.message } };
+    run.bus.emit('taskEnd', info, host.name, outcome);
+    run.bus.emit('hostUnreachable', host.name, err.message);
+    return false;
+  }
+  if (outcome.status === 'failed' && task.ignoreErrors) outcome.ignored = true;
+  record(host, outcome);
+  if (task.register) host.facts[task.register] = outcome.result;
+  if (outcome.status === 'changed') for (const n of task.notify) host.notified.add(n);
+  run.bus.emit('taskEnd', info, host.name, outcome);
+  if (outcome.status === 'failed' && !outcome.ignored) {
+    markFailed(host, `${title}: ${outcome.msg ?? 'failed'}`);
+    return false;
+  }
+  return true;
+}
+
+function runOnceShared(bs: BatchState, task: Task, exec: () => Promise<TaskOutcome>): Promise<TaskOutcome> {
+  let p = bs.once.get(task.id);
+  if (!p) {
+    p = exec();
+    bs.once.set(task.id, p);
+  }
+  return p;
+}
+
+function record(host: HostState, outcome: TaskOutcome): void {
+  const s = host.stats;
+  if (outcome.ignored) {
+    s.ignored++;
+    return;
+  }
+  if (outcome.status === 'changed') {
+    s.changed++;
+    s.ok++; // Ansible counts changed tasks as ok too
+  } else if (outcome.status === 'ok') s.ok++;
+  else if (outcome.status === 'skipped') s.skipped++;
+  else if (outcome.status === 'failed') s.failed++;
+}
+
+function markFailed(host: HostState, message: string): void {
+  host.failed = true;
+  host.firstError ??= message;
+}
+
+/**
+ * Handlers run once per host, in definition order, for the hosts that notified them. A host
+ * that failed after notifying still gets its handlers: a notified restart must not be lost.
+ */
+async function flushHandlers(run: RunState, bs: BatchState, states: HostState[]): Promise<void> {
+  if (run.options.signal.aborted && !run.options.forceHandlers) return;
+  for (let round = 0; round < 10; round++) {
+    const pending = states.filter((h) => h.notified.size > 0 && !h.unreachable);
+    if (pending.length === 0) return;
+    const notified = new Map(pending.map((h) => [h.name, new Set(h.notified)]));
+    pending.forEach((h) => h.notified.clear());
+    for (const handler of bs.play.handlers) {
+      const names = [handler.name ?? '', ...handler.listen];
+      const targets = pending.filter((h) => names.some((n) => notified.get(h.name)!.has(n)));
+      await Promise.all(
+        targets.map(async (h) => {
+          const failedBefore = h.failed;
+          h.failed = false;
+          const ok = await runTaskOn(run, bs, h, handler, [], true);
+          h.failed = failedBefore || !ok;
+        }),
+      );
+    }
+  }
+}

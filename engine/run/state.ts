@@ -1,0 +1,60 @@
+/** What one run knows: options, inventory, per-host state, connections, and the event bus. */
+import type { Connection } from '../connect/types.js';
+import type { Inventory, VarMap } from '../load/inventory.js';
+import { emptyStats, type HostStats, type RunBus } from './events.js';
+import type { Limit } from './limit.js';
+
+export interface RunOptions {
+  check: boolean;
+  diff: boolean;
+  forks: number;
+  tags: string[];
+  skipTags: string[];
+  limit?: string;
+  extraVars: VarMap;
+  verbosity: number;
+  forceHandlers: boolean;
+  /** Aborted on the first Ctrl-C: no new task starts. */
+  signal: AbortSignal;
+}
+
+export interface HostState {
+  name: string;
+  /** Registered results, set_fact values and gathered facts: they outlive a play. */
+  facts: VarMap;
+  stats: HostStats;
+  failed: boolean;
+  unreachable: boolean;
+  firstError?: string;
+  notified: Set<string>;
+}
+
+/** Opens (or reuses) the connection to a host; `controller` is the local machine. */
+export interface ConnectionProvider {
+  get(host: string): Promise<Connection>;
+  controller(): Connection;
+  closeAll(): Promise<void>;
+}
+
+export interface RunState {
+  options: RunOptions;
+  inventory: Inventory;
+  playbookDir: string;
+  bus: RunBus;
+  connections: ConnectionProvider;
+  forks: Limit;
+  hosts: Map<string, HostState>;
+  /** Inventory-level vars per host, computed once. */
+  inventoryVars: Map<string, VarMap>;
+  groups: Record<string, string[]>;
+  aborted: boolean;
+}
+
+export function hostState(run: RunState, name: string): HostState {
+  let h = run.hosts.get(name);
+  if (!h) {
+    h = { name, facts: {}, stats: emptyStats(), failed: false, unreachable: false, notified: new Set() };
+    run.hosts.set(name, h);
+  }
+  return h;
+}

@@ -1,0 +1,287 @@
+/**
+ * One task on one host: when, loop, templated arguments, probe -> plan -> apply (apply only
+ * outside check mode), changed_when / failed_when, retries/until, register, notify.
+ */
+import type { ValidateFunction } from 'ajv';
+import { UnreachableError, type BecomeOptions, type Connection } from '../connect/types.js';
+import { TaskError } from '../errors.js';
+import { findControllerFile, candidatePaths } from '../load/files.js';
+import type { Play, Scope, Task } from '../load/model.js';
+import { compileSchema } from '../load/validate.js';
+import { findModule } from '../modules/registry.js';
+import type { AnyModule, ModuleContext, Plan } from '../modules/types.js';
+import { secrets } from '../secrets.js';
+import { layeredVars } from '../vars/context.js';
+import { evalCondition, ExprError } from '../vars/expr.js';
+import { renderString, renderValue, TemplateError, type Vars } from '../vars/template.js';
+import type { TaskOutcome } from './events.js';
+import type { HostState, RunState } from './state.js';
+
+export interface TaskEnv {
+  run: RunState;
+  play: Play;
+  batch: string[];
+  host: HostState;
+  /** Enclosing blocks and roles, outermost first. */
+  scopes: Scope[];
+}
+
+const validators = new Map<string, ValidateFunction>();
+
+export function varsFor(env: TaskEnv, task: Scope | undefined, extra: Vars = {}): Vars {
+  const { run, play, host } = env;
+  const scopeVars = [...env.scopes, ...(task ? [task] : [])].map((s) => s.vars);
+  const role = [...env.scopes, ...(task ? [task] : [])].reverse().find((s) => s.role)?.role;
+  const magic: Vars = {
+    inventory_hostname: host.name,
+    inventory_hostname_short: host.name.split('.')[0],
+    groups: run.groups,
+    group_names: Object.entries(run.groups)
+      .filter(([g, hs]) => g !== 'all' && hs.includes(host.name))
+      .map(([g]) => g),
+    hostvars: hostvarsView(run),
+    play_hosts: env.batch,
+    ansible_play_hosts: env.batch,
+    ansible_play_batch: env.batch,
+    ansible_check_mode: run.options.check,
+    ansible_diff_mode: run.options.diff,
+    playbook_dir: run.playbookDir,
+    role_path: role?.dir,
+    role_name: role?.name,
+    omit: OMIT,
+  };
+  return layeredVars([
+    play.roleDefaults,
+    run.inventoryVars.get(host.name) ?? {},
+    play.vars,
+    play.varsFiles,
+    play.roleVars,
+    ...scopeVars,
+    host.facts,
+    extra,
+    magic,
+    run.options.extraVars,
+  ]);
+}
+
+function hostvarsView(run: RunState): Vars {
+  const out: Vars = {};
+  for (const name of run.inventoryVars.keys()) {
+    Object.defineProperty(out, name, {
+      enumerable: true,
+      get: () => layeredVars([run.inventoryVars.get(name) ?? {}, run.hosts.get(name)?.facts ?? {}, { inventory_hostname: name }]),
+    });
+  }
+  return out;
+}
+
+export function taskTitle(task: Task, vars: Vars | undefined): string {
+  let name = task.name ?? `${task.module}`;
+  if (task.name && vars && task.name.includes('{{')) {
+    try {
+      name = renderString(task.name, vars);
+    } catch {
+      /* the raw name is still a fine title */
+    }
+  }
+  return task.role ? `${task.role.name} : ${name}` : name;
+}
+
+/** Innermost defined value of a scope keyword. */
+function inherited<K extends keyof Scope>(env: TaskEnv, task: Scope, key: K): Scope[K] | undefined {
+  for (const s of [task, ...[...env.scopes].reverse()]) if (s[key] !== undefined) return s[key];
+  return undefined;
+}
+
+export async function executeTask(env: TaskEnv, task: Task): Promise<TaskOutcome> {
+  const vars = varsFor(env, task);
+  const noLog = inherited(env, task, 'noLog') ?? false;
+  try {
+    const outcome = await runLoop(env, task, vars);
+    if (noLog) outcome.censored = true;
+    return outcome;
+  } catch (err) {
+    if (err instanceof UnreachableError) throw err;
+    return failure(err, noLog);
+  }
+}
+
+function failure(err: unknown, noLog: boolean): TaskOutcome {
+  const e = err as Error & { hint?: string };
+  const known = err instanceof TaskError || err instanceof TemplateError || err instanceof ExprError;
+  return {
+    status: 'failed',
+    msg: known ? e.message : `internal error: ${e.stack ?? e.message}`,
+    hint: e.hint,
+    changes: [],
+    result: { failed: true, msg: e.message },
+    censored: noLog,
+  };
+}
+
+async function runLoop(env: TaskEnv, task: Task, vars: Vars): Promise<TaskOutcome> {
+  if (task.loop === undefined) {
+    if (task.when && !evalCondition(task.when, vars)) return skipped('condition false');
+    return runWithRetries(env, task, vars);
+  }
+  const items = renderValue(task.loop, vars);
+  if (!Array.isArray(items)) throw new TaskError(`loop must be a list, got ${typeof items}`, 'loop: ["a", "b"] or loop: "{{ list_var }}"');
+  const results: TaskOutcome[] = [];
+  const labelled: Array<{ label: string; outcome: TaskOutcome }> = [];
+  for (const [index, item] of items.entries()) {
+    const itemVars = varsFor(env, task, { [task.loopVar]: item, ansible_loop_index: index });
+    let outcome: TaskOutcome;
+    try {
+      outcome = task.when && !evalCondition(task.when, itemVars) ? skipped('condition false') : await runWithRetries(env, task, itemVars);
+    } catch (err) {
+      if (err instanceof UnreachableError) throw err;
+      outcome = failure(err, false);
+    }
+    results.push(outcome);
+    const label = task.loopLabel ? safeRender(task.loopLabel, itemVars) : typeof item === 'string' ? item : JSON.stringify(item);
+    labelled.push({ label, outcome });
+  }
+  const failed = results.find((r) => r.status === 'failed');
+  const changed = results.some((r) => r.status === 'changed');
+  const allSkipped = results.every((r) => r.status === 'skipped');
+  return {
+    status: failed ? 'failed' : changed ? 'changed' : allSkipped ? 'skipped' : 'ok',
+    msg: failed ? `one or more items failed: ${failed.msg}` : undefined,
+    hint: failed?.hint,
+    changes: results.flatMap((r) => r.changes),
+    unpredictable: results.find((r) => r.unpredictable)?.unpredictable,
+    result: { results: results.map((r) => r.result), changed, failed: !!failed, skipped: allSkipped },
+    items: labelled,
+  };
+}
+
+function safeRender(source: string, vars: Vars): string {
+  try {
+    return renderString(source, vars);
+  } catch {
+    return source;
+  }
+}
+
+function skipped(reason: string): TaskOutcome {
+  return { status: 'skipped', msg: reason, changes: [], result: { skipped: true, changed: false, skip_reason: reason } };
+}
+
+async function runWithRetries(env: TaskEnv, task: Task, vars: Vars): Promise<TaskOutcome> {
+  const attempts = (task.retries ?? 0) + 1;
+  let outcome = await runOnce(env, task, vars);
+  for (let attempt = 2; task.until && attempt <= attempts; attempt++) {
+    const withResult = varsFor(env, task, resultVars(task, outcome.result, vars));
+    if (evalCondition(task.until, withResult)) return outcome;
+    if (env.run.options.check || env.run.aborted) break;
+    await sleep(task.delay * 1000, env.run.options.signal);
+    outcome = await runOnce(env, task, vars);
+  }
+  if (task.until && !evalCondition(task.until, varsFor(env, task, resultVars(task, outcome.result, vars))) && !env.run.options.check) {
+    return { ...outcome, status: 'failed', msg: `until condition still false after ${attempts} attempts${outcome.msg ? `: ${outcome.msg}` : ''}` };
+  }
+  return outcome;
+}
+
+function resultVars(task: Task, result: Record<string, unknown>, vars: Vars): Vars {
+  const loopVar = task.loop !== undefined ? { [task.loopVar]: vars[task.loopVar] } : {};
+  return { ...loopVar, result, ...(task.register ? { [task.register]: result } : {}) };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+}
+
+async function runOnce(env: TaskEnv, task: Task, vars: Vars): Promise<TaskOutcome> {
+  const mod = findModule(task.module)!;
+  const args = renderValue(task.args, vars) as Record<string, unknown>;
+  dropOmitted(args);
+  checkArgs(mod, args);
+  const check = inherited(env, task, 'checkMode') ?? env.play.checkMode ?? env.run.options.check;
+  const ctx = await moduleContext(env, task, mod, vars, check);
+  const observed = await mod.probe(ctx, args as never);
+  const plan = (await mod.plan(args as never, observed as never, ctx)) as Plan;
+  if (plan.facts) Object.assign(env.host.facts, plan.facts);
+  const result: Record<string, unknown> = { ...(plan.result ?? {}) };
+  let failedMsg = plan.fail;
+  let changed = plan.changes.length > 0;
+  if (!failedMsg && plan.changes.length > 0 && !check) {
+    const applied = await mod.apply(ctx, args as never, plan as never);
+    Object.assign(result, applied.result ?? {});
+    changed = applied.changed ?? true;
+    failedMsg = applied.failed;
+  }
+  result.changed = changed;
+  result.failed = failedMsg !== undefined;
+  if (failedMsg) result.msg = failedMsg;
+  const judged = varsFor(env, task, resultVars(task, result, vars));
+  if (task.changedWhen) changed = evalCondition(task.changedWhen, judged);
+  if (task.failedWhen) failedMsg = evalCondition(task.failedWhen, judged) ? (failedMsg ?? `failed_when holds: ${task.failedWhen.join(' && ')}`) : undefined;
+  result.changed = changed;
+  result.failed = failedMsg !== undefined;
+  return {
+    status: failedMsg ? 'failed' : changed ? 'changed' : 'ok',
+    msg: failedMsg ?? (typeof result.msg === 'string' ? result.msg : undefined),
+    changes: changed ? plan.changes : [],
+    unpredictable: check ? plan.unpredictable : undefined,
+    result,
+  };
+}
+
+/** `{{ omit }}` drops an argument, as in Ansible. */
+export const OMIT = '__tsplay_omit__';
+function dropOmitted(args: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(args)) if (v === OMIT) delete args[k];
+}
+
+function checkArgs(mod: AnyModule, args: Record<string, unknown>): void {
+  let validate = validators.get(mod.name);
+  if (!validate) {
+    validate = compileSchema(mod.schema);
+    validators.set(mod.name, validate);
+  }
+  if (!validate(args)) {
+    const msgs = (validate.errors ?? []).map((e) => `${e.instancePath.slice(1) || mod.name} ${e.message ?? 'invalid'}`);
+    throw new TaskError(`invalid arguments for ${mod.name} after templating: ${[...new Set(msgs)].join('; ')}`);
+  }
+}
+
+async function moduleContext(env: TaskEnv, task: Task, mod: AnyModule, vars: Vars, check: boolean): Promise<ModuleContext> {
+  const { run, host } = env;
+  const onController = mod.runsOn === 'controller' || task.delegateTo === 'controller' || task.delegateTo === 'localhost' || env.play.connection === 'local';
+  const conn: Connection = onController ? run.connections.controller() : await run.connections.get(task.delegateTo ?? host.name);
+  return {
+    host: host.name,
+    conn,
+    check,
+    diff: task.diff ?? run.options.diff,
+    become: becomeFor(env, task, vars),
+    vars,
+    files: {
+      resolve(kind, name) {
+        const found = findControllerFile(kind, name, task.baseDir, task.role);
+        if (!found) throw new TaskError(`${kind === 'templates' ? 'template' : 'file'} '${name}' not found`, `looked in: ${candidatePaths(kind, name, task.baseDir, task.role).join(', ')}`);
+        return found;
+      },
+    },
+    secret: (value) => secrets.add(value),
+    log: (message) => run.bus.emit('log', host.name, 1, message),
+    signal: run.options.signal,
+  };
+}
+
+function becomeFor(env: TaskEnv, task: Task, vars: Vars): BecomeOptions | undefined {
+  const hostVar = (...names: string[]): unknown => names.map((n) => vars[n]).find((v) => v !== undefined);
+  const become = inherited(env, task, 'become') ?? env.play.become ?? (hostVar('become', 'ansible_become') as boolean | undefined);
+  if (!become) return undefined;
+  const user = inherited(env, task, 'becomeUser') ?? env.play.becomeUser ?? (hostVar('become_user', 'ansible_become_user') as string | undefined) ?? 'root';
+  const password = hostVar('become_password', 'ansible_become_password', 'ansible_become_pass') as string | undefined;
+  if (password) secrets.add(password);
+  return { user, password };
+}

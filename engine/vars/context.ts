@@ -1,0 +1,75 @@
+/**
+ * Variable precedence, lowest first (documented in README):
+ *   role defaults < inventory group vars (all lowest, child over parent) < inventory host vars
+ *   < play vars < vars_files < role vars < block and task vars < registered results and facts
+ *   < magic variables < extra vars (-e).
+ * Values that are themselves templates ("{{ k8s_dir }}/kubelet") resolve lazily when read, so an
+ * unused variable with a broken template does no harm.
+ */
+import { renderValue, isTemplate, TemplateError, type Vars } from './template.js';
+
+export const MAGIC_VARS = [
+  'inventory_hostname',
+  'inventory_hostname_short',
+  'groups',
+  'group_names',
+  'hostvars',
+  'play_hosts',
+  'ansible_play_hosts',
+  'ansible_play_batch',
+  'ansible_check_mode',
+  'ansible_diff_mode',
+  'playbook_dir',
+  'role_path',
+  'role_name',
+  'omit',
+];
+
+export const FACT_NAMES = ['ansible_facts', 'ansible_hostname', 'ansible_fqdn', 'ansible_kernel', 'ansible_architecture', 'ansible_os_family', 'ansible_distribution', 'ansible_distribution_version', 'ansible_default_ipv4'];
+
+/** Merge layers (lowest first) into one lazily-resolving view. */
+export function layeredVars(layers: Vars[]): Vars {
+  const raw: Vars = Object.assign({}, ...layers);
+  return lazyVars(raw);
+}
+
+function lazyVars(raw: Vars): Vars {
+  const resolved = new Map<string, unknown>();
+  const resolving = new Set<string>();
+  const view: Vars = new Proxy(raw, {
+    get(target, key) {
+      if (typeof key !== 'string' || !(key in target)) return Reflect.get(target, key);
+      if (resolved.has(key)) return resolved.get(key);
+      const value = target[key];
+      if (!containsTemplate(value)) return value;
+      if (resolving.has(key)) throw new TemplateError(`variable '${key}' refers to itself`, `${[...resolving].join(' -> ')} -> ${key}`);
+      resolving.add(key);
+      try {
+        const out = renderValue(value, view);
+        resolved.set(key, out);
+        return out;
+      } finally {
+        resolving.delete(key);
+      }
+    },
+    getOwnPropertyDescriptor(target, key) {
+      const d = Reflect.getOwnPropertyDescriptor(target, key);
+      return d ? { ...d, value: view[key as string], configurable: true } : undefined;
+    },
+  });
+  return view;
+}
+
+function containsTemplate(value: unknown): boolean {
+  if (isTemplate(value)) return true;
+  if (Array.isArray(value)) return value.some(containsTemplate);
+  if (value && typeof value === 'object' && !Buffer.isBuffer(value)) return Object.values(value).some(containsTemplate);
+  return false;
+}
+
+/** A plain snapshot (for registering, reports): resolves every value. */
+export function snapshot(vars: Vars): Vars {
+  const out: Vars = {};
+  for (const key of Object.keys(vars)) out[key] = vars[key];
+  return out;
+}

@@ -1,0 +1,104 @@
+/**
+ * CEL expressions for when / until / changed_when / failed_when: the language Kubernetes
+ * itself uses for policies. Parsed at load (syntax errors are load errors), evaluated per host.
+ */
+import { isCelError, parse, run } from '@bufbuild/cel';
+import type { Vars } from './template.js';
+
+export class ExprError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'ExprError';
+  }
+}
+
+const JINJA_WORDS = /(^|\s)(and|or|not|is|in\s+\[)(\s|$)|\|\s*\w+|\{\{/;
+
+/** Throws ExprError when the expression does not parse. */
+export function checkExpr(source: string): void {
+  try {
+    parse(source);
+  } catch (err) {
+    throw new ExprError(`invalid CEL expression ${JSON.stringify(source)}: ${(err as Error).message.replace(/^<input>:/, 'at ')}`, exprHint(source));
+  }
+}
+
+function exprHint(source: string): string {
+  if (source.includes('{{')) return 'conditions are CEL expressions, not templates: write `x == "a"`, not `{{ x }} == a`';
+  if (JINJA_WORDS.test(source)) {
+    return 'conditions are CEL, not Jinja: use && || ! instead of and/or/not, has(a.b) instead of "is defined", and size(x) > 0';
+  }
+  return 'conditions are CEL: e.g. `result.rc == 0 && "workers" in group_names`';
+}
+
+export function evalExpr(source: string | boolean, vars: Vars): unknown {
+  if (typeof source === 'boolean') return source;
+  let result: unknown;
+  try {
+    const bindings: Record<string, unknown> = {};
+    // Only the names the expression reads are converted: resolving every variable would be slow
+    // and would fail on unrelated broken templates.
+    for (const name of exprNames(source)) if (name in vars) bindings[name] = toCel(vars[name]);
+    result = run(source, bindings as Record<string, never>);
+  } catch (err) {
+    throw new ExprError(`cannot evaluate ${JSON.stringify(source)}: ${(err as Error).message}`, exprHint(source));
+  }
+  if (isCelError(result)) {
+    const msg = (result as Error).message;
+    throw new ExprError(
+      `cannot evaluate ${JSON.stringify(source)}: ${msg}`,
+      msg.includes('unresolved') ? 'a variable it names is not defined; test optional ones with has(parent.field)' : exprHint(source),
+    );
+  }
+  return result;
+}
+
+export function evalCondition(source: string | boolean | Array<string | boolean>, vars: Vars): boolean {
+  const list = Array.isArray(source) ? source : [source];
+  for (const item of list) {
+    const value = evalExpr(item, vars);
+    if (typeof value !== 'boolean') {
+      throw new ExprError(`condition ${JSON.stringify(item)} gave ${typeof value}, not a boolean`, 'compare explicitly, e.g. `size(x) > 0` or `x == "yes"`');
+    }
+    if (!value) return false;
+  }
+  return true;
+}
+
+/** CEL has no `undefined`; integers that are safe stay numbers (CEL double/int compare fine). */
+function toCel(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (Array.isArray(value)) return value.map(toCel);
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toCel(v);
+    return out;
+  }
+  return value;
+}
+
+/** Top-level variable names an expression reads (for validation before the run). */
+export function exprNames(source: string): Set<string> {
+  const names = new Set<string>();
+  const bound = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (!node || typeof node !== 'object') return;
+    const n = node as { exprKind?: { case?: string; value?: Record<string, unknown> } };
+    const kind = n.exprKind;
+    if (kind?.case === 'identExpr') names.add(String(kind.value?.name));
+    if (kind?.case === 'comprehensionExpr') {
+      for (const key of ['iterVar', 'iterVar2', 'accuVar']) if (kind.value?.[key]) bound.add(String(kind.value[key]));
+    }
+    for (const value of Object.values(node)) {
+      if (Array.isArray(value)) value.forEach(visit);
+      else if (value && typeof value === 'object') visit(value);
+    }
+  };
+  visit(parse(source).expr);
+  for (const b of bound) names.delete(b);
+  return names;
+}

@@ -1,0 +1,167 @@
+/**
+ * Handlebars templating for `{{ }}` in values and for template files. Strict (an undefined
+ * variable is an error, not an empty string) and noEscape (configs, not HTML).
+ */
+import Handlebars from 'handlebars';
+import { stringify as toYaml } from 'yaml';
+import type { Place } from '../errors.js';
+
+export type Vars = Record<string, unknown>;
+
+const hb = Handlebars.create();
+
+const helpers: Record<string, Handlebars.HelperDelegate> = {
+  /** {{default x "fallback"}}: x unless it is undefined or null. */
+  default: (value: unknown, fallback: unknown) => (value === undefined || value === null ? fallback : value),
+  b64encode: (value: unknown) => Buffer.from(String(value), 'utf8').toString('base64'),
+  b64decode: (value: unknown) => Buffer.from(String(value), 'base64').toString('utf8'),
+  to_json: (value: unknown) => JSON.stringify(value),
+  to_yaml: (value: unknown) => toYaml(value).trimEnd(),
+  /** {{join list ","}} */
+  join: (list: unknown, sep: unknown) => (Array.isArray(list) ? list.join(typeof sep === 'string' ? sep : ',') : String(list)),
+  /** {{indent text 4}}: indent every line but the first, for nesting a block in YAML. */
+  indent: (text: unknown, width: unknown) => {
+    const pad = ' '.repeat(typeof width === 'number' ? width : 2);
+    return String(text).split('\n').join(`\n${pad}`);
+  },
+  /** {{quote x}}: a single-quoted shell word. */
+  quote: (value: unknown) => shellQuote(String(value)),
+  lower: (value: unknown) => String(value).toLowerCase(),
+  upper: (value: unknown) => String(value).toUpperCase(),
+  eq: (a: unknown, b: unknown) => a === b,
+};
+for (const [name, fn] of Object.entries(helpers)) hb.registerHelper(name, fn);
+const helperNames = new Set([...Object.keys(helpers), 'if', 'unless', 'each', 'with', 'lookup', 'log']);
+
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export class TemplateError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+    readonly place?: Place,
+  ) {
+    super(message);
+    this.name = 'TemplateError';
+  }
+}
+
+const JINJA_FILTER = /\{\{[^}]*\|\s*([a-z_]+)/;
+const WHOLE_PATH = /^\s*\{\{\s*([A-Za-z_][\w]*(?:\.[\w-]+)*)\s*\}\}\s*$/;
+
+export function isTemplate(value: unknown): value is string {
+  return typeof value === 'string' && value.includes('{{');
+}
+
+/** Parse a template once: Jinja-isms and syntax errors become TemplateErrors with a hint. */
+export function checkTemplate(source: string): hbs.AST.Program {
+  const jinja = JINJA_FILTER.exec(source);
+  if (jinja) {
+    const filter = jinja[1]!;
+    throw new TemplateError(
+      `Jinja filter '| ${filter}' is not supported: templates are Handlebars, not Jinja`,
+      filter === 'default'
+        ? `write {{default name "fallback"}} instead of {{ name | default("fallback") }}`
+        : `use a helper call: {{${filter} value}} (helpers: ${Object.keys(helpers).join(', ')})`,
+    );
+  }
+  if (/\{%/.test(source)) {
+    throw new TemplateError('Jinja statement {% ... %} is not supported', 'use Handlebars blocks: {{#if cond}}...{{/if}}, {{#each list}}...{{/each}}');
+  }
+  try {
+    return hb.parse(source);
+  } catch (err) {
+    throw new TemplateError(`template syntax error: ${(err as Error).message.split('\n')[0]}`, 'templates are Handlebars: {{name}}, {{helper arg}}, {{#if x}}...{{/if}}');
+  }
+}
+
+/** Top-level variable names a template reads (for validation before the run). */
+export function referencedNames(source: string): Set<string> {
+  const names = new Set<string>();
+  const visit = (node: unknown, scoped: boolean): void => {
+    if (!node || typeof node !== 'object') return;
+    const n = node as { type?: string; [k: string]: unknown };
+    if (n.type === 'PathExpression') {
+      const p = n as unknown as hbs.AST.PathExpression;
+      if (!p.data && p.depth === 0 && !scoped && p.parts.length > 0 && p.original !== 'this' && !p.original.startsWith('this.')) {
+        names.add(p.parts[0]!);
+      }
+      return;
+    }
+    if (n.type === 'MustacheStatement' || n.type === 'SubExpression' || n.type === 'BlockStatement') {
+      const path = n.path as hbs.AST.PathExpression;
+      const params = (n.params as unknown[]) ?? [];
+      const isHelper = helperNames.has(path.original) || params.length > 0;
+      if (!isHelper) visit(path, scoped);
+      for (const p of params) visit(p, scoped);
+      visit(n.hash, scoped);
+      // Inside #each/#with the context changes, so names there are not top-level.
+      const inner = n.type === 'BlockStatement' && (path.original === 'each' || path.original === 'with');
+      visit(n.program, scoped || inner);
+      visit(n.inverse, scoped);
+      return;
+    }
+    for (const value of Object.values(n)) {
+      if (Array.isArray(value)) value.forEach((v) => visit(v, scoped));
+      else if (value && typeof value === 'object' && 'type' in (value as object)) visit(value, scoped);
+    }
+  };
+  visit(checkTemplate(source), false);
+  return names;
+}
+
+const compiled = new Map<string, Handlebars.TemplateDelegate>();
+
+export function renderString(source: string, vars: Vars): string {
+  let fn = compiled.get(source);
+  if (!fn) {
+    checkTemplate(source);
+    fn = hb.compile(source, { strict: true, noEscape: true });
+    compiled.set(source, fn);
+  }
+  try {
+    return fn(vars);
+  } catch (err) {
+    const msg = (err as Error).message;
+    const undef = /"([^"]+)" not defined in/.exec(msg);
+    if (undef) {
+      throw new TemplateError(`undefined variable '${undef[1]}' in template ${JSON.stringify(truncate(source))}`, `define it in vars, or give a fallback: {{default ${undef[1]} "value"}}`);
+    }
+    throw new TemplateError(`template failed: ${msg.split('\n')[0]}`);
+  }
+}
+
+/** `"{{ x }}"` alone keeps x's type (a list stays a list), as Ansible's native values do. */
+export function renderValue(value: unknown, vars: Vars): unknown {
+  if (typeof value === 'string') {
+    if (!value.includes('{{')) return value;
+    const whole = WHOLE_PATH.exec(value);
+    if (whole && !helperNames.has(whole[1]!)) {
+      const found = lookupPath(vars, whole[1]!);
+      if (found.found) return found.value;
+    }
+    return renderString(value, vars);
+  }
+  if (Array.isArray(value)) return value.map((v) => renderValue(v, vars));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = renderValue(v, vars);
+    return out;
+  }
+  return value;
+}
+
+function lookupPath(vars: Vars, path: string): { found: boolean; value?: unknown } {
+  let cur: unknown = vars;
+  for (const part of path.split('.')) {
+    if (cur === null || typeof cur !== 'object' || !(part in (cur as object))) return { found: false };
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return { found: true, value: cur };
+}
+
+function truncate(s: string): string {
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
