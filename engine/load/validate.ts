@@ -9,7 +9,8 @@ import varsSchema from '../schema/vars.schema.json' with { type: 'json' };
 import type { Diagnostics } from '../errors.js';
 import type { LoadedYaml } from './yaml-file.js';
 
-const ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true });
+// verbose: errors carry their schema, so messages can list the allowed keys.
+const ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true, verbose: true });
 ajv.addSchema(varsSchema);
 ajv.addSchema(playbookSchema);
 
@@ -60,6 +61,11 @@ function pruneErrors(errors: ErrorObject[]): ErrorObject[] {
     // oneOf over `required` branches means "exactly one of these keys": say that once.
     const oneOf = list.find((e) => e.keyword === 'oneOf');
     const branches = (oneOf?.schema as Array<{ required?: string[] }> | undefined) ?? [];
+    // A bad variable name yields a pattern error and a propertyNames error: keep the second.
+    if (list.some((e) => e.keyword === 'propertyNames')) {
+      out.push(...list.filter((e) => e.keyword !== 'pattern' || !(e as { propertyName?: string }).propertyName));
+      continue;
+    }
     if (oneOf && branches.every((b) => b.required)) {
       const keys = branches.flatMap((b) => b.required ?? []);
       out.push({ ...oneOf, keyword: 'exactlyOne', params: { keys } });
@@ -108,7 +114,11 @@ function describe(err: ErrorObject, what: string): { message: string; hint?: str
         message: `${field} must be one of: ${(err.params.allowedValues as unknown[]).map(String).join(', ')}`,
       };
     case 'propertyNames':
-      return { message: `invalid variable name '${String(err.params.propertyName)}'`, hint: 'variable names are letters, digits and _, not starting with a digit' };
+      return {
+        message: `invalid variable name '${String(err.params.propertyName)}'`,
+        hint: 'variable names are letters, digits and _, not starting with a digit',
+        atKey: `${err.instancePath}/${String(err.params.propertyName)}`,
+      };
     case 'pattern':
       return { message: `${field} has an invalid value (expected to match ${String(err.params.pattern)})` };
     default:

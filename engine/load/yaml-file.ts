@@ -29,6 +29,13 @@ export function parseYamlText(text: string, file: string, diags: Diagnostics): L
   if (doc.errors.length > 0) {
     for (const err of doc.errors) {
       const duplicate = err.code === 'DUPLICATE_KEY';
+      const quote = /Missing closing (["'])quote/.exec(err.message);
+      if (quote) {
+        // The parser notices at the end of the file; the mistake is where the quote opened.
+        const open = Math.max(text.lastIndexOf(`: ${quote[1]}`, err.pos[0]), text.lastIndexOf(`- ${quote[1]}`, err.pos[0]));
+        diags.add(`invalid YAML: unclosed ${quote[1]} quote`, at(open >= 0 ? open + 2 : err.pos[0]), 'close the quote on the same line, or use a block scalar (|) for multi-line text');
+        continue;
+      }
       diags.add(
         duplicate ? `duplicate key: ${err.message.replace(/^Map keys must be unique.*$/s, 'a key appears twice in one mapping')}` : `invalid YAML: ${firstLine(err.message)}`,
         at(err.pos[0]),

@@ -52,7 +52,7 @@ const JINJA_FILTER = /\{\{[^}]*\|\s*([a-z_]+)/;
 const WHOLE_PATH = /^\s*\{\{\s*([A-Za-z_][\w]*(?:\.[\w-]+)*)\s*\}\}\s*$/;
 
 export function isTemplate(value: unknown): value is string {
-  return typeof value === 'string' && value.includes('{{');
+  return typeof value === 'string' && (value.includes('{{') || value.includes('{%'));
 }
 
 /** Parse a template once: Jinja-isms and syntax errors become TemplateErrors with a hint. */
@@ -136,7 +136,7 @@ export function renderString(source: string, vars: Vars): string {
 /** `"{{ x }}"` alone keeps x's type (a list stays a list), as Ansible's native values do. */
 export function renderValue(value: unknown, vars: Vars): unknown {
   if (typeof value === 'string') {
-    if (!value.includes('{{')) return value;
+    if (!isTemplate(value)) return value;
     const whole = WHOLE_PATH.exec(value);
     if (whole && !helperNames.has(whole[1]!)) {
       const found = lookupPath(vars, whole[1]!);
