@@ -1,0 +1,110 @@
+// Boots three real hosts and checks them over real OpenSSH. Needs root; the first run builds the
+// cached image (about a minute or two with a reachable Debian mirror).
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootHosts, DEPLOY_PASSWORD, sshExec, type TestHosts } from './harness.js';
+
+// `npm test` builds to dist/ and vitest then also finds dist/test/hosts/harness.test.js; both
+// copies run at once, so the built one takes the next range instead of colliding on 201-203.
+const fromDist = fileURLToPath(import.meta.url).includes('/dist/');
+const FIRST = fromDist ? 204 : 201;
+const INDICES = [FIRST, FIRST + 1, FIRST + 2];
+
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(process.getuid?.() !== 0)('real test hosts', () => {
+  let t: TestHosts | undefined;
+
+  beforeAll(async () => {
+    t = await bootHosts({ first: FIRST, count: 3, prefix: 'hosttest' });
+  }, 900_000);
+
+  afterAll(async () => {
+    await t?.stop();
+  }, 120_000);
+
+  const hosts = () => {
+    if (!t) throw new Error('hosts did not boot');
+    return t;
+  };
+
+  it('gives each host its address, machine name and own hostname', async () => {
+    expect(hosts().hosts.map((h) => [h.index, h.address, h.name, h.port])).toEqual(
+      INDICES.map((i) => [i, `127.0.1.${i}`, `hosttest-h${i}`, 22]),
+    );
+    for (const i of INDICES) {
+      const r = await sshExec(hosts(), i, 'hostname');
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.trim()).toBe(`w${i}`);
+    }
+  }, 60_000);
+
+  it('runs a real systemd that finished booting', async () => {
+    for (const i of INDICES) {
+      const r = await sshExec(hosts(), i, 'systemctl is-system-running --wait; systemctl --failed --no-legend --plain');
+      expect(['running', 'degraded'], r.stdout).toContain(r.stdout.split('\n')[0].trim());
+      // "degraded" is allowed by contract; today the hosts boot with no failed unit at all
+      expect(r.stdout.split('\n').slice(1).join('').trim()).toBe('');
+    }
+  }, 60_000);
+
+  it('makes deploy give a password for sudo, and nopass not', async () => {
+    const i = INDICES[0];
+    const noPw = await sshExec(hosts(), i, 'sudo -n true', { user: 'deploy' });
+    expect(noPw.code).not.toBe(0);
+    expect(noPw.stderr).toMatch(/password is required/);
+    const withPw = await sshExec(hosts(), i, "sudo -S -p '' id -u", { user: 'deploy', input: `${DEPLOY_PASSWORD}\n` });
+    expect(withPw.code, withPw.stderr).toBe(0);
+    expect(withPw.stdout.trim()).toBe('0');
+    const wrongPw = await sshExec(hosts(), i, "sudo -S -p '' true", { user: 'deploy', input: 'wrong\n' });
+    expect(wrongPw.code).not.toBe(0);
+    const nopass = await sshExec(hosts(), i, 'sudo -n id -u', { user: 'nopass' });
+    expect(nopass.code, nopass.stderr).toBe(0);
+    expect(nopass.stdout.trim()).toBe('0');
+  }, 60_000);
+
+  it('gives every host its own ssh host key, as listed in knownHostsFile', async () => {
+    const known = readFileSync(hosts().knownHostsFile, 'utf8').trim().split('\n');
+    expect(known).toHaveLength(3);
+    const keys = new Set<string>();
+    for (const i of INDICES) {
+      const r = await sshExec(hosts(), i, 'cat /etc/ssh/ssh_host_ed25519_key.pub');
+      expect(r.code, r.stderr).toBe(0);
+      const [type, blob] = r.stdout.trim().split(/\s+/);
+      expect(known).toContain(`127.0.1.${i} ${type} ${blob}`);
+      keys.add(blob);
+    }
+    expect(keys.size).toBe(3);
+    // and ssh itself checked them: sshExec runs with StrictHostKeyChecking=yes against that file
+  }, 60_000);
+
+  it('writes an inventory naming every host', () => {
+    const inv = readFileSync(hosts().inventoryFile, 'utf8');
+    for (const i of INDICES) {
+      expect(inv).toContain(`    w${i}:\n      ansible_host: 127.0.1.${i}\n      ansible_user: root\n`);
+    }
+    expect(inv).toContain(`known_hosts_file: ${JSON.stringify(hosts().knownHostsFile)}`);
+  });
+
+  it('powers one host off while the others keep running, then stops all', async () => {
+    const [a, b, c] = hosts().hosts;
+    await hosts().powerOff(b.index);
+    expect(running(b.pid)).toBe(false);
+    const down = await sshExec(hosts(), b.index, 'true', { timeoutMs: 15_000 });
+    expect(down.code).toBe(255);
+    for (const h of [a, c]) expect((await sshExec(hosts(), h.index, 'true')).code).toBe(0);
+
+    const pids = hosts().hosts.map((h) => h.pid);
+    await hosts().stop();
+    for (const pid of pids) expect(running(pid), `nspawn pid ${pid}`).toBe(false);
+    expect(() => readFileSync(hosts().stateFile)).toThrow();
+  }, 120_000);
+});
