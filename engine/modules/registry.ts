@@ -8,6 +8,12 @@ import copy from './host/copy.js';
 import file from './host/file.js';
 import shell from './host/shell.js';
 import template from './host/template.js';
+import modprobe from './host/modprobe.js';
+import slurp from './host/slurp.js';
+import swapoff from './host/swapoff.js';
+import sysctl from './host/sysctl.js';
+import systemd, { systemdService } from './host/systemd.js';
+import waitFor from './host/wait_for.js';
 
 const modules = new Map<string, AnyModule>();
 
@@ -16,6 +22,7 @@ export function registerModule(mod: { name: string }): void {
 }
 
 for (const m of [assertModule, debug, setFact, command, shell, copy, file, template]) registerModule(m);
+for (const m of [swapoff, systemd, systemdService, modprobe, sysctl, slurp, waitFor]) registerModule(m);
 
 /** `ansible.builtin.copy` and `copy` name the same module, so Ansible task files read unchanged. */
 export function findModule(name: string): AnyModule | undefined {

@@ -1,0 +1,158 @@
+/**
+ * swapoff — the kubelet refuses to run with swap on: turn active swap off and keep it off across
+ * reboots by commenting out the swap entries of /etc/fstab (atomically, shown as a diff).
+ *
+ *   - name: swap off (kubelet requirement)
+ *     swapoff: { fstab: true }
+ *
+ * Reads /proc/swaps and /etc/fstab in one round trip. `swapoff -a` runs only when /proc/swaps lists
+ * a device: on hosts without swap it is never called (on some hosts it fails "Not superuser" even
+ * with nothing to do). Changed only when swap was on or /etc/fstab had an uncommented swap entry.
+ * Swap that systemd starts from its own `.swap` units (not from fstab) is turned off now but not
+ * disabled for the next boot: mask those units with the systemd module.
+ */
+import { TaskError } from '../../errors.js';
+import { defineModule, type Change } from '../types.js';
+import { atomicWriteScript, q, runChecked } from './remote.js';
+
+export interface SwapoffArgs {
+  /** Comment out swap entries in fstab (default true). */
+  fstab?: boolean;
+  /** The fstab to edit (default /etc/fstab). */
+  path?: string;
+}
+
+export interface SwapDevice {
+  name: string;
+  type: string;
+}
+
+export interface SwapObserved {
+  /** Devices listed by /proc/swaps (empty: swap is off). */
+  active: SwapDevice[];
+  /** fstab content; null when the file does not exist. */
+  fstab: string | null;
+  /** sha256 of fstab as read, so apply refuses to overwrite a file that changed meanwhile. */
+  fstabSha?: string;
+}
+
+export interface SwapoffPlanData {
+  swapoff: boolean;
+  fstab?: { content: string; expectSha?: string };
+}
+
+const FSTAB = '/etc/fstab';
+
+/** Parse /proc/swaps: a header line, then `Filename Type Size Used Priority` per device. */
+export function parseProcSwaps(text: string): SwapDevice[] {
+  return text
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map((l) => {
+      const [name = '', type = ''] = l.split(/\s+/);
+      // /proc/swaps escapes spaces in paths as \040
+      return { name: name.replace(/\\040/g, ' '), type };
+    });
+}
+
+/** True for an fstab line that mounts swap and is not commented out. */
+export function isSwapEntry(line: string): boolean {
+  const t = line.trim();
+  if (!t || t.startsWith('#')) return false;
+  const fields = t.split(/\s+/);
+  return fields[2] === 'swap';
+}
+
+/** fstab with every active swap entry commented out, and the entries it commented. */
+export function commentOutSwap(fstab: string): { content: string; entries: string[] } {
+  const entries: string[] = [];
+  const content = fstab
+    .split('\n')
+    .map((line) => {
+      if (!isSwapEntry(line)) return line;
+      entries.push(line.trim());
+      return `#${line}`;
+    })
+    .join('\n');
+  return { content, entries };
+}
+
+export default defineModule<SwapoffArgs, SwapObserved, SwapoffPlanData>({
+  name: 'swapoff',
+  doc: 'Turn swap off now (only when /proc/swaps lists devices) and comment out swap entries in /etc/fstab.',
+  runsOn: 'target',
+  schema: {
+    type: 'object',
+    properties: {
+      fstab: { type: 'boolean', description: 'Comment out uncommented swap entries in fstab so swap stays off after a reboot (default true).' },
+      path: { type: 'string', description: 'The fstab file (default /etc/fstab).' },
+    },
+    additionalProperties: false,
+  },
+  async probe(ctx, args) {
+    const path = q(args.path ?? FSTAB);
+    const script = [
+      'echo "@@swaps"',
+      'cat /proc/swaps 2>/dev/null || true',
+      'echo "@@fstab"',
+      `if [ -f ${path} ]; then echo "sha:$(sha256sum < ${path} | cut -d' ' -f1)"; base64 -w0 ${path}; echo; else echo absent; fi`,
+    ].join('\n');
+    const res = await runChecked(ctx.conn, script, { what: 'read /proc/swaps and fstab', become: ctx.become });
+    return parseSwapProbe(res.stdout.toString('utf8'));
+  },
+  plan(args, obs) {
+    const path = args.path ?? FSTAB;
+    const changes: Change[] = [];
+    const data: SwapoffPlanData = { swapoff: obs.active.length > 0 };
+    if (data.swapoff) {
+      changes.push({ summary: `swapoff -a (active: ${obs.active.map((d) => `${d.name} ${d.type}`).join(', ')})` });
+    }
+    if (args.fstab !== false && obs.fstab !== null) {
+      const { content, entries } = commentOutSwap(obs.fstab);
+      if (entries.length) {
+        data.fstab = { content, expectSha: obs.fstabSha };
+        changes.push({
+          summary: `comment out ${entries.length} swap entr${entries.length === 1 ? 'y' : 'ies'} in ${path}: ${entries.join('; ')}`,
+          diff: { path, before: obs.fstab, after: content },
+        });
+      }
+    }
+    return { changes, data, result: { swaps: obs.active.map((d) => d.name) } };
+  },
+  async apply(ctx, args, plan) {
+    const path = args.path ?? FSTAB;
+    const data = plan.data!;
+    const steps: string[] = [];
+    // fstab first: when the live swapoff fails, the next boot still comes up without swap.
+    if (data.fstab) {
+      steps.push(
+        `if [ "$(sha256sum < ${q(path)} | cut -d' ' -f1)" != ${q(data.fstab.expectSha ?? '')} ]; then echo "${path} changed since it was read; run again" >&2; exit 4; fi`,
+        `( ${atomicWriteScript(path, { keepMode: true })}\n)`,
+      );
+    }
+    if (data.swapoff) steps.push('if ! out=$(swapoff -a 2>&1); then echo "swapoff -a: $out" >&2; exit 5; fi');
+    if (!steps.length) return { changed: false };
+    const res = await ctx.conn.exec(`set -e\n${steps.join('\n')}`, { become: ctx.become, stdin: data.fstab?.content ?? '', signal: ctx.signal });
+    if (res.code !== 0) {
+      const err = res.stderr.toString('utf8').trim();
+      if (res.code === 5) {
+        const fstabNote = data.fstab ? `; ${path} was updated, so swap stays off after a reboot` : '';
+        return { changed: !!data.fstab, failed: `turning swap off failed: ${err}${fstabNote}` };
+      }
+      throw new TaskError(`update ${path} failed (exit ${res.code ?? 'signal'}): ${err}`);
+    }
+    return { result: { swaps: [] } };
+  },
+});
+
+export function parseSwapProbe(out: string): SwapObserved {
+  const swapsAt = out.indexOf('@@swaps\n');
+  const fstabAt = out.indexOf('@@fstab\n');
+  if (swapsAt < 0 || fstabAt < 0) throw new TaskError(`unexpected probe output: ${out.slice(0, 200)}`);
+  const active = parseProcSwaps(out.slice(swapsAt + 8, fstabAt));
+  const rest = out.slice(fstabAt + 8).split('\n');
+  if (rest[0] === 'absent') return { active, fstab: null };
+  return { active, fstab: Buffer.from(rest[1] ?? '', 'base64').toString('utf8'), fstabSha: rest[0]!.replace(/^sha:/, '') };
+}
