@@ -121,7 +121,9 @@ export type HostKeyVerdict =
   | { status: 'changed'; entry: KnownHostEntry }
   | { status: 'unknown'; otherTypes: string[] };
 
-export function checkHostKey(entries: KnownHostEntry[], name: string, key: Buffer): HostKeyVerdict {
+export function checkHostKey(entries: KnownHostEntry[], hostName: string, key: Buffer): HostKeyVerdict {
+  // OpenSSH lowercases names before lookup, and hashed entries were made from lowercased names.
+  const name = hostName.toLowerCase();
   const matching = entries.filter((e) => e.marker !== 'cert-authority' && entryMatches(e, name));
   const revoked = matching.find((e) => e.marker === 'revoked' && e.key.equals(key));
   if (revoked) return { status: 'revoked', entry: revoked };

@@ -14,8 +14,6 @@ export function shQuote(value: string): string {
 export interface BecomePlan {
   /** What sudo prints on stderr when it wants the password; random so no command output can fake it. */
   prompt: string;
-  /** Printed (as a line on stderr) by the target shell once sudo let us through. */
-  successMarker: string;
   password?: string;
   user: string;
 }
@@ -23,6 +21,11 @@ export interface BecomePlan {
 export interface PreparedCommand {
   /** Handed to the transport; it is run by a shell (the login shell over SSH, /bin/sh locally). */
   command: string;
+  /**
+   * The target shell's first stderr line is `<marker> <process group>`: it says the command started
+   * (past sudo, when becoming) and which process group to kill on abort. Random per exec.
+   */
+  marker: string;
   /** Exported variables, read from stdin by the target shell before the caller's stdin. */
   preamble?: Buffer;
   become?: BecomePlan;
@@ -50,34 +53,35 @@ function envPreamble(env: Record<string, string>): { preamble: Buffer; reader: s
 }
 
 export function prepareCommand(command: string, options: ExecOptions = {}): PreparedCommand {
+  const token = randomBytes(12).toString('hex');
+  const marker = `TSPLAY-STARTED-${token}`;
   const env = options.env ? envPreamble(options.env) : undefined;
+  // Field 5 of /proc/$$/stat is the process group: sshd refuses `signal` requests for root
+  // logins and cannot signal a command under sudo, so abort kills this group itself.
+  const announce = [
+    `read -r _ _ _ _ __tsplay_pg _ 2>/dev/null </proc/$$/stat || __tsplay_pg=`,
+    `printf '%s %s\\n' ${marker} "$__tsplay_pg" >&2; unset __tsplay_pg`,
+  ];
   // Newlines, not `;`, so a caller's command that starts with a comment or ends with `&` keeps its meaning.
-  const withEnv = env ? `${env.reader}\n${command}` : command;
+  const script = [...announce, ...(env ? [env.reader] : []), command].join('\n');
   if (!options.become) {
-    return { command: `/bin/sh -c ${shQuote(withEnv)}`, preamble: env?.preamble };
+    return { command: `/bin/sh -c ${shQuote(script)}`, marker, preamble: env?.preamble };
   }
-  const become = planBecome(options.become);
-  const inner = `printf '%s\\n' ${become.successMarker} >&2\n${withEnv}`;
+  const become = planBecome(options.become, token);
   const user = shQuote(become.user);
   // -n without a password: sudo fails at once instead of waiting for a password nobody will type.
   const sudo = become.password !== undefined
     ? `sudo -H -S -p ${shQuote(become.prompt)} -u ${user}`
     : `sudo -H -n -u ${user}`;
-  return { command: `${sudo} -- /bin/sh -c ${shQuote(inner)}`, preamble: env?.preamble, become };
+  return { command: `${sudo} -- /bin/sh -c ${shQuote(script)}`, marker, preamble: env?.preamble, become };
 }
 
-function planBecome(become: BecomeOptions): BecomePlan {
+function planBecome(become: BecomeOptions, token: string): BecomePlan {
   const user = become.user || 'root';
   if (become.password !== undefined && /[\r\n]/.test(become.password)) {
     // sudo reads one line; a newline would leak the rest of the password into the command's stdin.
     throw new Error('become password must not contain a newline');
   }
-  const token = randomBytes(12).toString('hex');
-  return {
-    // No `%`: sudo expands %-escapes in prompts.
-    prompt: `[tsplay-sudo-${token}] password: `,
-    successMarker: `TSPLAY-BECOME-OK-${token}`,
-    password: become.password,
-    user,
-  };
+  // No `%`: sudo expands %-escapes in prompts.
+  return { prompt: `[tsplay-sudo-${token}] password: `, password: become.password, user };
 }

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import SSHConfig from 'ssh-config';
-import type { ConnectionSpec } from './types.js';
+import { UnreachableError, type ConnectionSpec } from './types.js';
 
 export interface SshHostConfig {
   hostName?: string;
@@ -258,4 +258,27 @@ export function parseJumpHost(hop: string): { user?: string; host: string; port?
   const match = /^(?:ssh:\/\/)?(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hop.trim());
   if (!match) return undefined;
   return { user: match[1], host: match[2].replace(/^\[|\]$/g, ''), port: match[3] ? Number(match[3]) : undefined };
+}
+
+/** `[user@]host[:port]` with the target's credentials, for a jump host resolveConnectionSpec did not resolve. */
+export function jumpSpec(target: ConnectionSpec, jumpHost: string): ConnectionSpec {
+  const { hops, last } = splitJumpChain(jumpHost);
+  const hop = parseJumpHost(last);
+  if (!hop) throw new UnreachableError(target.host, `cannot parse jump host ${JSON.stringify(last)}`, 'use [user@]host[:port]');
+  const spec: ConnectionSpec = {
+    host: `${target.host} (jump ${hop.host})`,
+    connection: 'ssh',
+    address: hop.host,
+    port: hop.port ?? 22,
+    user: hop.user ?? target.user,
+    privateKeyFile: target.privateKeyFile,
+    privateKeyPassphrase: target.privateKeyPassphrase,
+    identityFiles: target.identityFiles,
+    agentSocket: target.agentSocket,
+    knownHostsFile: target.knownHostsFile,
+    acceptNewHostKeys: target.acceptNewHostKeys,
+    connectTimeoutMs: target.connectTimeoutMs,
+  };
+  if (hops) spec.jump = jumpSpec(target, hops);
+  return spec;
 }

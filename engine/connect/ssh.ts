@@ -3,19 +3,21 @@
  * channel limiter. Everything that stops us from reaching a host surfaces as UnreachableError
  * (HostKeyError is one), so the scheduler can mark the host unreachable like Ansible does.
  */
-import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
-import type { AnyAuthMethod, AuthHandlerMiddleware, ClientChannel, Client as SshClient } from 'ssh2';
+import type { ClientChannel, Client as SshClient } from 'ssh2';
 import { createHostVerifier, type HostKeyError } from './known-hosts.js';
 import { Semaphore } from './semaphore.js';
-import { parseJumpHost, splitJumpChain } from './ssh-config.js';
+import { AuthenticationError, authHandler, describeError, planAuth, type Auth } from './ssh-auth.js';
+import { jumpSpec } from './ssh-config.js';
 import { prepareCommand } from './shell.js';
 import { supervise, type Supervised } from './supervise.js';
 import { UnreachableError, type Connection, type ConnectionSpec, type ExecOptions, type ExecResult } from './types.js';
 
-const { Client, utils } = ssh2;
+const { Client } = ssh2;
+
+export { AuthenticationError };
 
 export interface SshOptions {
   /** Concurrent channels per connection; sshd's MaxSessions defaults to 10, so stay below it. */
@@ -34,92 +36,12 @@ const TRANSIENT_MESSAGES = [/Connection lost before handshake/, /Timed out while
 
 type Log = (line: string) => void;
 
-/** ssh refused our credentials; not retried, since retrying cannot change the answer. */
-export class AuthenticationError extends UnreachableError {
-  constructor(host: string, message: string, hint?: string) {
-    super(host, message, hint);
-    this.name = 'AuthenticationError';
-  }
-}
-
 function currentUser(): string {
   try {
     return userInfo().username;
   } catch {
     return 'root';
   }
-}
-
-function describeError(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code && !error.message.includes(String(code)) ? `${error.message} (${code})` : error.message;
-  }
-  return String(error);
-}
-
-interface Auth {
-  methods: AnyAuthMethod[];
-  tried: string[];
-}
-
-/** Keys are read and decrypted up front so a wrong passphrase is named as such, not as "auth failed". */
-function planAuth(spec: ConnectionSpec, username: string, log: Log): Auth {
-  const methods: AnyAuthMethod[] = [];
-  const tried: string[] = [];
-  if (spec.agentSocket) {
-    methods.push({ type: 'agent', username, agent: spec.agentSocket });
-    tried.push('ssh-agent');
-  }
-  const files = [...new Set([spec.privateKeyFile, ...(spec.identityFiles ?? [])].filter((f): f is string => !!f))];
-  for (const file of files) {
-    const explicit = file === spec.privateKeyFile;
-    let data: Buffer;
-    try {
-      data = readFileSync(file);
-    } catch (error) {
-      if (explicit) throw new UnreachableError(spec.host, `cannot read private key ${file}: ${describeError(error)}`, 'check private_key (ansible_ssh_private_key_file)');
-      continue;
-    }
-    const parsed = utils.parseKey(data, spec.privateKeyPassphrase);
-    if (parsed instanceof Error) {
-      const message = `cannot use private key ${file}: ${parsed.message}`;
-      if (explicit) throw new UnreachableError(spec.host, message, 'check private_key_passphrase for an encrypted key');
-      log(`${message}; skipping it`);
-      continue;
-    }
-    methods.push({ type: 'publickey', username, key: data, passphrase: spec.privateKeyPassphrase });
-    tried.push(`key ${file}`);
-  }
-  if (spec.password !== undefined) {
-    const password = spec.password;
-    methods.push({ type: 'password', username, password });
-    methods.push({
-      type: 'keyboard-interactive',
-      username,
-      prompt: (_name, _instructions, _lang, prompts, finish) => finish(prompts.map(() => password)),
-    });
-    tried.push('password');
-  }
-  return { methods, tried };
-}
-
-/** Offers the methods in order, skipping those the server has said it does not accept. */
-function authHandler(methods: AnyAuthMethod[]): AuthHandlerMiddleware {
-  let next = 0;
-  // authsLeft is null on the first call, before the server said anything.
-  return (authsLeft: string[] | null, _partial, callback) => {
-    while (next < methods.length) {
-      const method = methods[next++];
-      const wire = method.type === 'agent' ? 'publickey' : method.type;
-      if (!authsLeft || authsLeft.includes(wire)) {
-        callback(method);
-        return;
-      }
-    }
-    // ssh2 reads `false` as "no methods left"; its typings leave that out.
-    callback(false as unknown as AnyAuthMethod);
-  };
 }
 
 interface AttemptFailure {
@@ -221,27 +143,10 @@ function toFailure(spec: ConnectionSpec, caught: unknown): AttemptFailure {
   return { error: new UnreachableError(spec.host, `cannot reach ${spec.address}:${spec.port}: ${message}`), retryable: /refused|timed out|reset|unreachable/i.test(message) };
 }
 
-/** `[user@]host[:port]` with the target's credentials, for a jump host ssh-config.ts did not resolve. */
-export function jumpSpec(target: ConnectionSpec, jumpHost: string): ConnectionSpec {
-  const { hops, last } = splitJumpChain(jumpHost);
-  const hop = parseJumpHost(last);
-  if (!hop) throw new UnreachableError(target.host, `cannot parse jump host ${JSON.stringify(last)}`, 'use [user@]host[:port]');
-  const spec: ConnectionSpec = {
-    host: `${target.host} (jump ${hop.host})`,
-    connection: 'ssh',
-    address: hop.host,
-    port: hop.port ?? 22,
-    user: hop.user ?? target.user,
-    privateKeyFile: target.privateKeyFile,
-    privateKeyPassphrase: target.privateKeyPassphrase,
-    identityFiles: target.identityFiles,
-    agentSocket: target.agentSocket,
-    knownHostsFile: target.knownHostsFile,
-    acceptNewHostKeys: target.acceptNewHostKeys,
-    connectTimeoutMs: target.connectTimeoutMs,
-  };
-  if (hops) spec.jump = jumpSpec(target, hops);
-  return spec;
+interface OpenedChannel {
+  channel: ClientChannel;
+  /** undefined until sshd reports it; null when the command was killed by a signal. */
+  exitCode: number | null | undefined;
 }
 
 export class SshConnection implements Connection {
@@ -292,27 +197,70 @@ export class SshConnection implements Connection {
     return undefined;
   }
 
-  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+  /** With `become` but no password, the host's become_password (spec.become) is used. */
+  async exec(command: string, execOptions: ExecOptions = {}): Promise<ExecResult> {
+    const options = this.withBecomePassword(execOptions);
     const prepared = prepareCommand(command, options);
     const downBefore = this.unusable();
     if (downBefore) throw downBefore;
     const release = await this.channels.acquire(options.signal);
+    let channel: OpenedChannel;
     try {
       const down = this.unusable();
       if (down) throw down;
-      const channel = await this.openChannel(prepared.command, options.signal);
-      return await this.runOn(channel, prepared, options);
-    } finally {
+      channel = await this.openChannel(prepared.command, options.signal);
+    } catch (error) {
       release();
+      throw error;
     }
+    // An aborted command's session lives on in sshd until its process is gone; its slot is only
+    // free again then (or after a grace period, should the kill not take).
+    const closed = new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.inFlight.delete(done);
+        resolve();
+      };
+      channel.channel.once('close', done);
+      this.inFlight.add(done);
+    });
+    const result = this.runOn(channel, prepared, options);
+    void result.then(() => release(), () => Promise.race([closed, sleep(10_000)]).then(release));
+    return result;
+  }
+
+  private withBecomePassword(options: ExecOptions): ExecOptions {
+    const password = this.spec.become?.password;
+    if (!options.become || options.become.password !== undefined || password === undefined) return options;
+    return { ...options, become: { ...options.become, password } };
+  }
+
+  /** Kills what an aborted command left running; over its own channel, outside the limiter. */
+  private killProcessGroup(group: number, become: ExecOptions['become']): void {
+    const kill =
+      `kill -s TERM -- -${group} 2>/dev/null || exit 0\n` +
+      `(sleep 3; kill -s KILL -- -${group}) </dev/null >/dev/null 2>&1 &`;
+    const prepared = prepareCommand(kill, { become });
+    this.openChannel(prepared.command, undefined).then(
+      (channel) => this.runOn(channel, prepared, { timeoutMs: 15_000, become }).catch((error: Error) => this.log(`could not stop an aborted command: ${error.message}`)),
+      (error: Error) => this.log(`could not stop an aborted command: ${error.message}`),
+    );
   }
 
   /** Retries a refused channel open briefly: sshd may still be tearing down a finished session's slot. */
-  private async openChannel(command: string, signal: AbortSignal | undefined): Promise<ClientChannel> {
+  private async openChannel(command: string, signal: AbortSignal | undefined): Promise<OpenedChannel> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.tracked<ClientChannel>((resolve, reject) => {
-          this.client.exec(command, (error, channel) => (error ? reject(error) : resolve(channel)));
+        return await this.tracked<OpenedChannel>((resolve, reject) => {
+          this.client.exec(command, (error, channel) => {
+            if (error) return reject(error);
+            // Now, not after an await: a fast command's exit-status can arrive in the same packet
+            // batch as the exec reply, and ssh2 emits it once, to whoever listens at that moment.
+            const opened: OpenedChannel = { channel, exitCode: undefined };
+            channel.on('exit', (code: number | null) => {
+              opened.exitCode = typeof code === 'number' ? code : null;
+            });
+            resolve(opened);
+          });
         });
       } catch (error) {
         const down = this.unusable();
@@ -341,18 +289,22 @@ export class SshConnection implements Connection {
     });
   }
 
-  private runOn(channel: ClientChannel, prepared: ReturnType<typeof prepareCommand>, options: ExecOptions): Promise<ExecResult> {
-    let exitCode: number | null | undefined;
+  private runOn(opened: OpenedChannel, prepared: ReturnType<typeof prepareCommand>, options: ExecOptions): Promise<ExecResult> {
+    const { channel } = opened;
     let terminated = false;
     const run: Supervised = supervise(
       {
         stdin: channel,
         stdout: channel,
         stderr: channel.stderr,
-        terminate: () => {
+        terminate: (group) => {
           terminated = true;
-          // sshd delivers the signal to the session's process; closing alone would leave it running.
-          if (this.alive) channel.signal('TERM');
+          // sshd honours `signal` only for non-root logins and cannot reach a command under sudo;
+          // killing the announced process group covers the rest.
+          if (this.alive) {
+            channel.signal('TERM');
+            if (group !== undefined) this.killProcessGroup(group, options.become);
+          }
           channel.close();
         },
       },
@@ -361,16 +313,13 @@ export class SshConnection implements Connection {
     );
     const onDrop = (error: Error): void => run.fail(error);
     this.inFlight.add(onDrop);
-    channel.on('exit', (code: number | null) => {
-      exitCode = typeof code === 'number' ? code : null;
-    });
     channel.once('close', () => {
       // The connection's own close arrives in the same turn as its channels'; decide after it.
       setImmediate(() => {
         this.inFlight.delete(onDrop);
         const down = this.unusable();
-        if (exitCode === undefined && down && !terminated) run.fail(down);
-        else run.exited(exitCode ?? null);
+        if (opened.exitCode === undefined && down && !terminated) run.fail(down);
+        else run.exited(opened.exitCode ?? null);
       });
     });
     return run.result;

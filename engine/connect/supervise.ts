@@ -11,8 +11,11 @@ export interface ProcessIo {
   stdin: Writable;
   stdout: Readable;
   stderr: Readable;
-  /** Stop the command (signal it, close its channel); called at most once, on abort/timeout/failure. */
-  terminate(): void;
+  /**
+   * Stop the command: called at most once, on abort/timeout/failure. `processGroup` is the
+   * target shell's process group once it announced itself (undefined before that).
+   */
+  terminate(processGroup: number | undefined): void;
 }
 
 /** sudo refused: wrong or missing password, user not allowed, no sudo. Never carries the password. */
@@ -53,10 +56,12 @@ export function supervise(io: ProcessIo, prepared: PreparedCommand, options: Exe
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   const become = prepared.become;
-  const markerLine = become ? Buffer.from(`${become.successMarker}\n`, 'latin1') : undefined;
-  // Until sudo lets us through, stderr is sudo's (lecture, prompt, "Sorry, try again") and is held here.
-  let sudoOutput: Buffer = Buffer.alloc(0);
-  let passedSudo = !become;
+  const marker = Buffer.from(`${prepared.marker} `, 'latin1');
+  // Until the target shell announces itself, stderr is the login shell's and sudo's (lecture,
+  // prompt, "Sorry, try again") and is held here.
+  let early: Buffer = Buffer.alloc(0);
+  let started = false;
+  let processGroup: number | undefined;
   let promptsAnswered = 0;
   let settled = false;
   let terminated = false;
@@ -82,7 +87,7 @@ export function supervise(io: ProcessIo, prepared: PreparedCommand, options: Exe
     cleanup();
     if (stop && !terminated) {
       terminated = true;
-      io.terminate();
+      io.terminate(processGroup);
     }
     rejectResult(error);
   };
@@ -104,43 +109,49 @@ export function supervise(io: ProcessIo, prepared: PreparedCommand, options: Exe
     }
   };
 
-  const onSudoOutput = (chunk: Buffer): void => {
-    if (!become || !markerLine) return;
-    sudoOutput = Buffer.concat([sudoOutput, chunk]);
-    const text = sudoOutput.toString('latin1');
+  const answerSudo = (text: string): boolean => {
+    if (!become) return true;
     const prompts = text.split(become.prompt).length - 1;
-    if (prompts > promptsAnswered) {
-      if (promptsAnswered > 0 || become.password === undefined) {
-        fail(new BecomeError(
-          `sudo: incorrect become password for ${become.user}`,
-          'check become_password (ansible_become_password) for this host',
-        ));
-        return;
-      }
-      promptsAnswered = prompts;
-      io.stdin.write(`${become.password}\n`);
+    if (prompts <= promptsAnswered) return true;
+    if (promptsAnswered > 0 || become.password === undefined) {
+      fail(new BecomeError(`sudo: incorrect become password for ${become.user}`, 'check become_password (ansible_become_password) for this host'));
+      return false;
     }
-    const at = sudoOutput.indexOf(markerLine);
+    promptsAnswered = prompts;
+    io.stdin.write(`${become.password}\n`);
+    return true;
+  };
+
+  const beforeStart = (chunk: Buffer): void => {
+    early = Buffer.concat([early, chunk]);
+    if (!answerSudo(early.toString('latin1'))) return;
+    const at = early.indexOf(marker);
     if (at < 0) return;
-    passedSudo = true;
-    const rest = sudoOutput.subarray(at + markerLine.length);
-    sudoOutput = Buffer.alloc(0);
-    if (rest.length > 0) stderr.push(rest);
-    feedStdin();
+    const end = early.indexOf(0x0a, at);
+    if (end < 0) return;
+    started = true;
+    const group = Number(early.subarray(at + marker.length, end).toString('latin1'));
+    processGroup = Number.isInteger(group) && group > 1 ? group : undefined;
+    // Before the marker: sudo's chatter when becoming (dropped), else the login shell's own stderr (kept).
+    if (!become && at > 0) stderr.push(early.subarray(0, at));
+    if (end + 1 < early.length) stderr.push(early.subarray(end + 1));
+    early = Buffer.alloc(0);
+    if (become) feedStdin();
   };
 
   io.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
   io.stderr.on('data', (chunk: Buffer) => {
-    if (passedSudo) stderr.push(chunk);
-    else onSudoOutput(chunk);
+    if (started) stderr.push(chunk);
+    else beforeStart(chunk);
   });
 
   const exited = (code: number | null): void => {
     if (settled) return;
-    if (!passedSudo && become) {
-      fail(sudoFailure(sudoOutput.toString('utf8'), become.prompt, become.user, code), false);
+    if (!started && become) {
+      fail(sudoFailure(early.toString('utf8'), become.prompt, become.user, code), false);
       return;
     }
+    if (!started) stderr.unshift(early);
     cleanup();
     resolveResult({ code, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr) });
   };
@@ -152,7 +163,8 @@ export function supervise(io: ProcessIo, prepared: PreparedCommand, options: Exe
     if (options.timeoutMs !== undefined) {
       timer = setTimeout(() => fail(new ExecTimeoutError(options.timeoutMs ?? 0)), options.timeoutMs);
     }
-    if (passedSudo) feedStdin();
+    // Without sudo nothing reads stdin before the command, so it can flow at once.
+    if (!become) feedStdin();
   }
   return { result, exited, fail: (e) => fail(e) };
 }
