@@ -137,7 +137,7 @@ export function applyScript(unit: string, steps: Step[]): string {
   const u = q(unit);
   const lines = [
     `diag() { echo '@@status'; systemctl status --no-pager -n 20 -- ${u} 2>&1; echo '@@journal'; journalctl -u ${u} -n 20 --no-pager 2>&1; }`,
-    `step() { name=$1; shift; if ! out=$("$@" 2>&1); then rc=$?; echo "@@failed $name $rc"; printf '%s\\n' "$out"; case $name in start|restart|reload) diag ;; esac; exit 1; fi; }`,
+    `step() { name=$1; shift; if out=$("$@" 2>&1); then return 0; else rc=$?; fi; echo "@@failed $name $rc"; printf '%s\\n' "$out"; case $name in start|restart|reload) diag ;; esac; exit 1; }`,
   ];
   for (const s of steps) lines.push(s === 'daemon-reload' ? 'step daemon-reload systemctl daemon-reload' : `step ${s} systemctl ${s} -- ${u}`);
   lines.push(`echo '@@show'`, `systemctl show -p ${PROPS.join(',')} -- ${u}`);
@@ -156,8 +156,12 @@ export function failureMessage(unit: string, out: string): string {
     const journalAt = rest!.indexOf('@@journal\n');
     const status = rest!.slice(statusAt + 9, journalAt >= 0 ? journalAt : undefined).trim();
     const journal = journalAt >= 0 ? rest!.slice(journalAt + 10).trim() : '';
-    msg += `\n--- systemctl status ${unit}:\n${status}`;
-    if (journal && !/^-- No entries --$/.test(journal)) msg += `\n--- journalctl -u ${unit} -n 20:\n${journal}`;
+    const indent = (t: string): string => t.split('\n').map((l) => `    ${l}`).join('\n');
+    msg += `\n  systemctl status ${unit}:\n${indent(status)}`;
+    // systemctl status already shows the newest journal lines: add only the ones it did not.
+    const shown = new Set(status.split('\n').map((l) => l.trim()));
+    const extra = journal.split('\n').filter((l) => l.trim() && !shown.has(l.trim()) && !/^-- No entries --$/.test(l.trim()));
+    if (extra.length) msg += `\n  journalctl -u ${unit} -n 20:\n${indent(extra.join('\n'))}`;
   }
   return msg;
 }

@@ -124,7 +124,17 @@ describe('systemd probe and apply output', () => {
     ].join('\n');
     const msg = failureMessage('needs-containerd.service', out);
     expect(msg).toMatch(/^systemctl start needs-containerd\.service failed \(exit 1\): Failed to start needs-containerd\.service: Unit containerd\.service not found\./);
-    expect(msg).toContain('--- systemctl status needs-containerd.service:\n○ needs-containerd.service - demo');
+    expect(msg).toContain('\n  systemctl status needs-containerd.service:\n    ○ needs-containerd.service - demo');
     expect(msg).not.toContain('No entries');
+  });
+});
+
+describe('systemd failure message journal', () => {
+  it('journal lines already in the status output are not repeated', () => {
+    const line = 'Nov 25 18:07:43 w49 sh[443]: boom-from-unit';
+    const out = `@@failed start 1\nJob failed.\n@@status\n× demo.service\n\n${line}\n@@journal\n${line}\nNov 25 18:07:40 w49 systemd[1]: older line\n`;
+    const msg = failureMessage('demo.service', out);
+    expect(msg.split(line)).toHaveLength(2);
+    expect(msg).toContain('  journalctl -u demo.service -n 20:\n    Nov 25 18:07:40 w49 systemd[1]: older line');
   });
 });
