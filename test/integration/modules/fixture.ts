@@ -3,11 +3,11 @@
  * suite's), the built CLI (dist/) over real SSH, playbooks written to a temp dir.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { bootHosts, ensureHostTools, ensureImage, sshExec, type TestHosts } from '../../hosts/harness.js';
+import { bootHosts, DEPLOY_PASSWORD, ensureHostTools, ensureImage, sshExec, type TestHosts } from '../../hosts/harness.js';
 import { CLI, recap, ROOT, tsplay, type CliRun } from '../../helpers/cli.js';
 
 const run = promisify(execFile);
@@ -62,13 +62,22 @@ export interface PlayRun extends CliRun {
   failed: number;
 }
 
-/** Write a one-play playbook with these tasks (YAML text, already indented for a task list) and run it. */
-export async function play(t: TestHosts, tasks: string, flags: string[] = []): Promise<PlayRun> {
+/**
+ * Write a one-play playbook with these tasks (YAML text, already indented for a task list) and run it.
+ * `asDeploy`: log in as `deploy` and become root with its sudo password instead of logging in as root.
+ */
+export async function play(t: TestHosts, tasks: string, flags: string[] = [], opts: { asDeploy?: boolean } = {}): Promise<PlayRun> {
   const dir = mkdtempSync(join(tmpdir(), 'tsplay-mod-'));
   try {
     const file = join(dir, 'play.yml');
     writeFileSync(file, `- name: module test\n  hosts: all\n  tasks:\n${tasks.replace(/^(?=.)/gm, '    ')}\n`);
-    const res = await tsplay([file, '-i', t.inventoryFile, ...flags]);
+    let inventory = t.inventoryFile;
+    if (opts.asDeploy) {
+      inventory = join(dir, 'inventory.yml');
+      const text = readFileSync(t.inventoryFile, 'utf8').replace(/ansible_user: root/g, `ansible_user: deploy\n      ansible_become: true\n      ansible_become_password: ${DEPLOY_PASSWORD}`);
+      writeFileSync(inventory, text);
+    }
+    const res = await tsplay([file, '-i', inventory, ...flags]);
     const stats = Object.values(recap(res.stdout))[0] ?? {};
     return { ...res, stats, changed: stats.changed ?? -1, failed: stats.failed ?? -1 };
   } finally {
