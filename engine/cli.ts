@@ -5,7 +5,11 @@ import { DiagnosticsError, EXIT, formatDiagnostic } from './errors.js';
 import { loadProject, type LoadedProject } from './load/project.js';
 import { matchHosts } from './load/patterns.js';
 import type { TaskNode } from './load/model.js';
+import { writeFileSync, renameSync } from 'node:fs';
+import { reportCollector, type Report } from './report/collect.js';
+import { toMarkdown } from './report/markdown.js';
 import { plainReporter } from './report/plain.js';
+import { ttyReporter } from './report/tty.js';
 import { createConnections } from './run/connections.js';
 import { RunBus, type Recap } from './run/events.js';
 import { runPlaybook } from './run/index.js';
@@ -28,6 +32,8 @@ interface CliOptions {
   verbose: number;
   acceptNewHostKeys?: boolean;
   forceHandlers?: boolean;
+  report?: string;
+  detailedExitcode?: boolean;
 }
 
 const collect = (value: string, prev: string[]): string[] => [...prev, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -50,6 +56,8 @@ function program(): Command {
     .option('--syntax-check', 'load and validate everything, then exit')
     .option('--accept-new-host-keys', 'record unknown SSH host keys (like StrictHostKeyChecking=accept-new); changed keys are always refused')
     .option('--force-handlers', 'run notified handlers even after an interrupt')
+    .option('--report <file>', 'write the run (a plan, with --check) as JSON (.json, schema tsplay.report/v1) or Markdown (.md)')
+    .option('--detailed-exitcode', 'with --check: exit 0 when nothing would change, 2 when changes are pending, 1 on error')
     .option('-v, --verbose', 'more output (-vvv for the most)', (_v: string, prev: number) => prev + 1, 0)
     .addHelpText(
       'after',
@@ -122,9 +130,18 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(listing(project, runOptions, !!opts.listHosts, !!opts.listTasks));
     return EXIT.ok;
   }
+  if (opts.report && !/\.(json|md)$/.test(opts.report)) {
+    process.stderr.write(`error: --report ${opts.report}: the file name must end in .json or .md\n`);
+    return EXIT.options;
+  }
   const bus = new RunBus();
-  const tty = process.stdout.isTTY === true && !process.env.NO_COLOR;
-  bus.on(plainReporter({ write: (s) => process.stdout.write(s), verbosity: opts.verbose, diff: !!opts.diff, color: tty, timestamps: !tty }));
+  const tty = process.stdout.isTTY === true && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+  const write = (s: string): void => void process.stdout.write(s);
+  const live = tty ? ttyReporter({ write, verbosity: opts.verbose, diff: !!opts.diff, stream: process.stdout }) : undefined;
+  bus.on(live ?? plainReporter({ write, verbosity: opts.verbose, diff: !!opts.diff, color: false, timestamps: true }));
+  const detailed = !!opts.detailedExitcode && !!opts.check;
+  const collector = reportCollector((r) => exitCode(r, detailed));
+  bus.on(collector);
   let interrupts = 0;
   const onSigint = (): void => {
     interrupts++;
@@ -137,12 +154,27 @@ export async function main(argv: string[]): Promise<number> {
   const connections = createConnections(project.inventory, project.extraVars, bus, { acceptNewHostKeys: !!opts.acceptNewHostKeys });
   const recap = await runPlaybook({ playbook: project.playbook, inventory: project.inventory, selected: project.selected, options: runOptions, connections, bus });
   process.off('SIGINT', onSigint);
-  return exitCode(recap);
+  await live?.finished;
+  if (opts.report) writeReport(opts.report, collector.report()!);
+  return exitCode(recap, detailed);
 }
 
-export function exitCode(recap: Recap): number {
+function writeReport(path: string, report: Report): void {
+  const text = path.endsWith('.md') ? toMarkdown(report) : JSON.stringify(report, null, 2) + '\n';
+  // Atomic on the controller too: a reviewer never reads half a plan.
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+/** ansible-playbook's codes; with --check --detailed-exitcode: 0 nothing to change, 2 changes, 1 error. */
+export function exitCode(recap: Recap, detailed = false): number {
   if (recap.interrupted) return EXIT.interrupted;
   const stats = [...recap.hosts.values()];
+  if (detailed) {
+    if (stats.some((s) => s.failed > 0 || s.unreachable > 0)) return EXIT.error;
+    return stats.some((s) => s.changed > 0) ? 2 : EXIT.ok;
+  }
   if (stats.some((s) => s.failed > 0)) return EXIT.hostFailed;
   if (stats.some((s) => s.unreachable > 0)) return EXIT.unreachable;
   return EXIT.ok;
