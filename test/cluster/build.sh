@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Builds the test control plane (kube-apiserver, kube-controller-manager, etcd) from the
+# Go module proxy into a cache outside the repo:
+#   ${TSPLAY_CACHE:-/var/cache/tsplay}/k8s/<k8s-version>/{kube-apiserver,kube-controller-manager,etcd}
+# Prints that directory as its last line of stdout; progress goes to stderr.
+# Rerunning on a warm machine only checks a stamp, so callers may run it before every test file.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here"
+
+log() { echo "[cluster/build] $*" >&2; }
+
+command -v go >/dev/null || { log "go not found on PATH (need Go >= 1.26)"; exit 1; }
+
+k8s_version="$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v/ { print $2; exit }' go.mod)"
+[ -n "$k8s_version" ] || { log "cannot read the k8s.io/kubernetes version from go.mod"; exit 1; }
+
+cache="${TSPLAY_CACHE:-/var/cache/tsplay}"
+out="$cache/k8s/$k8s_version"
+mkdir -p "$out"
+
+# The directory name carries only the k8s version, so a change to the etcd pin or to
+# etcd/main.go would otherwise reuse stale binaries; the stamp catches that.
+stamp_want="$(cat go.mod go.sum etcd/main.go build.sh | sha256sum | cut -d' ' -f1) $(go env GOVERSION)"
+have_all() {
+  [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] && [ -x "$out/etcd" ] &&
+    [ "$(cat "$out/.stamp" 2>/dev/null)" = "$stamp_want" ]
+}
+
+if have_all; then
+  log "up to date: $out"
+  echo "$out"
+  exit 0
+fi
+
+# Several vitest workers may call this at once on a cold machine; one builds, the rest wait.
+exec 9>"$out/.lock"
+log "waiting for build lock $out/.lock"
+flock 9
+if have_all; then
+  log "built by another process meanwhile: $out"
+  echo "$out"
+  exit 0
+fi
+
+minor="${k8s_version#v1.}"; minor="${minor%%.*}"
+vflags=""
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  # Without these, /version reports v0.0.0-master, which clients print and some compare.
+  vflags+=" -X $pkg.gitVersion=$k8s_version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+done
+
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-trimpath"
+export CGO_ENABLED=0
+
+build() { # name package
+  local name="$1" pkg="$2" t0 t1
+  t0=$(date +%s)
+  log "go build $pkg -> $out/$name"
+  go build -ldflags="-s -w$vflags" -o "$out/.$name.tmp" "$pkg"
+  mv -f "$out/.$name.tmp" "$out/$name"
+  t1=$(date +%s)
+  log "built $name in $((t1 - t0))s ($(du -h "$out/$name" | cut -f1))"
+}
+
+log "building k8s $k8s_version with $(go env GOVERSION) (GOMODCACHE=$(go env GOMODCACHE), GOCACHE=$(go env GOCACHE))"
+rm -f "$out/.stamp"
+build etcd ./etcd
+build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
+build kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager
+echo "$stamp_want" >"$out/.stamp"
+log "done: $out"
+echo "$out"
