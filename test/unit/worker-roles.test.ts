@@ -1,0 +1,547 @@
+/**
+ * The worker roles (playbooks/worker.yml) against the seeds they automate.
+ *
+ * The expectations below are the seeds' own values, copied out of the seed articles (cited by
+ * file; the seeds live outside the repo, in /work/shared/seeds):
+ *   000 = 000_3ce83c3117f77e51.txt  opsnull "07-2.部署 kubelet 组件" (kubelet v1.8)
+ *   002 = 002_b222682476e3f270.txt  "Kubelet bootstrap 流程" (v1.11)
+ *   003 = 003_272aca6657619272.txt  opsnull "06-4. 部署 kubelet 组件" (v1.16)
+ *   004 = 004_9a91085a9a5202d0.txt  "kubernetes(七)二进制安装-worker节点安装" (kubelet + kube-proxy, v1.17)
+ * The seeds' placeholders take the seeds' own environment values: K8S_DIR=/data/k8s/k8s,
+ * CLUSTER_CIDR=172.30.0.0/16, CLUSTER_DNS_SVC_IP=10.254.0.2, clusterDomain cluster.local (all 004),
+ * which the prod inventory keeps; ##NODE_IP## / ##NODE_NAME## are the prod node's.
+ *
+ * The role templates are rendered with the engine's own variable composition (the play's role
+ * defaults from the loader, the inventory's group/host vars, magic variables) and then PARSED:
+ * YAML with the yaml package, systemd units into sections and ExecStart into a flag map.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { inventoryVarsOf } from '../../engine/load/inventory.js';
+import type { Play } from '../../engine/load/model.js';
+import { loadProject, type LoadedProject } from '../../engine/load/project.js';
+import { layeredVars, snapshot } from '../../engine/vars/context.js';
+import { renderString, renderValue, type Vars } from '../../engine/vars/template.js';
+import { ROOT, tsplay } from '../helpers/cli.js';
+
+const PLAYBOOK = 'playbooks/worker.yml';
+const ROLES = join(ROOT, 'roles');
+
+// ------------------------------------------------------------------ the seeds' expectations
+
+/** 003 "创建和分发 kubelet 参数配置文件": kubelet-config.yaml.template, every field. */
+function seed003KubeletConfig(nodeIp: string): Record<string, unknown> {
+  return {
+    kind: 'KubeletConfiguration',
+    apiVersion: 'kubelet.config.k8s.io/v1beta1',
+    address: nodeIp, // "##NODE_IP##"
+    staticPodPath: '',
+    syncFrequency: '1m',
+    fileCheckFrequency: '20s',
+    httpCheckFrequency: '20s',
+    staticPodURL: '',
+    port: 10250,
+    readOnlyPort: 0,
+    rotateCertificates: true,
+    serverTLSBootstrap: true,
+    authentication: { anonymous: { enabled: false }, webhook: { enabled: true }, x509: { clientCAFile: '/etc/kubernetes/cert/ca.pem' } },
+    authorization: { mode: 'Webhook' },
+    registryPullQPS: 0,
+    registryBurst: 20,
+    eventRecordQPS: 0,
+    eventBurst: 20,
+    enableDebuggingHandlers: true,
+    enableContentionProfiling: true,
+    healthzPort: 10248,
+    healthzBindAddress: nodeIp, // "##NODE_IP##"
+    clusterDomain: 'cluster.local', // "${CLUSTER_DNS_DOMAIN}" (004: "cluster.local")
+    clusterDNS: ['10.254.0.2'], // "${CLUSTER_DNS_SVC_IP}" (004: 10.254.0.2)
+    nodeStatusUpdateFrequency: '10s',
+    nodeStatusReportFrequency: '1m',
+    imageMinimumGCAge: '2m',
+    imageGCHighThresholdPercent: 85,
+    imageGCLowThresholdPercent: 80,
+    volumeStatsAggPeriod: '1m',
+    kubeletCgroups: '',
+    systemCgroups: '',
+    cgroupRoot: '',
+    cgroupsPerQOS: true,
+    cgroupDriver: 'cgroupfs',
+    runtimeRequestTimeout: '10m',
+    hairpinMode: 'promiscuous-bridge',
+    maxPods: 220,
+    podCIDR: '172.30.0.0/16', // "${CLUSTER_CIDR}" (004: 172.30.0.0/16)
+    podPidsLimit: -1,
+    resolvConf: '/etc/resolv.conf',
+    maxOpenFiles: 1000000,
+    kubeAPIQPS: 1000,
+    kubeAPIBurst: 2000,
+    serializeImagePulls: false,
+    evictionHard: { 'memory.available': '100Mi', 'nodefs.available': '10%', 'nodefs.inodesFree': '5%', 'imagefs.available': '15%' },
+    evictionSoft: {},
+    enableControllerAttachDetach: true,
+    failSwapOn: true,
+    containerLogMaxSize: '20Mi',
+    containerLogMaxFiles: 10,
+    systemReserved: {},
+    kubeReserved: {},
+    systemReservedCgroup: '',
+    kubeReservedCgroup: '',
+    enforceNodeAllocatable: ['pods'],
+  };
+}
+
+/** 000: --feature-gates=RotateKubeletClientCertificate=true,RotateKubeletServerCertificate=true (003 and 004 name the same featureGates). */
+const SEED_000_FEATURE_GATES = { RotateKubeletClientCertificate: true, RotateKubeletServerCertificate: true };
+
+/** 003 "创建和分发 kubelet systemd unit 文件": ExecStart flags (K8S_DIR=/data/k8s/k8s from 004). */
+function seed003KubeletFlags(nodeName: string): Record<string, string> {
+  return {
+    'bootstrap-kubeconfig': '/etc/kubernetes/kubelet-bootstrap.kubeconfig',
+    'cert-dir': '/etc/kubernetes/cert',
+    'network-plugin': 'cni',
+    'cni-conf-dir': '/etc/cni/net.d',
+    'container-runtime': 'remote',
+    'container-runtime-endpoint': 'unix:///var/run/containerd/containerd.sock',
+    'root-dir': '/data/k8s/k8s/kubelet',
+    kubeconfig: '/etc/kubernetes/kubelet.kubeconfig',
+    config: '/etc/kubernetes/kubelet-config.yaml',
+    'hostname-override': nodeName, // ##NODE_NAME##
+    'image-pull-progress-deadline': '15m',
+    'volume-plugin-dir': '/data/k8s/k8s/kubelet/kubelet-plugins/volume/exec/',
+    logtostderr: 'true',
+    v: '2',
+  };
+}
+/** 002: --register-node=true (the only flag of 002's unit that 003 does not have). */
+const SEED_002_EXTRA_FLAGS = { 'register-node': 'true' };
+
+/** 003 kubelet.service: the unit's other lines. */
+const SEED_003_KUBELET_UNIT = {
+  Unit: { Description: 'Kubernetes Kubelet', Documentation: 'https://github.com/GoogleCloudPlatform/kubernetes', After: 'containerd.service', Requires: 'containerd.service' },
+  Service: { WorkingDirectory: '/data/k8s/k8s/kubelet', Restart: 'always', RestartSec: '5', StartLimitInterval: '0' },
+  Install: { WantedBy: 'multi-user.target' },
+};
+const SEED_003_KUBELET_BIN = '/opt/k8s/bin/kubelet';
+
+/** 004 "创建 kube-proxy 配置文件": kube-proxy-config.yaml. */
+function seed004KubeProxyConfig(nodeIp: string, nodeName: string): Record<string, unknown> {
+  return {
+    kind: 'KubeProxyConfiguration',
+    apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
+    clientConnection: { burst: 200, kubeconfig: '/etc/kubernetes/kube-proxy.kubeconfig', qps: 100 },
+    bindAddress: nodeIp,
+    healthzBindAddress: `${nodeIp}:10256`,
+    metricsBindAddress: `${nodeIp}:10249`,
+    enableProfiling: true,
+    clusterCIDR: '172.30.0.0/16',
+    hostnameOverride: nodeName,
+    mode: 'ipvs',
+    portRange: '',
+    iptables: { masqueradeAll: false },
+    ipvs: { scheduler: 'rr', excludeCIDRs: [] },
+  };
+}
+
+/** 004 "创建kube-proxy服务启动文件": kube-proxy.service. */
+const SEED_004_KUBE_PROXY_UNIT = {
+  Unit: { Description: 'Kubernetes Kube-Proxy Server', Documentation: 'https://github.com/GoogleCloudPlatform/kubernetes', After: 'network.target' },
+  Service: { WorkingDirectory: '/data/k8s/k8s/kube-proxy', Restart: 'on-failure', RestartSec: '5', LimitNOFILE: '65536' },
+  Install: { WantedBy: 'multi-user.target' },
+};
+const SEED_004_KUBE_PROXY_BIN = '/opt/k8s/bin/kube-proxy';
+const SEED_004_KUBE_PROXY_FLAGS = { config: '/etc/kubernetes/kube-proxy-config.yaml', logtostderr: 'true', v: '2' };
+
+/** 003 "自动 approve CSR 请求，生成 kubelet client 证书": csr-crb.yaml, the four objects. */
+const SEED_003_CSR_CRB = [
+  {
+    kind: 'ClusterRoleBinding',
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    metadata: { name: 'auto-approve-csrs-for-group' },
+    subjects: [{ kind: 'Group', name: 'system:bootstrappers', apiGroup: 'rbac.authorization.k8s.io' }],
+    roleRef: { kind: 'ClusterRole', name: 'system:certificates.k8s.io:certificatesigningrequests:nodeclient', apiGroup: 'rbac.authorization.k8s.io' },
+  },
+  {
+    kind: 'ClusterRoleBinding',
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    metadata: { name: 'node-client-cert-renewal' },
+    subjects: [{ kind: 'Group', name: 'system:nodes', apiGroup: 'rbac.authorization.k8s.io' }],
+    roleRef: { kind: 'ClusterRole', name: 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', apiGroup: 'rbac.authorization.k8s.io' },
+  },
+  {
+    kind: 'ClusterRole',
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    metadata: { name: 'approve-node-server-renewal-csr' },
+    rules: [{ apiGroups: ['certificates.k8s.io'], resources: ['certificatesigningrequests/selfnodeserver'], verbs: ['create'] }],
+  },
+  {
+    kind: 'ClusterRoleBinding',
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    metadata: { name: 'node-server-cert-renewal' },
+    subjects: [{ kind: 'Group', name: 'system:nodes', apiGroup: 'rbac.authorization.k8s.io' }],
+    roleRef: { kind: 'ClusterRole', name: 'approve-node-server-renewal-csr', apiGroup: 'rbac.authorization.k8s.io' },
+  },
+];
+
+// ------------------------------------------------------------------ parsing helpers
+
+interface Unit {
+  sections: Record<string, Record<string, string>>;
+  bin: string;
+  flags: Record<string, string>;
+}
+
+/** A systemd unit: sections of key=value (continuation lines joined), ExecStart split into a flag map. */
+function parseUnit(text: string): Unit {
+  const sections: Record<string, Record<string, string>> = {};
+  let current: Record<string, string> | undefined;
+  const lines = text.replace(/\\\n/g, ' ').split('\n');
+  for (const raw of lines) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#') || line.startsWith(';')) continue;
+    const section = /^\[(.+)\]$/.exec(line);
+    if (section) {
+      current = sections[section[1]!] = {};
+      continue;
+    }
+    const eq = line.indexOf('=');
+    if (!current || eq < 0) throw new Error(`not a unit line: ${line}`);
+    current[line.slice(0, eq)] = line.slice(eq + 1).trim();
+  }
+  const words = (sections.Service?.ExecStart ?? '').split(/\s+/).filter(Boolean);
+  const flags: Record<string, string> = {};
+  for (const w of words.slice(1)) {
+    const m = /^--([^=]+)=(.*)$/.exec(w);
+    if (!m) throw new Error(`ExecStart word is not --flag=value: ${w}`);
+    if (m[1]! in flags) throw new Error(`flag --${m[1]} given twice`);
+    flags[m[1]!] = m[2]!;
+  }
+  return { sections, bin: words[0] ?? '', flags };
+}
+
+function withoutExecStart(u: Unit): Record<string, Record<string, string>> {
+  const { ExecStart: _drop, ...service } = u.sections.Service ?? {};
+  return { ...u.sections, Service: service };
+}
+
+// ------------------------------------------------------------------ the engine's variables
+
+const projects = new Map<string, LoadedProject>();
+function project(inventory: string): LoadedProject {
+  let p = projects.get(inventory);
+  if (!p) {
+    p = loadProject({ playbook: PLAYBOOK, inventory, extraVars: [], cwd: ROOT });
+    projects.set(inventory, p);
+  }
+  return p;
+}
+
+function playWith(p: LoadedProject, role: string): Play {
+  const play = p.playbook.plays.find((pl) => pl.sections[1]!.some((n) => n.kind === 'block' && n.role?.name === role));
+  if (!play) throw new Error(`no play runs role ${role}`);
+  return play;
+}
+
+/** What a task of `role` sees on `host`: play role defaults < inventory vars < magic variables (as engine/run/task.ts). */
+function varsFor(inventory: string, role: string, host: string, extra: Vars = {}): Vars {
+  const p = project(inventory);
+  const play = playWith(p, role);
+  const hosts = [...p.inventory.hosts.keys()];
+  const magic: Vars = {
+    inventory_hostname: host,
+    inventory_hostname_short: host.split('.')[0],
+    group_names: ['workers'],
+    ansible_play_hosts: hosts,
+    ansible_check_mode: false,
+  };
+  return layeredVars([play.roleDefaults, inventoryVarsOf(p.inventory, host), play.vars, extra, magic]);
+}
+
+function template(role: string, name: string): string {
+  return readFileSync(join(ROLES, role, 'templates', name), 'utf8');
+}
+
+function render(inventory: string, role: string, name: string, host: string, extra: Vars = {}): string {
+  return renderString(template(role, name), varsFor(inventory, role, host, extra));
+}
+
+type RawTask = Record<string, unknown> & { name?: string };
+function tasks(role: string): RawTask[] {
+  return parseYaml(readFileSync(join(ROLES, role, 'tasks', 'main.yml'), 'utf8')) as RawTask[];
+}
+/** The module arguments of the one task of `role` using `module` whose name matches. */
+function taskArgs(inventory: string, role: string, module: string, host: string, name?: RegExp, extra: Vars = {}): Record<string, unknown> {
+  const found = tasks(role).filter((t) => module in t && (!name || name.test(t.name ?? '')));
+  if (found.length !== 1) throw new Error(`${role}: expected one ${module} task matching ${String(name)}, found ${found.length}`);
+  return renderValue(found[0]![module], varsFor(inventory, role, host, extra)) as Record<string, unknown>;
+}
+
+// ------------------------------------------------------------------ tests
+
+const PROD_NODE = 'prod-worker-01';
+let prodIp: string;
+
+beforeAll(() => {
+  prodIp = String(inventoryVarsOf(project('prod').inventory, PROD_NODE).node_ip);
+});
+
+describe('playbooks/worker.yml loads against both example clusters', () => {
+  it.each(['prod', 'staging'])('%s: --syntax-check and --list-tasks pass', async (inv) => {
+    const syntax = await tsplay([PLAYBOOK, '-i', inv, '--syntax-check']);
+    expect(syntax.code, syntax.stdout + syntax.stderr).toBe(0);
+    expect(syntax.stdout).toContain('4 play(s), syntax OK');
+    const list = await tsplay([PLAYBOOK, '-i', inv, '--list-tasks']);
+    expect(list.code, list.stdout + list.stderr).toBe(0);
+    // The seeds' order: RBAC once, then token -> files -> start, then CSR approval, then kube-proxy.
+    const order = ['node-bootstrap-rbac :', 'bootstrap-token : bootstrap token', 'kubelet : kubelet-config.yaml', 'kubelet : kubelet enabled and started', 'kubelet-csr : approve the serving CSR', 'kube-proxy : kube-proxy enabled and started'];
+    const at = order.map((o) => list.stdout.indexOf(o));
+    expect(at.every((i) => i >= 0), list.stdout).toBe(true);
+    expect([...at].sort((a, b) => a - b)).toEqual(at);
+  });
+
+  it.each(['prod', 'staging'])('%s: every variable of every play resolves for every host', (inv) => {
+    const p = project(inv);
+    for (const host of p.inventory.hosts.keys()) {
+      for (const play of p.playbook.plays) {
+        const role = play.sections[1]!.map((n) => (n.kind === 'block' ? n.role?.name : undefined)).filter(Boolean).pop()!;
+        expect(() => snapshot(varsFor(inv, role, host)), `${inv} ${host} play ${play.name}`).not.toThrow();
+      }
+    }
+  });
+});
+
+describe('kubelet-config.yaml (prod node) has every field of seed 003', () => {
+  let config: Record<string, unknown>;
+  beforeAll(() => {
+    config = parseYaml(render('prod', 'kubelet', 'kubelet-config.yaml.hbs', PROD_NODE)) as Record<string, unknown>;
+  });
+
+  it.each(Object.keys(seed003KubeletConfig('NODE_IP')))('%s as in seed 003', (field) => {
+    expect(config[field], `${field}: seed 003 kubelet-config.yaml.template`).toEqual(seed003KubeletConfig(prodIp)[field]);
+  });
+
+  it('featureGates as seed 000 --feature-gates (named by 003 and 004)', () => {
+    expect(config.featureGates).toEqual(SEED_000_FEATURE_GATES);
+  });
+
+  it('has no field the seeds do not set', () => {
+    expect(Object.keys(config).sort()).toEqual([...Object.keys(seed003KubeletConfig(prodIp)), 'featureGates'].sort());
+  });
+
+  it('address and healthzBindAddress are the node IP, never 127.0.0.1 (seed 003)', () => {
+    expect(config.address).toBe('172.27.138.251');
+    expect(config.healthzBindAddress).toBe('172.27.138.251');
+  });
+});
+
+describe('kubelet.service (prod node) has the flags of seed 003', () => {
+  let unit: Unit;
+  beforeAll(() => {
+    unit = parseUnit(render('prod', 'kubelet', 'kubelet.service.hbs', PROD_NODE));
+  });
+
+  it('runs /opt/k8s/bin/kubelet (seed 003)', () => {
+    expect(unit.bin).toBe(SEED_003_KUBELET_BIN);
+  });
+
+  it.each(Object.entries(seed003KubeletFlags(PROD_NODE)))('--%s=%s as in seed 003', (flag, value) => {
+    expect(unit.flags[flag], `--${flag}: seed 003 kubelet.service.template`).toBe(value);
+  });
+
+  it('--register-node=true as in seed 002', () => {
+    expect(unit.flags['register-node']).toBe(SEED_002_EXTRA_FLAGS['register-node']);
+  });
+
+  it('has exactly the seeds flags and --v last', () => {
+    expect(unit.flags).toEqual({ ...seed003KubeletFlags(PROD_NODE), ...SEED_002_EXTRA_FLAGS });
+    expect(unit.sections.Service!.ExecStart).toMatch(/--v=2$/);
+  });
+
+  it('[Unit] After/Requires the runtime, [Service] and [Install] as in seed 003', () => {
+    expect(withoutExecStart(unit)).toEqual(SEED_003_KUBELET_UNIT);
+  });
+
+  it('a flag variable set to "" drops the flag (for kubelets that removed it)', () => {
+    const modern = parseUnit(
+      render('prod', 'kubelet', 'kubelet.service.hbs', PROD_NODE, {
+        kubelet_network_plugin: '',
+        kubelet_cni_conf_dir: '',
+        kubelet_container_runtime: '',
+        kubelet_image_pull_progress_deadline: '',
+        kubelet_logtostderr: '',
+        kubelet_runtime_unit: 'docker.service',
+        kubelet_extra_flags: { 'node-ip': '172.27.138.251' },
+      }),
+    );
+    for (const gone of ['network-plugin', 'cni-conf-dir', 'container-runtime', 'image-pull-progress-deadline', 'logtostderr']) expect(modern.flags).not.toHaveProperty(gone);
+    expect(modern.flags['container-runtime-endpoint']).toBe('unix:///var/run/containerd/containerd.sock');
+    expect(modern.flags['node-ip']).toBe('172.27.138.251');
+    // 000, 002 and 004 ran the kubelet after docker.service.
+    expect(modern.sections.Unit).toMatchObject({ After: 'docker.service', Requires: 'docker.service' });
+  });
+
+  it("seed 000's flags come back through their variables", () => {
+    const old = parseUnit(
+      render('prod', 'kubelet', 'kubelet.service.hbs', PROD_NODE, {
+        kubelet_pod_infra_container_image: 'registry.access.redhat.com/rhel7/pod-infrastructure:latest',
+        kubelet_allow_privileged: 'true',
+        kubelet_cadvisor_port: 0,
+        kubelet_logtostderr: 'false',
+        kubelet_alsologtostderr: 'true',
+        kubelet_log_dir: '/var/log/kubernetes',
+      }),
+    );
+    expect(old.flags).toMatchObject({
+      'pod-infra-container-image': 'registry.access.redhat.com/rhel7/pod-infrastructure:latest',
+      'allow-privileged': 'true',
+      'cadvisor-port': '0',
+      logtostderr: 'false',
+      alsologtostderr: 'true',
+      'log-dir': '/var/log/kubernetes',
+    });
+  });
+});
+
+describe('kube-proxy (prod node) as in seed 004', () => {
+  it('kube-proxy-config.yaml equals seed 004 kube-proxy-config.yaml', () => {
+    const config = parseYaml(render('prod', 'kube-proxy', 'kube-proxy-config.yaml.hbs', PROD_NODE)) as Record<string, unknown>;
+    const seed = seed004KubeProxyConfig(prodIp, PROD_NODE);
+    for (const [field, value] of Object.entries(seed)) expect(config[field], `${field}: seed 004 kube-proxy-config.yaml`).toEqual(value);
+    expect(config).toEqual(seed);
+  });
+
+  it('kube-proxy.service equals seed 004 kube-proxy.service', () => {
+    const unit = parseUnit(render('prod', 'kube-proxy', 'kube-proxy.service.hbs', PROD_NODE));
+    expect(unit.bin).toBe(SEED_004_KUBE_PROXY_BIN);
+    expect(unit.flags).toEqual(SEED_004_KUBE_PROXY_FLAGS);
+    expect(withoutExecStart(unit)).toEqual(SEED_004_KUBE_PROXY_UNIT);
+  });
+
+  it('certificate into /etc/kubernetes/cert/ (004: scp kube-proxy*.pem), key mode 0600, never shown', () => {
+    const cert = taskArgs('prod', 'kube-proxy', 'copy', PROD_NODE, /client certificate/);
+    const key = taskArgs('prod', 'kube-proxy', 'copy', PROD_NODE, /client key/);
+    expect(cert).toMatchObject({ src: '/etc/tsplay/prod/kube-proxy.pem', dest: '/etc/kubernetes/cert/kube-proxy.pem' });
+    expect(key).toMatchObject({ src: '/etc/tsplay/prod/kube-proxy-key.pem', dest: '/etc/kubernetes/cert/kube-proxy-key.pem', mode: '0600' });
+    expect(tasks('kube-proxy').find((t) => /client key/.test(t.name ?? ''))!.no_log).toBe(true);
+  });
+
+  it('kubeconfig: cluster kubernetes, user kube-proxy, context default, client cert (004 kubectl config set-*)', () => {
+    expect(taskArgs('prod', 'kube-proxy', 'kubeconfig', PROD_NODE)).toEqual({
+      server: 'https://172.27.138.10:6443',
+      ca_file: '/etc/tsplay/prod/ca.pem',
+      client_cert_file: '/etc/tsplay/prod/kube-proxy.pem',
+      client_key_file: '/etc/tsplay/prod/kube-proxy-key.pem',
+      cluster_name: 'kubernetes',
+      user_name: 'kube-proxy',
+      context_name: 'default',
+      dest: '/etc/kubernetes/kube-proxy.kubeconfig',
+      mode: '0600',
+    });
+  });
+
+  it('IPVS modules include 004 "modprobe ip_vs_rr", persistent', () => {
+    const vars = varsFor('prod', 'kube-proxy', PROD_NODE);
+    expect(vars.kube_proxy_ipvs_modules).toEqual(['ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh', 'nf_conntrack']);
+    const task = tasks('kube-proxy').find((t) => 'modprobe' in t)!;
+    expect(task.loop).toBe('{{ kube_proxy_ipvs_modules }}');
+    expect(taskArgs('prod', 'kube-proxy', 'modprobe', PROD_NODE, undefined, { item: 'ip_vs_rr' })).toEqual({ name: 'ip_vs_rr', state: 'present', persistent: 'present' });
+  });
+
+  it('working directory ${K8S_DIR}/kube-proxy (004: mkdir -p ${K8S_DIR}/kube-proxy)', () => {
+    const t = tasks('kube-proxy').find((x) => /directories/.test(x.name ?? ''))!;
+    expect(renderValue(t.loop, varsFor('prod', 'kube-proxy', PROD_NODE))).toContain('/data/k8s/k8s/kube-proxy');
+  });
+});
+
+describe('kubelet files and bootstrap (prod node)', () => {
+  it('working directories: /etc/kubernetes, cert dir, ${K8S_DIR}/kubelet and its volume plugin dir (003 mkdir)', () => {
+    const t = tasks('kubelet').find((x) => /directories/.test(x.name ?? ''))!;
+    const dirs = renderValue(t.loop, varsFor('prod', 'kubelet', PROD_NODE)) as string[];
+    expect(dirs).toEqual(expect.arrayContaining(['/etc/kubernetes', '/etc/kubernetes/cert', '/data/k8s/k8s/kubelet', '/data/k8s/k8s/kubelet/kubelet-plugins/volume/exec/', '/opt/k8s/bin']));
+  });
+
+  it('CA certificate to /etc/kubernetes/cert/ca.pem, the clientCAFile of seed 003', () => {
+    expect(taskArgs('prod', 'kubelet', 'copy', PROD_NODE, /CA certificate/)).toMatchObject({ src: '/etc/tsplay/prod/ca.pem', dest: '/etc/kubernetes/cert/ca.pem' });
+  });
+
+  it('bootstrap kubeconfig: set-cluster kubernetes, set-credentials kubelet-bootstrap --token, set-context default (003)', () => {
+    const task = tasks('kubelet').find((t) => 'kubeconfig' in t)!;
+    const args = renderValue(task.kubeconfig, varsFor('prod', 'kubelet', PROD_NODE, { kubelet_bootstrap_token: { token: 'abcdef.0123456789abcdef' } }));
+    expect(args).toEqual({
+      server: 'https://172.27.138.10:6443',
+      ca_file: '/etc/tsplay/prod/ca.pem',
+      token: 'abcdef.0123456789abcdef',
+      cluster_name: 'kubernetes',
+      user_name: 'kubelet-bootstrap',
+      context_name: 'default',
+      dest: '/etc/kubernetes/kubelet-bootstrap.kubeconfig',
+      mode: '0600',
+    });
+  });
+
+  it('bootstrap token per node: --description kubelet-bootstrap-token --groups system:bootstrappers:<node>, 1 day (003)', () => {
+    expect(taskArgs('prod', 'bootstrap-token', 'bootstrap_token', PROD_NODE)).toEqual({
+      node: PROD_NODE,
+      ttl: '24h',
+      usages: ['authentication', 'signing'],
+      extra_groups: [`system:bootstrappers:${PROD_NODE}`],
+      description: 'kubelet-bootstrap-token',
+    });
+  });
+
+  it('every kubelet file task notifies "restart kubelet"', () => {
+    const fileTasks = tasks('kubelet').filter((t) => ['file', 'copy', 'template', 'kubeconfig'].some((m) => m in t));
+    expect(fileTasks.length).toBeGreaterThanOrEqual(6);
+    for (const t of fileTasks) expect(t.notify, t.name).toBe('restart kubelet');
+  });
+
+  it('swap off and kubelet enabled + started after a daemon-reload (000, 003)', () => {
+    expect(taskArgs('prod', 'kubelet', 'swapoff', PROD_NODE)).toEqual({ fstab: true });
+    expect(taskArgs('prod', 'kubelet', 'systemd', PROD_NODE)).toEqual({ name: 'kubelet', daemon_reload: true, enabled: true, state: 'started' });
+  });
+});
+
+describe('cluster RBAC as in seed 003', () => {
+  it('csr-crb.yaml renders to the four objects of seed 003', () => {
+    const docs = parseAllDocuments(render('prod', 'node-bootstrap-rbac', 'csr-crb.yaml.hbs', PROD_NODE)).map((d) => d.toJS());
+    expect(docs).toEqual(SEED_003_CSR_CRB);
+  });
+
+  it('kubectl create clusterrolebinding kubelet-bootstrap --clusterrole=system:node-bootstrapper --group=system:bootstrappers', () => {
+    const def = taskArgs('prod', 'node-bootstrap-rbac', 'k8s', PROD_NODE, /may create CSRs/).definition as Record<string, unknown>;
+    expect(def).toMatchObject({
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'kubelet-bootstrap' },
+      roleRef: { kind: 'ClusterRole', name: 'system:node-bootstrapper' },
+      subjects: [{ kind: 'Group', name: 'system:bootstrappers' }],
+    });
+  });
+
+  it('kubectl create clusterrolebinding kube-apiserver:kubelet-apis --clusterrole=system:kubelet-api-admin --user kubernetes-master', () => {
+    const def = taskArgs('prod', 'node-bootstrap-rbac', 'k8s', PROD_NODE, /kubelet API/).definition as Record<string, unknown>;
+    expect(def).toMatchObject({
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'kube-apiserver:kubelet-apis' },
+      roleRef: { kind: 'ClusterRole', name: 'system:kubelet-api-admin' },
+      subjects: [{ kind: 'User', name: 'kubernetes-master' }],
+    });
+  });
+
+  it('every RBAC task runs once, on the controller', () => {
+    for (const t of tasks('node-bootstrap-rbac')) expect([t.run_once, t.delegate_to], t.name).toEqual([true, 'controller']);
+  });
+});
+
+describe('staging reuses the same roles with its own group_vars', () => {
+  it('kubelet-config.yaml and kube-proxy-config.yaml take staging values', () => {
+    const config = parseYaml(render('staging', 'kubelet', 'kubelet-config.yaml.hbs', 'stg-worker-02')) as Record<string, unknown>;
+    expect(config).toMatchObject({ address: '192.168.0.115', podCIDR: '10.244.0.0/16', clusterDNS: ['10.96.0.10'], clusterDomain: 'staging.local', maxPods: 110, cgroupDriver: 'systemd' });
+    // Everything staging does not override is still the seed's.
+    expect(config.evictionHard).toEqual(seed003KubeletConfig('x').evictionHard);
+    const proxy = parseYaml(render('staging', 'kube-proxy', 'kube-proxy-config.yaml.hbs', 'stg-worker-02')) as Record<string, unknown>;
+    expect(proxy).toMatchObject({ bindAddress: '192.168.0.115', clusterCIDR: '10.244.0.0/16', hostnameOverride: 'stg-worker-02' });
+    expect(taskArgs('staging', 'kube-proxy', 'kubeconfig', 'stg-worker-02')).toMatchObject({ server: 'https://192.168.0.107:6443', ca_file: '/etc/tsplay/staging/ca.pem' });
+  });
+});
