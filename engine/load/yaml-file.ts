@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import { Diagnostics, type Place } from '../errors.js';
+import { secrets } from '../secrets.js';
 
 export interface LoadedYaml {
   file: string;
@@ -76,7 +77,7 @@ export function parseYamlText(text: string, file: string, diags: Diagnostics): L
   };
   return {
     file,
-    value: doc.toJS({ maxAliasCount: 1000 }),
+    value: unwrapSecrets(doc.toJS({ maxAliasCount: 1000 })),
     placeOf: (pointer) => nearest(valuePlaces, pointer),
     keyPlaceOf: (pointer) => nearest(keyPlaces, pointer),
   };
@@ -115,4 +116,22 @@ function yamlHint(code: string): string | undefined {
     default:
       return undefined;
   }
+}
+
+/**
+ * `name: { secret: true, value: ... }` declares a secret variable: the value is used as is and
+ * masked in every output from the moment the file is read.
+ */
+function unwrapSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(unwrapSecrets);
+  if (value && typeof value === 'object') {
+    const obj = value as Record<string, unknown>;
+    const keys = Object.keys(obj);
+    if (obj.secret === true && 'value' in obj && keys.length === 2) {
+      secrets.add(typeof obj.value === 'number' ? String(obj.value) : obj.value);
+      return obj.value;
+    }
+    for (const k of keys) obj[k] = unwrapSecrets(obj[k]);
+  }
+  return value;
 }

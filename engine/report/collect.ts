@@ -71,7 +71,11 @@ export function reportCollector(exitCodeOf: (recap: Recap) => number): RunListen
     runEnd(recap) {
       const hosts: Report['hosts'] = {};
       for (const [h, s] of recap.hosts) hosts[h] = { ...s, ...(recap.firstErrors.has(h) ? { firstError: m(recap.firstErrors.get(h)!) } : {}) };
-      final = { schema: REPORT_SCHEMA, playbook, check, startedAt, elapsedMs: recap.elapsedMs, interrupted: recap.interrupted, exitCode: exitCodeOf(recap), hosts, tasks };
+      // Hosts finish tasks in any order; per host the order is the run's. Group by host so two
+      // runs of the same plan give the same report.
+      const order = [...recap.hosts.keys()];
+      const sorted = tasks.map((t, i) => ({ t, i })).sort((a, b) => order.indexOf(a.t.host) - order.indexOf(b.t.host) || a.i - b.i).map((x) => x.t);
+      final = { schema: REPORT_SCHEMA, playbook, check, startedAt, elapsedMs: recap.elapsedMs, interrupted: recap.interrupted, exitCode: exitCodeOf(recap), hosts, tasks: sorted };
     },
     report: () => final,
   };
