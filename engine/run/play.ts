@@ -41,6 +41,11 @@ function batches(hosts: string[], serial: Array<number | string>): string[][] {
   return out;
 }
 
+/** After Ctrl-C (or any_errors_fatal) no new task starts. */
+function stopping(run: RunState): boolean {
+  return run.aborted || run.options.signal.aborted;
+}
+
 function isActive(h: HostState): boolean {
   return !h.failed && !h.unreachable;
 }
@@ -63,13 +68,13 @@ async function runBatch(run: RunState, play: Play, batch: string[]): Promise<voi
       await Promise.all(states.map((h) => runNodes(run, bs, h, section, [])));
     } else {
       for (const node of section) {
-        if (run.aborted) break;
+        if (stopping(run)) break;
         await Promise.all(states.filter(isActive).map((h) => runNodes(run, bs, h, [node], [])));
         checkFailureLimits(run, play, states);
       }
     }
     await flushHandlers(run, bs, states);
-    if (run.aborted) return;
+    if (stopping(run)) return;
   }
 }
 
@@ -88,7 +93,7 @@ function checkFailureLimits(run: RunState, play: Play, states: HostState[]): voi
 /** Runs nodes on one host; returns false when the host failed (so a block goes to rescue). */
 async function runNodes(run: RunState, bs: BatchState, host: HostState, nodes: TaskNode[], scopes: Scope[]): Promise<boolean> {
   for (const node of nodes) {
-    if (!isActive(host) || run.aborted || run.options.signal.aborted) return false;
+    if (!isActive(host) || stopping(run)) return false;
     const ok = node.kind === 'block' ? await runBlock(run, bs, host, node, scopes) : await runTaskOn(run, bs, host, node, scopes, false);
     if (!ok) return false;
   }
@@ -113,6 +118,7 @@ async function runBlock(run: RunState, bs: BatchState, host: HostState, block: B
   const errorBefore = host.firstError;
   const failedBefore = host.stats.failed;
   let ok = await runNodes(run, bs, host, block.block, inner);
+  if (stopping(run)) return false;
   if (!ok && block.rescue.length > 0 && !host.unreachable) {
     // Rescued: the failure is counted as rescued, not failed, and the host goes on (as Ansible).
     host.failed = false;

@@ -16,6 +16,8 @@ export interface RunOptions {
   forceHandlers: boolean;
   /** Aborted on the first Ctrl-C: no new task starts. */
   signal: AbortSignal;
+  /** Aborted to cancel running remote commands (not used by the CLI: its second Ctrl-C exits). */
+  cancel?: AbortSignal;
 }
 
 export interface HostState {

@@ -234,6 +234,8 @@ async function runOnce(env: TaskEnv, task: Task, vars: Vars): Promise<TaskOutcom
   };
 }
 
+const NEVER = new AbortController().signal;
+
 /** `{{ omit }}` drops an argument, as in Ansible. */
 export const OMIT = '__tsplay_omit__';
 function dropOmitted(args: Record<string, unknown>): void {
@@ -272,7 +274,8 @@ async function moduleContext(env: TaskEnv, task: Task, mod: AnyModule, vars: Var
     },
     secret: (value) => secrets.add(value),
     log: (message) => run.bus.emit('log', host.name, 1, message),
-    signal: run.options.signal,
+    // The first Ctrl-C only stops new tasks: a running one finishes, so no file is left half-done.
+    signal: run.options.cancel ?? NEVER,
   };
 }
 
