@@ -71,7 +71,9 @@ function loadTaskNode(raw: Record<string, unknown>, pointer: string, ctx: TaskLo
     role: ctx.role,
     baseDir: ctx.baseDir,
   };
-  if (common.name && isTemplate(common.name)) noteTemplate(common.name, pointerJoin(pointer, 'name'), ctx, scopeNames);
+  // A looping task's name may read the loop variable (Ansible shows it per item too).
+  const nameScope = raw.loop !== undefined ? [...scopeNames, (raw.loop_control as { loop_var?: string } | undefined)?.loop_var ?? 'item'] : scopeNames;
+  if (common.name && isTemplate(common.name)) noteTemplate(common.name, pointerJoin(pointer, 'name'), ctx, nameScope);
   noteTemplates(vars, pointerJoin(pointer, 'vars'), ctx, scopeNames);
 
   if ('block' in raw) {

@@ -228,7 +228,8 @@ async function runOnce(env: TaskEnv, task: Task, vars: Vars): Promise<TaskOutcom
   return {
     status: failedMsg ? 'failed' : changed ? 'changed' : 'ok',
     msg: failedMsg ?? (typeof result.msg === 'string' ? result.msg : undefined),
-    changes: changed ? plan.changes : [],
+    // diff: false on a task keeps its content out of every output, even with --diff.
+    changes: !changed ? [] : task.diff === false ? plan.changes.map((c) => ({ summary: c.summary })) : plan.changes,
     unpredictable: check ? plan.unpredictable : undefined,
     result,
   };

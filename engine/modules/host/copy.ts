@@ -13,6 +13,7 @@ import { applyContent, contentSchemaProperties, desired, planContent, probeConte
 interface CopyArgs extends ContentArgs {
   src?: string;
   content?: string;
+  secret?: boolean;
 }
 
 const cache = new WeakMap<object, Desired>();
@@ -20,7 +21,8 @@ const cache = new WeakMap<object, Desired>();
 function wanted(ctx: { files: { resolve(kind: 'files', name: string): string }; vars: unknown }, args: CopyArgs): Desired {
   let d = cache.get(args);
   if (!d) {
-    d = args.content !== undefined ? desired(Buffer.from(args.content, 'utf8')) : desired(readFileSync(ctx.files.resolve('files', args.src!)));
+    const bytes = args.content !== undefined ? Buffer.from(args.content, 'utf8') : readFileSync(ctx.files.resolve('files', args.src!));
+    d = desired(bytes, args.secret ?? false);
     cache.set(args, d);
   }
   return d;
@@ -35,6 +37,7 @@ export default defineModule<CopyArgs, FileState, ContentPlanData>({
     properties: {
       src: { type: 'string', description: "Controller file, looked up in the role's files/ then the playbook's." },
       content: { type: 'string', description: 'Literal content instead of src.' },
+      secret: { type: 'boolean', description: 'The content is secret (a private key): never shown in diffs.' },
       ...contentSchemaProperties,
     },
     required: ['dest'],
