@@ -161,7 +161,7 @@ export default defineModule<BootstrapTokenArgs, TokenObserved, TokenPlanData>({
     type: 'object',
     properties: {
       node: { type: 'string', minLength: 1, description: 'The node the token is for (recorded in annotation tsplay.dev/node).' },
-      ttl: { type: ['string', 'integer'], description: "Lifetime: 24h (default), 90m, 1h30m, seconds; 0 = never expires." },
+      ttl: { type: ['string', 'integer'], minimum: 0, pattern: '^([0-9]+|([0-9]+(\\.[0-9]+)?[hms])+)$', description: 'Lifetime: 24h (default), 90m, 1h30m, seconds; 0 = never expires.' },
       usages: { type: 'array', items: { enum: ['authentication', 'signing'] }, description: 'Default [authentication, signing].' },
       extra_groups: { type: 'array', items: { type: 'string' }, description: 'Default [system:bootstrappers:<node>] (dots in the node name become -).' },
       description: { type: 'string', description: 'Default "tsplay bootstrap token for <node>".' },

@@ -6,8 +6,8 @@
  *   3. the `KUBECONFIG` environment variable (a colon-separated list, merged first-wins like kubectl)
  *   4. `~/.kube/config`
  *
- * One KubeConfig, its typed clients and its discovery cache live per (kubeconfig files, context),
- * so a play over 50 hosts talks to one client. Requests go through KubeConfig.applyToHTTPSOptions
+ * One KubeConfig, its typed clients and its discovery cache live per (kubeconfig files and their
+ * mtimes, context), so a play over 50 hosts talks to one client. Requests go through KubeConfig.applyToHTTPSOptions
  * (certificates, tokens, exec/auth-provider plugins, proxy-url: all the library's) but bodies stay
  * raw JSON: the library's typed (de)serializers drop fields their models do not know, which would
  * make a server-side apply silently lose fields newer than the client.
@@ -17,7 +17,7 @@
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, resolve as resolvePath } from 'node:path';
 import { CertificatesV1Api, KubeConfig, type Cluster, type Context, type User } from '@kubernetes/client-node';
@@ -147,8 +147,9 @@ export function describeError(err: unknown, what: string, server?: string): Task
   const e = err as { code?: unknown; body?: unknown; message?: string; name?: string };
   if (typeof e.code === 'number' && e.code >= 300) return apiError(e.code, e.body, what);
   if (e.name === 'AbortError') return new TaskError(`${what}: interrupted`);
-  const sys = typeof e.code === 'string' ? `${e.code}: ` : '';
-  return new TaskError(`${what}: cannot reach ${server ?? 'the apiserver'}: ${sys}${(e.message ?? String(err)).replace(/^(\w+: )?/, '')}`, 'is the apiserver up, and does the kubeconfig point at it?');
+  const msg = e.message ?? String(err);
+  const sys = typeof e.code === 'string' && !msg.includes(e.code) ? `${e.code}: ` : '';
+  return new TaskError(`${what}: cannot reach ${server ?? 'the apiserver'}: ${sys}${msg}`, 'is the apiserver up, and does the kubeconfig point at it?');
 }
 
 export interface K8sClient {
@@ -173,7 +174,9 @@ const cache = new Map<string, K8sClient>();
 /** The client for a task: one per (kubeconfig files, context) for the whole run. */
 export function k8sClient(args: AccessArgs, vars: Vars): K8sClient {
   const access = resolveAccess(args, vars);
-  const key = `${access.files.join(delimiter)}\0${access.context ?? ''}`;
+  // A kubeconfig rewritten during the run (a play that writes one, then uses it) gets a new client.
+  const stamp = access.files.map((f) => (existsSync(f) ? statSync(f).mtimeMs : 0)).join(',');
+  const key = `${access.files.join(delimiter)}\0${access.context ?? ''}\0${stamp}`;
   let client = cache.get(key);
   if (!client) {
     client = makeClient(access);
