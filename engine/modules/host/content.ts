@@ -4,7 +4,7 @@ import type { ModuleContext, Plan, ApplyResult, Change } from '../types.js';
 import { atomicWriteScript, attributeChanges, attributeScript, isProbablyText, normalizeMode, parseStat, q, runChecked, statSnippet, type FileState } from './remote.js';
 
 /** Above this, diffs show only that the content changed (a kubelet binary is not diffed). */
-const DIFF_MAX = 256 * 1024;
+export const DIFF_MAX = 256 * 1024;
 
 export interface ContentArgs {
   dest: string;
@@ -17,13 +17,19 @@ export interface ContentArgs {
 }
 
 export interface Desired {
-  content: Buffer;
+  /** The bytes, when held in memory (content, templates, small controller files). */
+  content?: Buffer;
+  /** Without `content`: a fresh stream of the bytes (a large controller file, never held in memory). */
+  open?: () => NodeJS.ReadableStream;
+  /** Without `content`: called after the bytes were sent; throws when the source changed meanwhile. */
+  verifySent?: () => void;
+  size: number;
   sha256: string;
   secret: boolean;
 }
 
 export function desired(content: Buffer, secret = false): Desired {
-  return { content, sha256: createHash('sha256').update(content).digest('hex'), secret };
+  return { content, size: content.length, sha256: createHash('sha256').update(content).digest('hex'), secret };
 }
 
 export async function probeContent(ctx: ModuleContext, args: ContentArgs, want: Desired): Promise<FileState> {
@@ -47,14 +53,14 @@ export function planContent(args: ContentArgs, cur: FileState, want: Desired): P
   const changes: Change[] = [];
   const write = !cur.exists || (cur.sha256 !== want.sha256 && args.force !== false);
   if (write) {
-    const text = isProbablyText(want.content) && want.content.length <= DIFF_MAX;
+    const text = want.content !== undefined && isProbablyText(want.content) && want.content.length <= DIFF_MAX;
     const before = cur.content && isProbablyText(cur.content) ? cur.content.toString('utf8') : cur.exists ? null : null;
     changes.push({
-      summary: cur.exists ? `update ${args.dest} (${want.content.length} bytes)` : `create ${args.dest} (${want.content.length} bytes${mode ? `, mode ${mode}` : ''})`,
+      summary: cur.exists ? `update ${args.dest} (${want.size} bytes)` : `create ${args.dest} (${want.size} bytes${mode ? `, mode ${mode}` : ''})`,
       diff: {
         path: args.dest,
         before: cur.exists ? (before ?? '') : null,
-        after: text && !want.secret ? want.content.toString('utf8') : '',
+        after: text && !want.secret ? want.content!.toString('utf8') : '',
         opaque: want.secret ? 'secret' : text && (!cur.exists || before !== null) ? undefined : 'binary',
       },
     });
@@ -70,10 +76,11 @@ export async function applyContent(ctx: ModuleContext, args: ContentArgs, want: 
   if (plan.data?.write) {
     const res = await runChecked(ctx.conn, atomicWriteScript(args.dest, { mode, owner: args.owner, group: args.group, validate: args.validate, backup: args.backup, keepMode: true }), {
       what: `write ${args.dest}`,
-      stdin: want.content,
+      stdin: want.content ?? want.open!(),
       become: ctx.become,
       signal: ctx.signal,
     });
+    want.verifySent?.();
     const backup = /^backup:(.*)$/m.exec(res.stdout.toString('utf8'));
     if (backup) result.backup_file = backup[1];
   } else if (plan.data?.attrs) {

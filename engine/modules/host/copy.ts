@@ -5,10 +5,12 @@
  *   - name: kubelet binary
  *     copy: { src: bin/kubelet, dest: /usr/local/bin/kubelet, mode: '0755' }
  */
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { TaskError } from '../../errors.js';
 import { defineModule } from '../types.js';
 import type { FileState } from './remote.js';
-import { applyContent, contentSchemaProperties, desired, planContent, probeContent, type ContentArgs, type ContentPlanData, type Desired } from './content.js';
+import { applyContent, contentSchemaProperties, desired, DIFF_MAX, planContent, probeContent, type ContentArgs, type ContentPlanData, type Desired } from './content.js';
 
 interface CopyArgs extends ContentArgs {
   src?: string;
@@ -16,13 +18,56 @@ interface CopyArgs extends ContentArgs {
   secret?: boolean;
 }
 
-const cache = new WeakMap<object, Desired>();
+const cache = new WeakMap<object, Promise<Desired>>();
 
-function wanted(ctx: { files: { resolve(kind: 'files', name: string): string }; vars: unknown }, args: CopyArgs): Desired {
+/**
+ * Controller files by path, shared by every host and task of the run: a file is read and hashed
+ * once, not once per host (a 50 MB kubelet binary on 50 hosts was 2.5 GB read and hashed, and as
+ * much memory), and again only when its size, mtime or inode changes. Files above DIFF_MAX are
+ * hashed as a stream and streamed to each host at apply, never held in memory.
+ */
+const controllerFiles = new Map<string, { stamp: string; desired: Promise<Desired> }>();
+
+function stampOf(path: string): string {
+  const st = statSync(path);
+  return `${st.size}:${st.mtimeMs}:${st.ino}`;
+}
+
+function fromControllerFile(path: string, secret: boolean): Promise<Desired> {
+  const stamp = stampOf(path);
+  const key = `${secret ? 's' : 'p'}:${path}`;
+  const hit = controllerFiles.get(key);
+  if (hit && hit.stamp === stamp) return hit.desired;
+  const size = Number(stamp.split(':')[0]);
+  const made: Promise<Desired> =
+    size <= DIFF_MAX
+      ? Promise.resolve(desired(readFileSync(path), secret))
+      : new Promise((resolve, reject) => {
+          const hash = createHash('sha256');
+          createReadStream(path)
+            .on('data', (chunk) => hash.update(chunk))
+            .on('error', reject)
+            .on('end', () =>
+              resolve({
+                size,
+                sha256: hash.digest('hex'),
+                secret,
+                open: () => createReadStream(path),
+                verifySent: () => {
+                  if (stampOf(path) !== stamp) throw new TaskError(`${path} changed on the controller while it was being copied; run again`);
+                },
+              }),
+            );
+        });
+  controllerFiles.set(key, { stamp, desired: made });
+  made.catch(() => controllerFiles.delete(key));
+  return made;
+}
+
+function wanted(ctx: { files: { resolve(kind: 'files', name: string): string }; vars: unknown }, args: CopyArgs): Promise<Desired> {
   let d = cache.get(args);
   if (!d) {
-    const bytes = args.content !== undefined ? Buffer.from(args.content, 'utf8') : readFileSync(ctx.files.resolve('files', args.src!));
-    d = desired(bytes, args.secret ?? false);
+    d = args.content !== undefined ? Promise.resolve(desired(Buffer.from(args.content, 'utf8'), args.secret ?? false)) : fromControllerFile(ctx.files.resolve('files', args.src!), args.secret ?? false);
     cache.set(args, d);
   }
   return d;
@@ -45,7 +90,7 @@ export default defineModule<CopyArgs, FileState, ContentPlanData>({
     additionalProperties: false,
   },
   controllerFiles: (args) => (args.src ? [{ kind: 'files', name: args.src, template: false }] : []),
-  probe: (ctx, args) => probeContent(ctx, args, wanted(ctx, args)),
-  plan: (args, cur, ctx) => planContent(args, cur, wanted(ctx, args)),
-  apply: (ctx, args, plan) => applyContent(ctx, args, wanted(ctx, args), plan),
+  probe: async (ctx, args) => probeContent(ctx, args, await wanted(ctx, args)),
+  plan: async (args, cur, ctx) => planContent(args, cur, await wanted(ctx, args)),
+  apply: async (ctx, args, plan) => applyContent(ctx, args, await wanted(ctx, args), plan),
 });
