@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /** argv -> options -> load -> run -> exit code. Knows no module by name. */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DiagnosticsError, EXIT, formatDiagnostic } from './errors.js';
 import { loadProject, type LoadedProject } from './load/project.js';
 import { matchHosts } from './load/patterns.js';
-import type { TaskNode } from './load/model.js';
+import { tasksIn } from './load/model.js';
 import { writeFileSync, renameSync } from 'node:fs';
 import { reportCollector, type Report } from './report/collect.js';
 import { toMarkdown } from './report/markdown.js';
@@ -36,7 +36,12 @@ interface CliOptions {
   detailedExitcode?: boolean;
 }
 
-const collect = (value: string, prev: string[]): string[] => [...prev, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+const collect = (value: string, prev: string[]): string[] => {
+  const tags = value.split(',').map((s) => s.trim()).filter(Boolean);
+  // An empty -t '' would select nothing and silently run every task.
+  if (tags.length === 0) throw new InvalidArgumentError(`empty tag ${JSON.stringify(value)}: give one or more tag names, comma separated (e.g. -t kubelet,config)`);
+  return [...prev, ...tags];
+};
 const collectRaw = (value: string, prev: string[]): string[] => [...prev, value];
 
 function program(): Command {
@@ -192,13 +197,9 @@ function listing(project: LoadedProject, options: RunOptions, hosts: boolean, ta
     }
     if (tasks) {
       lines.push('    tasks:');
-      const walk = (nodes: TaskNode[]): void => {
-        for (const n of nodes) {
-          if (n.kind === 'block') walk([...n.block, ...n.rescue, ...n.always]);
-          else if (selectedByTags(fakeRun, n)) lines.push(`      ${n.role ? `${n.role.name} : ` : ''}${n.name ?? n.module}\tTAGS: [${n.tags.join(', ')}]`);
-        }
-      };
-      play.sections.forEach(walk);
+      for (const n of play.sections.flatMap((section) => [...tasksIn(section)])) {
+        if (selectedByTags(fakeRun, n)) lines.push(`      ${n.role ? `${n.role.name} : ` : ''}${n.name ?? n.module}\tTAGS: [${n.tags.join(', ')}]`);
+      }
     }
     lines.push('');
   });

@@ -88,3 +88,11 @@ export interface Playbook {
   dir: string;
   plays: Play[];
 }
+
+/** Every task under these nodes, blocks' block/rescue/always included, in order. */
+export function* tasksIn(nodes: TaskNode[]): Generator<Task> {
+  for (const n of nodes) {
+    if (n.kind === 'task') yield n;
+    else yield* tasksIn([...n.block, ...n.rescue, ...n.always]);
+  }
+}

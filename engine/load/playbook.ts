@@ -6,11 +6,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Diagnostics, Place } from '../errors.js';
 import { exprNames } from '../vars/expr.js';
-import { referencedNames, TemplateError } from '../vars/template.js';
+import { isTemplate, referencedNames, TemplateError } from '../vars/template.js';
 import { MAGIC_VARS, FACT_NAMES } from '../vars/context.js';
 import { candidatePaths, findControllerFile } from './files.js';
 import { inventoryVarsOf, loadVarsFile, type Inventory, type VarMap } from './inventory.js';
-import type { Play, Playbook, Task, TaskNode } from './model.js';
+import { tasksIn, type Play, type Playbook, type Task, type TaskNode } from './model.js';
 import { editDistance, matchHosts, PatternError } from './patterns.js';
 import { expandRoles, parseRoleRef, roleSearchPath } from './roles.js';
 import { asList, loadTaskList, type TaskLoadContext } from './tasks.js';
@@ -50,7 +50,7 @@ export function loadPlaybook(file: string, inv: Inventory, extraVars: VarMap, di
   }
   if (!validateAt(validators.playbook, doc.value, doc, diags, 'play')) return undefined;
   const dir = dirname(path);
-  const plays = (doc.value as RawPlay[]).map((raw, i) => loadPlay(raw, pointerJoin('', i), doc, inv, extraVars, diags, dir, cwd));
+  const plays = (doc.value as RawPlay[]).map((raw, i) => loadPlay(raw, pointerJoin('', i), doc, inv, diags, dir, cwd));
   const playbook: Playbook = { file: path, dir, plays };
   checkVariables(playbook, inv, extraVars, diags);
   return playbook;
@@ -59,7 +59,7 @@ export function loadPlaybook(file: string, inv: Inventory, extraVars: VarMap, di
 // Filled per play while loading, read by checkVariables.
 const playTemplates = new WeakMap<Play, Pick<TaskLoadContext, 'templates' | 'files'>>();
 
-function loadPlay(raw: RawPlay, pointer: string, doc: LoadedYaml, inv: Inventory, extraVars: VarMap, diags: Diagnostics, dir: string, cwd: string): Play {
+function loadPlay(raw: RawPlay, pointer: string, doc: LoadedYaml, inv: Inventory, diags: Diagnostics, dir: string, cwd: string): Play {
   const place = doc.placeOf(pointer);
   try {
     matchHosts(inv, raw.hosts);
@@ -99,30 +99,30 @@ function loadPlay(raw: RawPlay, pointer: string, doc: LoadedYaml, inv: Inventory
     baseDir: dir,
   };
   checkNotify(play, diags);
+  checkDelegates(play, inv, diags);
   playTemplates.set(play, shared);
-  void extraVars;
   return play;
 }
 
 function checkNotify(play: Play, diags: Diagnostics): void {
   const known = new Set(play.handlers.flatMap((h) => [h.name ?? '', ...h.listen]));
-  const visit = (nodes: TaskNode[]): void => {
-    for (const n of nodes) {
-      if (n.kind === 'block') {
-        visit(n.block);
-        visit(n.rescue);
-        visit(n.always);
-      } else {
-        for (const name of n.notify) {
-          if (!known.has(name)) {
-            const near = [...known].filter((k) => k && editDistance(k, name) <= 3);
-            diags.add(`notify names no handler: '${name}'`, n.place, near.length ? `did you mean '${near[0]}'?` : 'define it under handlers: with that name (or listen:)');
-          }
-        }
-      }
+  for (const task of play.sections.flatMap((section) => [...tasksIn(section)])) {
+    for (const name of task.notify) {
+      if (known.has(name)) continue;
+      const near = [...known].filter((k) => k && editDistance(k, name) <= 3);
+      diags.add(`notify names no handler: '${name}'`, task.place, near.length ? `did you mean '${near[0]}'?` : 'define it under handlers: with that name (or listen:)');
     }
-  };
-  play.sections.forEach(visit);
+  }
+}
+
+/** delegate_to names the controller or an inventory host (a templated name is checked at run time). */
+function checkDelegates(play: Play, inv: Inventory, diags: Diagnostics): void {
+  for (const task of [...play.sections.flatMap((section) => [...tasksIn(section)]), ...play.handlers]) {
+    const target = task.delegateTo;
+    if (!target || target === 'controller' || target === 'localhost' || isTemplate(target) || inv.hosts.has(target)) continue;
+    const near = [...inv.hosts.keys()].filter((h) => editDistance(h, target) <= 2);
+    diags.add(`delegate_to names no host: '${target}'`, task.place, near.length ? `did you mean '${near[0]}'?` : "use an inventory host name, or 'controller' for the machine running tsplay");
+  }
 }
 
 /** Every variable a template or expression reads must be defined somewhere the run can see. */
@@ -166,18 +166,8 @@ function checkVariables(playbook: Playbook, inv: Inventory, extraVars: VarMap, d
 }
 
 function collectRuntimeNames(play: Play, into: Set<string>): void {
-  const visit = (nodes: TaskNode[]): void => {
-    for (const n of nodes) {
-      if (n.kind === 'block') {
-        visit(n.block);
-        visit(n.rescue);
-        visit(n.always);
-        continue;
-      }
-      if (n.register) into.add(n.register);
-      if (n.module === 'set_fact') Object.keys(n.args).filter((k) => k !== 'cacheable').forEach((k) => into.add(k));
-    }
-  };
-  play.sections.forEach(visit);
-  visit(play.handlers);
+  for (const task of [...play.sections.flatMap((section) => [...tasksIn(section)]), ...play.handlers]) {
+    if (task.register) into.add(task.register);
+    if (task.module === 'set_fact') Object.keys(task.args).filter((k) => k !== 'cacheable').forEach((k) => into.add(k));
+  }
 }
