@@ -17,13 +17,23 @@
  *   - subject CN=system:node:<name>, O=system:nodes; usages ⊆ {digital signature, key
  *     encipherment, client auth}, with client auth; no SANs at all; the signature verifies
  */
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { webcrypto } from 'node:crypto';
 import { nodeGroup } from './bootstrap_token.js';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+/** Loaded on first use (~0.4 s at startup otherwise, for every run); it needs reflect-metadata first. */
+const requireLib = createRequire(import.meta.url);
+let x509lib: typeof X509 | undefined;
+function x509(): typeof X509 {
+  if (!x509lib) {
+    requireLib('reflect-metadata');
+    x509lib = requireLib('@peculiar/x509') as typeof X509;
+    x509lib.cryptoProvider.set(webcrypto as unknown as Crypto);
+  }
+  return x509lib;
+}
 
 export type SignerKind = 'serving' | 'client';
 export const SIGNERS: Record<SignerKind, string> = {
@@ -83,11 +93,11 @@ interface ParsedRequest {
 
 export async function parseRequest(requestB64: string): Promise<ParsedRequest> {
   const pem = Buffer.from(requestB64, 'base64').toString('utf8');
-  const req = new x509.Pkcs10CertificateRequest(pem.includes('-----BEGIN') ? pem : Buffer.from(requestB64, 'base64'));
+  const req = new (x509().Pkcs10CertificateRequest)(pem.includes('-----BEGIN') ? pem : Buffer.from(requestB64, 'base64'));
   const sans: Array<{ type: string; value: string }> = [];
   for (const ext of req.extensions) {
     if (ext.type !== SAN_OID) continue;
-    for (const n of new x509.SubjectAlternativeNameExtension(ext.rawData).names.items) sans.push({ type: n.type, value: n.value });
+    for (const n of new (x509().SubjectAlternativeNameExtension)(ext.rawData).names.items) sans.push({ type: n.type, value: n.value });
   }
   let verified = false;
   try {
