@@ -1,4 +1,5 @@
 /** Loads everything a run needs and validates it all before any host is contacted. */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { Diagnostics, DiagnosticsError } from '../errors.js';
@@ -51,7 +52,13 @@ export function parseExtraVars(items: string[], cwd: string, diags: Diagnostics)
   const out: VarMap = {};
   for (const item of items) {
     if (item.startsWith('@')) {
-      Object.assign(out, loadVarsFile(resolve(cwd, item.slice(1)), diags));
+      const file = resolve(cwd, item.slice(1));
+      // A file named on the command line that is not there is a bad option (exit 5), not a parse error.
+      if (!existsSync(file)) {
+        diags.add(`-e ${item}: file not found: ${file}`, undefined, 'paths after -e @ are relative to the current directory', 'options');
+        continue;
+      }
+      Object.assign(out, loadVarsFile(file, diags));
     } else if (/^\s*[{[]/.test(item)) {
       try {
         const parsed = parseYaml(item) as unknown;

@@ -13,6 +13,7 @@ import { findModule, moduleNames } from '../modules/registry.js';
 import { checkExpr, ExprError } from '../vars/expr.js';
 import { checkTemplate, isTemplate, TemplateError } from '../vars/template.js';
 import type { AnyModule, ControllerFileRef } from '../modules/types.js';
+import { MAGIC_VARS } from '../vars/context.js';
 
 const TASK_KEYWORDS = new Set([
   'name', 'when', 'loop', 'loop_control', 'register', 'notify', 'listen', 'tags', 'changed_when', 'failed_when',
@@ -60,7 +61,8 @@ function loadTaskNode(raw: Record<string, unknown>, pointer: string, ctx: TaskLo
     id,
     name: raw.name as string | undefined,
     place,
-    when: exprList(raw.when, pointerJoin(pointer, 'when'), ctx, scopeNames),
+    // Checked once below, per kind: a task's `when` also sees its loop variable.
+    when: undefined as Expr[] | undefined,
     tags,
     vars,
     become: raw.become as boolean | undefined,
@@ -83,6 +85,7 @@ function loadTaskNode(raw: Record<string, unknown>, pointer: string, ctx: TaskLo
     const sub = { ...ctx, tags };
     const block: Block = {
       ...common,
+      when: exprList(raw.when, pointerJoin(pointer, 'when'), ctx, scopeNames),
       kind: 'block',
       block: loadTaskList(raw.block, pointerJoin(pointer, 'block'), sub, scopeNames),
       rescue: loadTaskList(raw.rescue, pointerJoin(pointer, 'rescue'), sub, scopeNames),
@@ -122,6 +125,9 @@ function loadTaskNode(raw: Record<string, unknown>, pointer: string, ctx: TaskLo
   if (isTemplate(raw.loop)) noteTemplate(raw.loop, pointerJoin(pointer, 'loop'), ctx, scopeNames);
   else if (raw.loop !== undefined) noteTemplates(raw.loop, pointerJoin(pointer, 'loop'), ctx, scopeNames);
   const register = raw.register as string | undefined;
+  if (register && MAGIC_VARS.includes(register)) {
+    diags.add(`register: '${register}' is a reserved variable`, doc.placeOf(pointerJoin(pointer, 'register')), `tsplay sets '${register}' itself, so the result would never be seen; choose another name, e.g. ${register}_result`);
+  }
   const resultNames = register ? [...taskNames, register, 'result'] : [...taskNames, 'result'];
   const task: Task = {
     ...common,

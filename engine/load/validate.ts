@@ -79,7 +79,12 @@ function pruneErrors(errors: ErrorObject[]): ErrorObject[] {
       continue;
     }
     const types = specific.filter((e) => e.keyword === 'type');
-    if (types.length > 1) {
+    // In an anyOf, a branch whose type matched failed on something more specific (a minimum, an
+    // unknown key): that explains it; the other branches' "must be a string" is only noise.
+    const nonType = specific.filter((e) => e.keyword !== 'type');
+    if (list.some((e) => e.keyword === 'anyOf') && types.length > 0 && nonType.length > 0) {
+      out.push(...nonType);
+    } else if (types.length > 1) {
       const expected = [...new Set(types.flatMap((e) => String(e.params.type).split(',')))];
       out.push({ ...types[0]!, params: { type: expected.join(' or ') } });
       out.push(...specific.filter((e) => e.keyword !== 'type'));
@@ -98,7 +103,7 @@ function describe(err: ErrorObject, what: string): { message: string; hint?: str
     case 'additionalProperties': {
       const key = String(err.params.additionalProperty);
       return {
-        message: `unknown key '${key}' in ${what}`,
+        message: `unknown key '${key}' in ${container(err, what)}`,
         hint: allowedKeys(err),
         atKey: `${err.instancePath}/${key}`,
       };
@@ -106,9 +111,20 @@ function describe(err: ErrorObject, what: string): { message: string; hint?: str
     case 'exactlyOne':
       return { message: `${what} need exactly one of: ${(err.params.keys as string[]).join(', ')}` };
     case 'required':
-      return { message: `${what} is missing required key '${String(err.params.missingProperty)}'` };
+      return { message: `${named(err.instancePath) ?? what} is missing required key '${String(err.params.missingProperty)}'` };
     case 'type':
-      return { message: `${field} must be ${article(String(err.params.type).replace(/,/g, ' or '))}` };
+      return {
+        message: `${field} must be ${article(String(err.params.type).replace(/,/g, ' or '))}`,
+        hint: lastSegment(err.instancePath) === 'mode' && typeof err.data === 'number' ? "quote it: mode: '0644' (unquoted, YAML reads 0644 as the decimal number 644, which is mode 1204)" : undefined,
+      };
+    case 'not': {
+      // `not: {anyOf: [{required: [a, b]}, ...]}`: keys that exclude each other.
+      const pairs = ((err.schema as { anyOf?: Array<{ required?: string[] }> }).anyOf ?? []).map((b) => b.required ?? []);
+      const data = (err.data ?? {}) as Record<string, unknown>;
+      const both = pairs.find((keys) => keys.length > 0 && keys.every((k) => k in data));
+      if (both) return { message: `${what}: give only one of ${both.join(', ')}`, hint: `remove ${both.slice(1).join(', ')} or ${both[0]}` };
+      return { message: `${field} ${err.message ?? 'is invalid'}` };
+    }
     case 'enum':
       return {
         message: `${field} must be one of: ${(err.params.allowedValues as unknown[]).map(String).join(', ')}`,
@@ -124,6 +140,20 @@ function describe(err: ErrorObject, what: string): { message: string; hint?: str
     default:
       return { message: `${field} ${err.message ?? 'is invalid'}` };
   }
+}
+
+/** Where an unknown key sits: a named property ('loop_control'), a role reference, or the document's `what`. */
+function container(err: ErrorObject, what: string): string {
+  const prop = /\/properties\/([^/]+)\/additionalProperties$/.exec(err.schemaPath);
+  if (prop) return `'${prop[1]}'`;
+  if (/\/(roles|dependencies)\/\d+$/.test(err.instancePath)) return 'role reference';
+  return what;
+}
+
+/** The key naming a nested mapping ('condition'), or undefined for the document itself or a list item. */
+function named(pointer: string): string | undefined {
+  const last = lastSegment(pointer);
+  return pointer && !/^\d+$/.test(last) ? `'${last}'` : undefined;
 }
 
 function allowedKeys(err: ErrorObject): string | undefined {

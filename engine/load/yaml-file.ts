@@ -37,6 +37,13 @@ export function parseYamlText(text: string, file: string, diags: Diagnostics): L
         diags.add(`invalid YAML: unclosed ${quote[1]} quote`, at(open >= 0 ? open + 2 : err.pos[0]), 'close the quote on the same line, or use a block scalar (|) for multi-line text');
         continue;
       }
+      const flow = /^Flow (sequence|map) in block collection must be sufficiently indented and end with a ([\]}])/.exec(err.message);
+      const opener = flow ? unclosedBracket(text, err.pos[0], flow[2] === ']' ? '[' : '{') : undefined;
+      if (flow && opener !== undefined) {
+        // The parser notices on the next line; the mistake is the bracket that never closed.
+        diags.add(`invalid YAML: unclosed ${flow[2] === ']' ? '[' : '{'} (flow ${flow[1]})`, at(opener), `close it with ${flow[2]} on the same line, or write it as a block ${flow[1] === 'sequence' ? 'list (- item)' : 'mapping (key: value lines)'}`);
+        continue;
+      }
       diags.add(
         duplicate ? `duplicate key: ${err.message.replace(/^Map keys must be unique.*$/s, 'a key appears twice in one mapping')}` : `invalid YAML: ${firstLine(err.message)}`,
         at(err.pos[0]),
@@ -97,6 +104,26 @@ export function loadYamlFile(file: string, diags: Diagnostics, origin?: Place): 
     return undefined;
   }
   return parseYamlText(text, file, diags);
+}
+
+/** Offset of the last `[` (or `{`) before `end` that no bracket closes, outside quotes and comments. */
+function unclosedBracket(text: string, end: number, open: '[' | '{'): number | undefined {
+  const stack: Array<{ ch: string; at: number }> = [];
+  let quote: string | undefined;
+  for (let i = 0; i < end; i++) {
+    const ch = text[i]!;
+    if (quote) {
+      if (ch === quote) quote = undefined;
+      else if (ch === '\n' && quote === "'") quote = undefined;
+      continue;
+    }
+    if (ch === '"' || ch === "'") quote = ch;
+    else if (ch === '#' && (i === 0 || /\s/.test(text[i - 1]!))) while (i < end && text[i] !== '\n') i++;
+    else if (ch === '[' || ch === '{') stack.push({ ch, at: i });
+    else if ((ch === ']' || ch === '}') && stack.length > 0) stack.pop();
+  }
+  for (let j = stack.length - 1; j >= 0; j--) if (stack[j]!.ch === open) return stack[j]!.at;
+  return undefined;
 }
 
 function firstLine(message: string): string {

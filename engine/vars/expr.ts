@@ -27,6 +27,10 @@ export function checkExpr(source: string): void {
 }
 
 function exprHint(source: string): string {
+  const filter = /(?<!\|)\|(?!\|)\s*([a-z_]+)/.exec(source);
+  if (filter && !source.includes('{{')) {
+    return `'| ${filter[1]}' is a Jinja filter; CEL has none: ${filter[1] === 'bool' ? 'compare the value instead, e.g. `x == true` or `x == "yes"`' : filter[1] === 'length' ? 'write size(x)' : filter[1] === 'int' ? 'write int(x)' : 'compare or convert the value directly (int(x), string(x), size(x))'}`;
+  }
   if (source.includes('{{')) return 'conditions are CEL expressions, not templates: write `x == "a"`, not `{{ x }} == a`';
   if (JINJA_WORDS.test(source)) {
     return 'conditions are CEL, not Jinja: use && || ! instead of and/or/not, has(a.b) instead of "is defined", and size(x) > 0';

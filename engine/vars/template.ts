@@ -73,8 +73,22 @@ export function checkTemplate(source: string): hbs.AST.Program {
   try {
     return hb.parse(source);
   } catch (err) {
-    throw new TemplateError(`template syntax error: ${(err as Error).message.split('\n')[0]}`, 'templates are Handlebars: {{name}}, {{helper arg}}, {{#if x}}...{{/if}}');
+    const lines = (err as Error).message.split('\n');
+    const open = /got 'EOF'/.test(lines[lines.length - 1]!) ? unclosedBlock(source) : undefined;
+    if (open) throw new TemplateError(`template syntax error: line ${open.line}: {{#${open.name}}} is never closed`, `close it with {{/${open.name}}}`);
+    const detail = lines.length > 1 ? ` ${lines[lines.length - 1]}` : '';
+    throw new TemplateError(`template syntax error: ${lines[0]}${detail}`, 'templates are Handlebars: {{name}}, {{helper arg}}, {{#if x}}...{{/if}}');
   }
+}
+
+/** The innermost block helper opened ({{#each ...}}) and not closed, with its line. */
+function unclosedBlock(source: string): { name: string; line: number } | undefined {
+  const stack: Array<{ name: string; line: number }> = [];
+  for (const m of source.matchAll(/\{\{~?\s*([#/])\s*([\w.-]+)/g)) {
+    if (m[1] === '#') stack.push({ name: m[2]!, line: source.slice(0, m.index).split('\n').length });
+    else stack.pop();
+  }
+  return stack[stack.length - 1];
 }
 
 /** Top-level variable names a template reads (for validation before the run). */

@@ -91,7 +91,7 @@ export async function applyContent(ctx: ModuleContext, args: ContentArgs, want: 
 
 export const contentSchemaProperties = {
   dest: { type: 'string', description: 'Absolute path of the file on the target.' },
-  mode: { type: ['string', 'integer'], description: "Octal mode, quoted: '0644'." },
+  mode: { type: 'string', description: "Octal mode, quoted: '0644' (unquoted, YAML 1.2 reads 0644 as the number 644)." },
   owner: { type: 'string' },
   group: { type: 'string' },
   backup: { type: 'boolean', description: 'Keep a timestamped copy of the file it replaces.' },

@@ -34,7 +34,7 @@ export default defineModule<FileArgs, Observed, string>({
       path: { type: 'string' },
       state: { enum: ['directory', 'file', 'absent', 'touch', 'link'], description: "Default 'file' (which must already exist)." },
       src: { type: 'string', description: 'Link target, for state: link.' },
-      mode: { type: ['string', 'integer'] },
+      mode: { type: 'string', description: "Octal mode, quoted: '0750'." },
       owner: { type: 'string' },
       group: { type: 'string' },
       recurse: { type: 'boolean', description: 'Apply owner/group/mode to everything below a directory.' },
