@@ -74,7 +74,7 @@ export async function applyContent(ctx: ModuleContext, args: ContentArgs, want: 
   const mode = normalizeMode(args.mode);
   const result: Record<string, unknown> = { dest: args.dest, checksum: want.sha256 };
   if (plan.data?.write) {
-    const res = await runChecked(ctx.conn, atomicWriteScript(args.dest, { mode, owner: args.owner, group: args.group, validate: args.validate, backup: args.backup, keepMode: true }), {
+    const res = await runChecked(ctx.conn, atomicWriteScript(args.dest, { mode, owner: args.owner, group: args.group, validate: args.validate, backup: args.backup, keepMode: true, expect: { size: want.size, sha256: want.sha256 } }), {
       what: `write ${args.dest}`,
       stdin: want.content ?? want.open!(),
       become: ctx.become,

@@ -113,7 +113,7 @@ export function attributeScript(target: string, want: { mode?: string; owner?: s
  * optional validation and backup, then rename. A dropped connection leaves at most the temp
  * file, which the next write of the same path removes.
  */
-export function atomicWriteScript(path: string, opts: { mode?: string; owner?: string; group?: string; validate?: string; backup?: boolean; keepMode?: boolean }): string {
+export function atomicWriteScript(path: string, opts: { mode?: string; owner?: string; group?: string; validate?: string; backup?: boolean; keepMode?: boolean; expect?: { size: number; sha256?: string } }): string {
   const p = shellQuote(path);
   const lines = [
     'set -e',
@@ -123,6 +123,13 @@ export function atomicWriteScript(path: string, opts: { mode?: string; owner?: s
     `trap 'rm -f "$t"' EXIT HUP INT TERM`,
     'cat > "$t"',
   ];
+  if (opts.expect) {
+    // A dropped connection ends stdin early and `cat` succeeds on what it got: without these
+    // checks the truncated bytes would be renamed over the old file.
+    const { size, sha256 } = opts.expect;
+    lines.push(`n=$(stat -c %s "$t"); if [ "$n" != ${size} ]; then echo "received $n of ${size} bytes; $p left as it was" >&2; exit 4; fi`);
+    if (sha256) lines.push(`if [ "$(sha256sum "$t" | cut -d' ' -f1)" != ${sha256} ]; then echo "sha256 of the received bytes is not ${sha256}; $p left as it was" >&2; exit 4; fi`);
+  }
   if (opts.mode) lines.push(`chmod ${opts.mode} "$t"`);
   else if (opts.keepMode) lines.push('if [ -e "$p" ]; then chmod --reference="$p" "$t"; else chmod 0644 "$t"; fi');
   if (opts.owner || opts.group) lines.push(`chown ${shellQuote(`${opts.owner ?? ''}${opts.group ? `:${opts.group}` : ''}`)} "$t"`);

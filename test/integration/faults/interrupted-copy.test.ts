@@ -1,0 +1,133 @@
+/**
+ * A large copy over an existing file, cut off mid-transfer by killing the SSH connection on the
+ * host itself (its `sshd: root@notty` session process, from a second login as another user), on
+ * real test hosts 81-82:
+ *
+ *   - the destination afterwards holds the old bytes or the new bytes, never a mix (sha256);
+ *   - the run reports the host unreachable (exit 3);
+ *   - a plain re-run converges it and leaves no `.NAME.tsplay.*` temp file behind;
+ *   - the same holds when the destination did not exist before (absent, or the whole new file).
+ */
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootHosts, sshExec, type TestHosts } from '../../hosts/harness.js';
+import { CLI, recap, tsplay } from '../../helpers/cli.js';
+
+const isRoot = process.getuid?.() === 0;
+const BIG = 200 * 1024 * 1024;
+let t: TestHosts;
+let dir: string;
+let bigFile: string;
+let bigSha: string;
+
+/** 200 MB of random bytes, written in 8 MB chunks (never all in memory). */
+async function writeBig(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  const out = createWriteStream(path);
+  for (let done = 0; done < BIG; done += 8 << 20) {
+    const chunk = randomBytes(8 << 20);
+    hash.update(chunk);
+    if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+  }
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  return hash.digest('hex');
+}
+
+function inventory(): string {
+  const file = join(dir, 'inv.yml');
+  const hosts = t.hosts.map((h) => `    ${h.hostname}:\n      ansible_host: ${h.address}\n      ansible_user: root\n      ansible_ssh_private_key_file: ${t.keyFile}\n`).join('');
+  writeFileSync(file, `all:\n  vars:\n    known_hosts_file: ${t.knownHostsFile}\n  hosts:\n${hosts}`);
+  return file;
+}
+
+async function sha(index: number, path: string): Promise<string> {
+  const r = await sshExec(t, index, `if [ -e ${path} ]; then sha256sum ${path} | cut -d' ' -f1; else echo absent; fi`);
+  return r.stdout.trim();
+}
+
+async function leftovers(index: number, d: string): Promise<string> {
+  return (await sshExec(t, index, `ls -a ${d} | grep '\\.tsplay\\.' || true`)).stdout.trim();
+}
+
+/**
+ * Run the copy, and once the temp file on host `index` holds more than `atBytes`, kill tsplay's
+ * sshd session there (as user nopass through sudo, so the killing login is not itself matched).
+ */
+async function copyAndCut(index: number, dest: string, atBytes: number): Promise<{ code: number | null; out: string; sizeAtKill: number }> {
+  const pb = join(dir, `copy-${index}.yml`);
+  writeFileSync(pb, `- hosts: w${index}\n  tasks:\n    - copy: { src: ${bigFile}, dest: ${dest} }\n`);
+  const child = spawn(process.execPath, [CLI, pb, '-i', inventory()], { env: { ...process.env, NO_COLOR: '1' } });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const code = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const d = dest.slice(0, dest.lastIndexOf('/'));
+  const base = dest.slice(dest.lastIndexOf('/') + 1);
+  let sizeAtKill = 0;
+  for (let i = 0; i < 600; i++) {
+    const r = await sshExec(t, index, `stat -c %s ${d}/.${base}.tsplay.* 2>/dev/null | head -1`, { timeoutMs: 10_000 });
+    sizeAtKill = Number(r.stdout.trim() || 0);
+    if (sizeAtKill > atBytes) break;
+    await new Promise((r2) => setTimeout(r2, 50));
+  }
+  expect(sizeAtKill, `the copy never got going:\n${out}`).toBeGreaterThan(atBytes);
+  expect(sizeAtKill, 'the copy finished before it could be cut').toBeLessThan(BIG);
+  const kill = await sshExec(t, index, `sudo -n pkill -f 'sshd: root@[n]otty'`, { user: 'nopass' });
+  expect(kill.code, kill.stderr).toBe(0);
+  return { code: await code, out, sizeAtKill };
+}
+
+describe.skipIf(!isRoot)('interrupted copy (needs root for the test hosts)', () => {
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tsplay-faults-copy-'));
+    bigFile = join(dir, 'big.bin');
+    [t, bigSha] = await Promise.all([bootHosts({ first: 81, count: 2 }), writeBig(bigFile)]);
+  });
+  afterAll(async () => {
+    await t?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('over an old file: old or new afterwards, never a mix; a re-run finishes and leaves no temp file', async () => {
+    const dest = '/var/tmp/payload.bin';
+    await sshExec(t, 81, `head -c 3000000 /dev/urandom > ${dest} && chmod 0640 ${dest}`);
+    const oldSha = await sha(81, dest);
+
+    const cut = await copyAndCut(81, dest, 40 << 20);
+    expect(cut.code, cut.out).toBe(3);
+    expect(recap(cut.out).w81).toMatchObject({ unreachable: 1, failed: 0 });
+    expect(cut.out).toMatch(/lost the SSH connection to w81/);
+    const after = await sha(81, dest);
+    expect([oldSha, bigSha], `dest is neither the old nor the new file (cut at ${cut.sizeAtKill} bytes)`).toContain(after);
+    expect(after, 'the copy was cut early, yet the new file is in place').toBe(oldSha);
+    expect((await sshExec(t, 81, `stat -c %a ${dest}`)).stdout.trim()).toBe('640');
+
+    const again = await tsplay([join(dir, 'copy-81.yml'), '-i', inventory()]);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(recap(again.stdout).w81).toMatchObject({ changed: 1, failed: 0, unreachable: 0 });
+    expect(await sha(81, dest)).toBe(bigSha);
+    expect(await leftovers(81, '/var/tmp')).toBe('');
+    // The old file's mode is kept by the replacement.
+    expect((await sshExec(t, 81, `stat -c %a ${dest}`)).stdout.trim()).toBe('640');
+
+    const third = await tsplay([join(dir, 'copy-81.yml'), '-i', inventory()]);
+    expect(third.code).toBe(0);
+    expect(recap(third.stdout).w81).toMatchObject({ changed: 0 });
+  });
+
+  it('to a new path: absent or whole afterwards; a re-run creates it and leaves no temp file', async () => {
+    const dest = '/opt/payload.bin';
+    const cut = await copyAndCut(82, dest, 100 << 20);
+    expect(cut.code, cut.out).toBe(3);
+    expect([('absent'), bigSha]).toContain(await sha(82, dest));
+
+    const again = await tsplay([join(dir, 'copy-82.yml'), '-i', inventory()]);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(await sha(82, dest)).toBe(bigSha);
+    expect(await leftovers(82, '/opt')).toBe('');
+  });
+});
