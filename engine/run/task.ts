@@ -3,6 +3,7 @@
  * outside check mode), changed_when / failed_when, retries/until, register, notify.
  */
 import type { ValidateFunction } from 'ajv';
+import { BecomeError, ExecTimeoutError } from '../connect/supervise.js';
 import { UnreachableError, type BecomeOptions, type Connection } from '../connect/types.js';
 import { TaskError } from '../errors.js';
 import { findControllerFile, candidatePaths } from '../load/files.js';
@@ -108,7 +109,8 @@ export async function executeTask(env: TaskEnv, task: Task): Promise<TaskOutcome
 
 function failure(err: unknown, noLog: boolean): TaskOutcome {
   const e = err as Error & { hint?: string };
-  const known = err instanceof TaskError || err instanceof TemplateError || err instanceof ExprError;
+  // sudo refusing (wrong or missing become password) and a timed-out command are the host's answer, not a bug.
+  const known = err instanceof TaskError || err instanceof TemplateError || err instanceof ExprError || err instanceof BecomeError || err instanceof ExecTimeoutError;
   return {
     status: 'failed',
     msg: known ? e.message : `internal error: ${e.stack ?? e.message}`,
