@@ -3,6 +3,7 @@ import type { Inventory } from '../load/inventory.js';
 import { hostsOfGroup, inventoryVarsOf } from '../load/inventory.js';
 import type { Playbook } from '../load/model.js';
 import { secrets } from '../secrets.js';
+import { shardHosts } from '../shard/rendezvous.js';
 import { RunBus, type Recap } from './events.js';
 import { Limit } from './limit.js';
 import { runPlay } from './play.js';
@@ -11,7 +12,7 @@ import { hostState, type ConnectionProvider, type RunOptions, type RunState } fr
 export interface RunInput {
   playbook: Playbook;
   inventory: Inventory;
-  /** Hosts allowed by --limit (all inventory hosts without it). */
+  /** Hosts allowed by --limit (all inventory hosts without it), before --shard takes its share. */
   selected: Set<string>;
   options: RunOptions;
   connections: ConnectionProvider;
@@ -22,6 +23,7 @@ export async function runPlaybook(input: RunInput): Promise<Recap> {
   const started = Date.now();
   const bus = input.bus ?? new RunBus();
   const { inventory } = input;
+  const selected = input.options.shard ? shardHosts(input.selected, input.options.shard) : input.selected;
   const inventoryVars = new Map([...inventory.hosts.keys()].map((h) => [h, inventoryVarsOf(inventory, h)]));
   for (const vars of inventoryVars.values()) secrets.addFromVars(vars);
   secrets.addFromVars(input.options.extraVars);
@@ -43,13 +45,13 @@ export async function runPlaybook(input: RunInput): Promise<Recap> {
   try {
     for (const play of input.playbook.plays) {
       if (run.aborted || input.options.signal.aborted) break;
-      await runPlay(run, play, input.selected);
+      await runPlay(run, play, selected, input.selected);
     }
   } finally {
     await input.connections.closeAll();
   }
   const recap: Recap = {
-    hosts: new Map([...input.selected].filter((h) => run.hosts.has(h)).map((h) => [h, hostState(run, h).stats])),
+    hosts: new Map([...selected].filter((h) => run.hosts.has(h)).map((h) => [h, hostState(run, h).stats])),
     firstErrors: new Map([...run.hosts.values()].filter((h) => h.firstError && (h.failed || h.unreachable)).map((h) => [h.name, h.firstError!])),
     elapsedMs: Date.now() - started,
     check: input.options.check,

@@ -7,13 +7,19 @@ import { UnreachableError } from '../connect/types.js';
 import { matchHosts } from '../load/patterns.js';
 import type { Block, Play, Scope, Task, TaskNode } from '../load/model.js';
 import { evalCondition } from '../vars/expr.js';
+import { runOnceShard } from '../shard/rendezvous.js';
 import type { TaskInfo, TaskOutcome } from './events.js';
 import { gatherFacts } from './facts.js';
 import { hostState, type HostState, type RunState } from './state.js';
 import { executeTask, taskTitle, varsFor, type TaskEnv } from './task.js';
 
-export async function runPlay(run: RunState, play: Play, selected: Set<string>): Promise<void> {
-  const hosts = matchHosts(run.inventory, play.hosts).filter((h) => selected.has(h) && isActive(hostState(run, h)));
+/** `selected`: this run's hosts; `unsharded`: all hosts of the run before --shard split them. */
+export async function runPlay(run: RunState, play: Play, selected: Set<string>, unsharded = selected): Promise<void> {
+  const matched = matchHosts(run.inventory, play.hosts);
+  const hosts = matched.filter((h) => selected.has(h) && isActive(hostState(run, h)));
+  // Sharded: the play's run_once tasks run in one shard only (shard 0 unless it has none of the
+  // play's hosts); the others skip them. They are cluster-wide setup, not this shard's work.
+  const onceBy = run.options.shard ? runOnceShard(matched.filter((h) => unsharded.has(h)), run.options.shard.count) : undefined;
   run.bus.emit('playStart', play, hosts);
   if (hosts.length === 0) {
     run.bus.emit('warn', `play '${play.name}': no hosts matched`);
@@ -21,7 +27,7 @@ export async function runPlay(run: RunState, play: Play, selected: Set<string>):
   }
   for (const batch of batches(hosts, play.serial)) {
     if (run.aborted) return;
-    await runBatch(run, play, batch);
+    await runBatch(run, play, batch, onceBy);
     if (run.aborted) return;
   }
 }
@@ -55,10 +61,12 @@ interface BatchState {
   batch: string[];
   /** run_once results, shared by every host of the batch. */
   once: Map<string, Promise<TaskOutcome>>;
+  /** Sharded: the shard that runs run_once tasks. */
+  onceBy?: number;
 }
 
-async function runBatch(run: RunState, play: Play, batch: string[]): Promise<void> {
-  const bs: BatchState = { play, batch, once: new Map() };
+async function runBatch(run: RunState, play: Play, batch: string[], onceBy: number | undefined): Promise<void> {
+  const bs: BatchState = { play, batch, once: new Map(), onceBy };
   const states = batch.map((h) => hostState(run, h));
   if (play.gatherFacts) {
     await Promise.all(states.map((h) => run.forks.run(() => gatherFacts(run, h))));
@@ -163,6 +171,14 @@ async function runTaskOn(run: RunState, bs: BatchState, host: HostState, task: T
   const info: TaskInfo = { task, title, handler };
   run.bus.emit('taskStart', info, host.name);
   let outcome: TaskOutcome;
+  if (task.runOnce && bs.onceBy !== undefined && bs.onceBy !== run.options.shard?.index) {
+    const reason = `run by shard ${bs.onceBy}`;
+    outcome = { status: 'skipped', msg: reason, changes: [], result: { skipped: true, changed: false, skip_reason: reason } };
+    record(host, outcome);
+    if (task.register) host.facts[task.register] = outcome.result;
+    run.bus.emit('taskEnd', info, host.name, outcome);
+    return true;
+  }
   try {
     outcome = await run.forks.run(() => (task.runOnce ? runOnceShared(bs, task, () => executeTask(env, task)) : executeTask(env, task)));
   } catch (err) {

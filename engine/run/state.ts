@@ -3,6 +3,7 @@ import type { Connection } from '../connect/types.js';
 import type { Inventory, VarMap } from '../load/inventory.js';
 import { emptyStats, type HostStats, type RunBus } from './events.js';
 import type { Limit } from './limit.js';
+import type { Shard } from '../shard/rendezvous.js';
 
 export interface RunOptions {
   check: boolean;
@@ -14,6 +15,8 @@ export interface RunOptions {
   extraVars: VarMap;
   verbosity: number;
   forceHandlers: boolean;
+  /** --shard I/N: this run takes only its share of the selected hosts; run_once tasks run in one shard. */
+  shard?: Shard;
   /** Aborted on the first Ctrl-C: no new task starts. */
   signal: AbortSignal;
   /** Aborted to cancel running remote commands (not used by the CLI: its second Ctrl-C exits). */
