@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { TaskError } from '../../errors.js';
 import { defineModule } from '../types.js';
 import type { FileState } from './remote.js';
@@ -33,6 +34,23 @@ function stampOf(path: string): string {
   return `${st.size}:${st.mtimeMs}:${st.ino}`;
 }
 
+/** sha256 of a file read through one reused buffer: no garbage the size of the file. */
+async function sha256OfFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  const fh = await open(path, 'r');
+  try {
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      hash.update(buf.subarray(0, bytesRead));
+    }
+  } finally {
+    await fh.close();
+  }
+  return hash.digest('hex');
+}
+
 function fromControllerFile(path: string, secret: boolean): Promise<Desired> {
   const stamp = stampOf(path);
   const key = `${secret ? 's' : 'p'}:${path}`;
@@ -42,23 +60,15 @@ function fromControllerFile(path: string, secret: boolean): Promise<Desired> {
   const made: Promise<Desired> =
     size <= DIFF_MAX
       ? Promise.resolve(desired(readFileSync(path), secret))
-      : new Promise((resolve, reject) => {
-          const hash = createHash('sha256');
-          createReadStream(path)
-            .on('data', (chunk) => hash.update(chunk))
-            .on('error', reject)
-            .on('end', () =>
-              resolve({
-                size,
-                sha256: hash.digest('hex'),
-                secret,
-                open: () => createReadStream(path),
-                verifySent: () => {
-                  if (stampOf(path) !== stamp) throw new TaskError(`${path} changed on the controller while it was being copied; run again`);
-                },
-              }),
-            );
-        });
+      : sha256OfFile(path).then((sha256) => ({
+          size,
+          sha256,
+          secret,
+          open: () => createReadStream(path),
+          verifySent: () => {
+            if (stampOf(path) !== stamp) throw new TaskError(`${path} changed on the controller while it was being copied; run again`);
+          },
+        }));
   controllerFiles.set(key, { stamp, desired: made });
   made.catch(() => controllerFiles.delete(key));
   return made;
