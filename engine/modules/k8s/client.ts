@@ -183,15 +183,38 @@ export interface K8sClient {
 
 const cache = new Map<string, K8sClient>();
 
+/**
+ * How hard a request tries: each attempt waits at most `timeoutMs` for an answer; 429, 503 and a
+ * refused connection are retried for every method (the server did not act), other 5xx, resets and
+ * timeouts only for methods that are safe to repeat (not POST). Backoff doubles from 0.5 s (a
+ * Retry-After header wins, up to 10 s). Host variables `k8s_timeout` (seconds, default 30) and
+ * `k8s_retries` (default 4) change them.
+ */
+export interface RetryPolicy {
+  timeoutMs: number;
+  retries: number;
+}
+
+export function retryPolicy(vars: Vars): RetryPolicy {
+  const num = (v: unknown): number | undefined => (typeof v === 'number' || (typeof v === 'string' && v.trim() !== '') ? Number(v) : undefined);
+  const timeout = num(vars.k8s_timeout);
+  const retries = num(vars.k8s_retries);
+  return {
+    timeoutMs: timeout !== undefined && timeout > 0 ? timeout * 1000 : 30_000,
+    retries: retries !== undefined && Number.isInteger(retries) && retries >= 0 ? retries : 4,
+  };
+}
+
 /** The client for a task: one per (kubeconfig files, context) for the whole run. */
 export function k8sClient(args: AccessArgs, vars: Vars): K8sClient {
   const access = resolveAccess(args, vars);
+  const policy = retryPolicy(vars);
   // A kubeconfig rewritten during the run (a play that writes one, then uses it) gets a new client.
   const stamp = access.files.map((f) => (existsSync(f) ? statSync(f).mtimeMs : 0)).join(',');
-  const key = `${access.files.join(delimiter)}\0${access.context ?? ''}\0${stamp}`;
+  const key = `${access.files.join(delimiter)}\0${access.context ?? ''}\0${stamp}\0${policy.timeoutMs}:${policy.retries}`;
   let client = cache.get(key);
   if (!client) {
-    client = makeClient(access);
+    client = makeClient(access, policy);
     cache.set(key, client);
   }
   return client;
@@ -202,7 +225,23 @@ export function resetClients(): void {
   cache.clear();
 }
 
-function makeClient(access: ResolvedAccess): K8sClient {
+const RETRY_STATUS_ANY = new Set([429, 503]);
+const RETRY_STATUS_IDEMPOTENT = new Set([500, 502, 504]);
+
+function retryableNetwork(err: unknown, method: string): boolean {
+  const e = err as { code?: unknown; name?: string; message?: string };
+  if (e.name === 'AbortError') return false;
+  if (e.code === 'ECONNREFUSED') return true;
+  return method !== 'POST' && (['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH'].includes(String(e.code)) || /socket hang up/i.test(e.message ?? ''));
+}
+
+function backoffMs(attempt: number, retryAfter: string | string[] | undefined): number {
+  const seconds = Number(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
+  if (retryAfter !== undefined && Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds, 10) * 1000;
+  return Math.min(500 * 2 ** (attempt - 1), 8000) + Math.floor(Math.random() * 100);
+}
+
+function makeClient(access: ResolvedAccess, policy: RetryPolicy): K8sClient {
   const kc = loadMerged(access.files, access.source);
   if (access.context) {
     if (!kc.getContextObject(access.context)) {
@@ -231,20 +270,45 @@ function makeClient(access: ResolvedAccess): K8sClient {
       headers['Content-Length'] = String(payload.length);
     }
     const mod = url.protocol === 'http:' ? http : https;
-    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = mod.request(url, { ...reqOpts, signal: opts.signal, timeout: opts.timeoutMs ?? 60_000 }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
+    const timeoutMs = opts.timeoutMs ?? policy.timeoutMs;
+    const once = () =>
+      new Promise<{ status: number; text: string; retryAfter?: string | string[] }>((resolve, reject) => {
+        const req = mod.request(url, { ...reqOpts, signal: opts.signal, timeout: timeoutMs }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), retryAfter: res.headers['retry-after'] }));
+          res.on('error', reject);
+        });
+        req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer in ${timeoutMs / 1000}s`), { code: 'ETIMEDOUT' })));
+        req.on('error', reject);
+        req.end(payload);
       });
-      req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer in ${(opts.timeoutMs ?? 60_000) / 1000}s`), { code: 'ETIMEDOUT' })));
-      req.on('error', reject);
-      req.end(payload);
-    }).catch((err: unknown) => {
-      throw describeError(err, what, server);
-    });
-    if (status < 200 || status >= 300) throw apiError(status, text, what);
+    const gaveUp = <E extends Error>(err: E, attempt: number): E => {
+      if (attempt > 1) err.message += ` (gave up after ${attempt} attempts)`;
+      return err;
+    };
+    let status = 0;
+    let text = '';
+    for (let attempt = 1; ; attempt++) {
+      const last = attempt > policy.retries || opts.signal?.aborted === true;
+      let answer: Awaited<ReturnType<typeof once>>;
+      try {
+        answer = await once();
+      } catch (err) {
+        if (!last && retryableNetwork(err, method)) {
+          await sleep(backoffMs(attempt, undefined), opts.signal);
+          continue;
+        }
+        throw gaveUp(describeError(err, what, server), attempt);
+      }
+      ({ status, text } = answer);
+      if (status >= 200 && status < 300) break;
+      if (!last && (RETRY_STATUS_ANY.has(status) || (RETRY_STATUS_IDEMPOTENT.has(status) && method !== 'POST'))) {
+        await sleep(backoffMs(attempt, answer.retryAfter), opts.signal);
+        continue;
+      }
+      throw gaveUp(apiError(status, text, what), attempt);
+    }
     if (!text) return undefined as T;
     try {
       return JSON.parse(text) as T;

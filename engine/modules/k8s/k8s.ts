@@ -94,7 +94,11 @@ export async function probeK8s(ctx: ModuleContext, args: K8sArgs, client: K8sCli
   for (const raw of docs) {
     const id = objectId(raw, origin);
     const doc = structuredClone(raw);
-    const resource = await client.resource(id.apiVersion, id.kind, ctx.signal);
+    // Discovery fails before the object's own requests do (apiserver down, throttling): name it.
+    const resource = await client.resource(id.apiVersion, id.kind, ctx.signal).catch((err: unknown) => {
+      if (err instanceof TaskError) err.message = `${objectRef(id.kind, id.name, id.namespace)}: ${err.message}`;
+      throw err;
+    });
     const meta = (doc.metadata ?? {}) as Obj;
     if (resource.namespaced) {
       id.namespace ??= args.namespace ?? client.defaultNamespace;
