@@ -1,5 +1,7 @@
 /** `tsplay job PLAYBOOK -i INV --shards N --image IMAGE ...`: print the sharded run as an Indexed Job. */
 import { Command, CommanderError, Option } from 'commander';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Diagnostics, DiagnosticsError, EXIT, formatDiagnostic } from '../errors.js';
 import { loadProject, parseExtraVars } from '../load/project.js';
 import { Secrets } from '../secrets.js';
@@ -86,7 +88,9 @@ function job(playbook: string, opts: JobOptions): number {
   const inline = opts.extraVars.filter((e) => !e.startsWith('@'));
   let hosts: string[];
   try {
-    const project = loadProject({ playbook, inventory: opts.inventory, extraVars: opts.extraVars, limit: opts.limit, cwd: process.cwd() });
+    // -e @FILE names a file in the pod (often a mounted Secret): checked here only when it is here too.
+    const local = opts.extraVars.filter((e) => !e.startsWith('@') || existsSync(resolve(e.slice(1))));
+    const project = loadProject({ playbook, inventory: opts.inventory, extraVars: local, limit: opts.limit, cwd: process.cwd() });
     hosts = [...project.selected];
     // A password given on the command line would be printed into the manifest for all to read.
     const probe = new Secrets();

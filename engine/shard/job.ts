@@ -137,5 +137,5 @@ export function jobManifest(s: JobSpec): Record<string, unknown> {
 }
 
 export function jobYaml(s: JobSpec, comment: string[] = []): string {
-  return [...comment.map((c) => `# ${c}`), stringify(jobManifest(s), { lineWidth: 0 })].join('\n');
+  return [...comment.map((c) => `# ${c}`), stringify(jobManifest(s), { lineWidth: 0, aliasDuplicateObjects: false })].join('\n');
 }
