@@ -2,7 +2,7 @@
  * tsplay against Ansible and pyinfra on the same real hosts (bench/README.md).
  *
  *   node --import tsx bench/run.ts --hosts 10 [--runs 3] [--first 101] [--tools tsplay,ansible,pyinfra]
- *                                  [--max-load 1.0] [--no-build] [--no-write]
+ *                                  [--max-load 1.0] [--tsplay-dir DIR] [--no-build] [--no-write]
  *
  * For each repetition, for each tool (order rotated per repetition, tsplay first in the first):
  * boot fresh test hosts, run the tool's first run, check what it left on the hosts against
@@ -17,7 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { bootHosts, cacheDir, type TestHosts } from '../test/hosts/harness.js';
+import { bootHosts, cacheDir, type HostsState, type TestHosts } from '../test/hosts/harness.js';
 import { measure, type Measured } from './lib/measure.js';
 import { changedHosts, invocation, type BenchHosts, type Context, type Phase, type ToolName } from './lib/tools.js';
 import { compare, looksFresh, snapshot, type Snapshot } from './lib/verify.js';
@@ -107,6 +107,16 @@ function firstLine(cmd: string, args: string[]): string {
   return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n')[0]!.trim();
 }
 
+/** The commit measured; a checkout without .git (an export) says so via BENCH_TSPLAY_COMMIT. */
+function tsplayVersion(dir: string): string {
+  const git = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' });
+  if (git.status !== 0 || path.resolve(dir) !== path.resolve(REPO) && !existsSync(path.join(dir, '.git'))) {
+    return process.env.BENCH_TSPLAY_COMMIT ? `${process.env.BENCH_TSPLAY_COMMIT} (export in ${dir})` : `(build in ${dir})`;
+  }
+  const dirty = sh('git', ['status', '--porcelain', '--', 'engine'], { cwd: dir });
+  return `${git.stdout.trim()}${dirty ? ' (with uncommitted engine changes)' : ''}`;
+}
+
 function load1(): number {
   return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 }
@@ -128,9 +138,16 @@ async function boot(first: number, count: number): Promise<{ t: TestHosts; hosts
     keyFile: t.keyFile,
     knownHostsFile: t.knownHostsFile,
     hosts: t.hosts.map((h) => ({ name: h.hostname, address: h.address, port: h.port })),
+    cgroups: hostCgroups(t.stateFile),
   };
   writeFileSync(hosts.pyinfraHostsFile, JSON.stringify({ keyFile: t.keyFile, knownHostsFile: t.knownHostsFile, hosts: hosts.hosts }, null, 2));
   return { t, hosts };
+}
+
+/** The hosts' cgroup2 directories, from the harness state file (their cgroup v1 twins have no cpu.stat). */
+function hostCgroups(stateFile: string): string[] {
+  const state = JSON.parse(readFileSync(stateFile, 'utf8')) as HostsState;
+  return state.hosts.flatMap((h) => h.cgroups.filter((d) => existsSync(path.join(d, 'cpu.stat')) && existsSync(path.join(d, 'cgroup.controllers'))));
 }
 
 function tail(file: string, n = 25): string {
@@ -149,6 +166,7 @@ async function main(): Promise<void> {
       first: { type: 'string', default: '101' },
       tools: { type: 'string', default: PEERS.join(',') },
       'max-load': { type: 'string' },
+      'tsplay-dir': { type: 'string' },
       'no-build': { type: 'boolean', default: false },
       'no-write': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
@@ -172,9 +190,11 @@ async function main(): Promise<void> {
   const venv = path.join(cache, 'venv');
   ensureTools(tools, venv);
   const { caSrc, kubeletSrc } = await ensureControllerFiles(cache);
+  // Another checkout (e.g. a clean export of a commit) can be measured with --tsplay-dir.
+  const tsplayDir = path.resolve(values['tsplay-dir'] ?? REPO);
   if (tools.includes('tsplay') && !values['no-build']) {
-    log('building tsplay (npx tsc -p .)');
-    execFileSync('npx', ['tsc', '-p', '.'], { cwd: REPO, stdio: 'inherit' });
+    log(`building tsplay in ${tsplayDir} (npx tsc -p .)`);
+    execFileSync('npx', ['tsc', '-p', '.'], { cwd: tsplayDir, stdio: 'inherit' });
   }
   if (values['max-load'] !== undefined) await waitForLoad(Number(values['max-load']));
 
@@ -195,7 +215,7 @@ async function main(): Promise<void> {
       loadAtStart: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
     },
     versions: {
-      tsplay: `${sh('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO })}${sh('git', ['status', '--porcelain', '--', 'engine'], { cwd: REPO }) ? ' (engine changes not committed)' : ''}`,
+      tsplay: tsplayVersion(tsplayDir),
       node: process.version,
       ansible: tools.includes('ansible') ? firstLine('ansible-playbook', ['--version']) : '',
       pyinfra: tools.includes('pyinfra') ? firstLine(path.join(venv, 'bin/pyinfra'), ['--version']) : '',
@@ -223,11 +243,11 @@ async function main(): Promise<void> {
           const id = `${String(++seq).padStart(3, '0')}-r${rep + 1}-${who}-${step === 'floor' ? 'floor' : phase}`;
           // short: Ansible's ControlPath sockets live here, and a unix socket path has ~100 bytes
           const runTmp = await fs.mkdtemp(path.join(os.tmpdir(), 'tsb-'));
-          const ctx: Context = { repo: REPO, bench: BENCH, cache, caSrc, kubeletSrc, venv, runTmp };
+          const ctx: Context = { repo: REPO, tsplayDir, bench: BENCH, cache, caSrc, kubeletSrc, venv, runTmp };
           const inv = invocation(who, phase, hosts, ctx);
           const load = load1();
           results.loads.push(load);
-          const m: Measured = await measure({ id, ...inv, logFile: path.join(logDir, `${id}.log`) });
+          const m: Measured = await measure({ id, ...inv, hostCgroups: hosts.cgroups, logFile: path.join(logDir, `${id}.log`) });
           await fs.rm(runTmp, { recursive: true, force: true });
           if (m.code !== 0) throw new Error(`${who} ${phase} exited ${m.code}; ${m.logFile}:\n${tail(m.logFile)}`);
           const changed = changedHosts(who, m.logFile);
@@ -235,8 +255,8 @@ async function main(): Promise<void> {
             if (phase === 'first' && changed.length !== count) throw new Error(`${tool}'s first run changed ${changed.length} of ${count} hosts; ${m.logFile}`);
             if (phase !== 'first' && changed.length) throw new Error(`${tool}'s ${phase} run reported changes on ${changed.join(', ')}: the hosts were converged; ${m.logFile}`);
           }
-          results.samples.push({ tool: who, phase, rep, wallS: m.wallS, cpuS: m.cpuS, timeCpuS: m.timeCpuS, memMB: m.memMB, treeRssPeakMB: m.treeRssPeakMB, largestRssMB: m.largestRssMB, leftBehind: m.leftBehind, load });
-          log(`  ${who.padEnd(7)} ${(step === 'floor' ? 'floor' : phase).padEnd(9)} wall ${m.wallS.toFixed(2)} s  cpu ${m.cpuS.toFixed(2)} s  mem ${m.memMB.toFixed(0)} MB  (load ${load})`);
+          results.samples.push({ tool: who, phase, rep, wallS: m.wallS, cpuS: m.cpuS, timeCpuS: m.timeCpuS, memMB: m.memMB, treeRssPeakMB: m.treeRssPeakMB, largestRssMB: m.largestRssMB, leftBehind: m.leftBehind, hostCpuS: m.hostCpuS, load });
+          log(`  ${who.padEnd(7)} ${(step === 'floor' ? 'floor' : phase).padEnd(9)} wall ${m.wallS.toFixed(2)} s  cpu ${m.cpuS.toFixed(2)} s  host cpu ${m.hostCpuS.toFixed(2)} s  mem ${m.memMB.toFixed(0)} MB  (load ${load})`);
           if (phase === 'first' && who !== 'floor') {
             const snap = await snapshot(hosts, BENCH);
             if (!reference) {

@@ -8,6 +8,8 @@
  *   memory    peak of the sum of RSS over the processes in that cgroup, sampled every 50 ms, and
  *             /usr/bin/time's %M (max RSS of the largest single process): the figure shown is
  *             the larger of the two, so a short spike of one process between samples is not lost.
+ *   host CPU  user+sys spent on the test hosts during the run (sshd, shells, systemd: each host's
+ *             own cgroup), which shares the machine's cores with the controller.
  * Anything still in the cgroup after the tool exited (ControlPersist masters) is stopped by pid.
  */
 import { spawn } from 'node:child_process';
@@ -28,6 +30,8 @@ export interface Measured {
   largestRssMB: number;
   /** pids left running in the cgroup after the tool exited (then stopped) */
   leftBehind: number;
+  /** CPU the test hosts spent during the run (NaN when their cgroups cannot be read) */
+  hostCpuS: number;
   logFile: string;
 }
 
@@ -126,8 +130,23 @@ async function emptyCgroup(cg: string): Promise<number> {
   return left.length;
 }
 
+/** Sum of user+sys over the given cgroup2 directories (the test hosts'). */
+export function cgroupsCpu(dirs: string[]): number {
+  let sum = 0;
+  for (const d of dirs) {
+    try {
+      sum += cpuStat(d);
+    } catch {
+      return NaN;
+    }
+  }
+  return sum;
+}
+
 export interface RunSpec {
   id: string;
+  /** cgroup2 directories of the test hosts, for host CPU */
+  hostCgroups?: string[];
   argv: string[];
   cwd: string;
   env?: Record<string, string>;
@@ -151,6 +170,7 @@ export async function measure(spec: RunSpec): Promise<Measured> {
   const wrapper = cg ? 'echo $$ > "$0/cgroup.procs" && exec "$@"' : 'exec "$@"';
   const argv = ['/usr/bin/time', '-f', '%e %U %S %M', '-o', timeFile, '--', ...spec.argv];
   const log = await fs.open(spec.logFile, 'w');
+  const hostCpuBefore = cgroupsCpu(spec.hostCgroups ?? []);
   const child = spawn('/bin/sh', ['-c', wrapper, cg ?? 'sh', ...argv], {
     cwd: spec.cwd,
     env: { ...process.env, ...spec.env },
@@ -166,6 +186,7 @@ export async function measure(spec: RunSpec): Promise<Measured> {
   const timer = setInterval(sample, 50);
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   clearInterval(timer);
+  const hostCpuS = spec.hostCgroups?.length ? cgroupsCpu(spec.hostCgroups) - hostCpuBefore : NaN;
   await log.close();
   const cgCpu = cg ? cpuStat(cg) : undefined;
   const leftBehind = cg ? await emptyCgroup(cg) : 0;
@@ -187,6 +208,7 @@ export async function measure(spec: RunSpec): Promise<Measured> {
     treeRssPeakMB: tree,
     largestRssMB: largest,
     leftBehind,
+    hostCpuS,
     logFile: spec.logFile,
   };
 }

@@ -15,6 +15,7 @@ export interface Sample {
   treeRssPeakMB: number;
   largestRssMB: number;
   leftBehind: number;
+  hostCpuS: number;
   /** 1-minute load average just before the run */
   load: number;
 }
@@ -30,16 +31,17 @@ export interface Results {
   loads: number[];
 }
 
-type Metric = 'wallS' | 'cpuS' | 'memMB';
+type Metric = 'wallS' | 'cpuS' | 'hostCpuS' | 'memMB';
 const METRICS: Array<{ key: Metric; label: string; digits: number }> = [
   { key: 'wallS', label: 'wall s', digits: 2 },
   { key: 'cpuS', label: 'CPU s', digits: 2 },
+  { key: 'hostCpuS', label: 'host CPU s', digits: 2 },
   { key: 'memMB', label: 'peak MB', digits: 0 },
 ];
 const NAMES: Record<ToolName, string> = { tsplay: 'tsplay', ansible: 'Ansible', pyinfra: 'pyinfra', floor: 'floor' };
 
 function med(r: Results, tool: ToolName, phase: Phase, key: Metric): number | undefined {
-  const xs = r.samples.filter((s) => s.tool === tool && s.phase === phase).map((s) => s[key]);
+  const xs = r.samples.filter((s) => s.tool === tool && s.phase === phase).map((s) => s[key]).filter((x) => !Number.isNaN(x));
   return xs.length ? median(xs) : undefined;
 }
 

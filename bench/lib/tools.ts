@@ -16,10 +16,14 @@ export interface BenchHosts {
   keyFile: string;
   knownHostsFile: string;
   hosts: Array<{ name: string; address: string; port: number }>;
+  /** the hosts' own cgroup2 directories (from the harness state), for host-side CPU */
+  cgroups: string[];
 }
 
 export interface Context {
   repo: string;
+  /** the tsplay checkout whose dist/ is measured (default: this repo) */
+  tsplayDir: string;
   bench: string;
   cache: string;
   caSrc: string;
@@ -42,7 +46,7 @@ export function invocation(tool: ToolName, phase: Phase, hosts: BenchHosts, ctx:
       return {
         argv: [
           process.execPath,
-          path.join(ctx.repo, 'dist/engine/cli.js'),
+          path.join(ctx.tsplayDir, 'dist/engine/cli.js'),
           path.join(ctx.bench, 'tsplay/kubelet.yml'),
           '-i', hosts.inventoryFile,
           '-f', n,
@@ -50,7 +54,7 @@ export function invocation(tool: ToolName, phase: Phase, hosts: BenchHosts, ctx:
           '-e', `kubelet_binary_src=${ctx.kubeletSrc}`,
           ...(phase === 'check' ? ['--check'] : []),
         ],
-        cwd: ctx.repo,
+        cwd: ctx.tsplayDir,
       };
     case 'ansible':
       return {
