@@ -45,8 +45,13 @@ export interface ContentPlanData {
   attrs: boolean;
 }
 
+/** The mode a file must have: the one given, else 0600 for secret content (never world-readable). */
+function modeOf(args: ContentArgs, want: Desired): string | undefined {
+  return normalizeMode(args.mode) ?? (want.secret ? '0600' : undefined);
+}
+
 export function planContent(args: ContentArgs, cur: FileState, want: Desired): Plan<ContentPlanData> {
-  const mode = normalizeMode(args.mode);
+  const mode = modeOf(args, want);
   if (cur.exists && cur.type === 'directory') {
     return { changes: [], fail: `${args.dest} is a directory; dest must be a file path` };
   }
@@ -71,7 +76,7 @@ export function planContent(args: ContentArgs, cur: FileState, want: Desired): P
 }
 
 export async function applyContent(ctx: ModuleContext, args: ContentArgs, want: Desired, plan: Plan<ContentPlanData>): Promise<ApplyResult> {
-  const mode = normalizeMode(args.mode);
+  const mode = modeOf(args, want);
   const result: Record<string, unknown> = { dest: args.dest, checksum: want.sha256 };
   if (plan.data?.write) {
     const res = await runChecked(ctx.conn, atomicWriteScript(args.dest, { mode, owner: args.owner, group: args.group, validate: args.validate, backup: args.backup, keepMode: true, expect: { size: want.size, sha256: want.sha256 } }), {

@@ -92,7 +92,7 @@ export default defineModule<CopyArgs, FileState, ContentPlanData>({
     properties: {
       src: { type: 'string', description: "Controller file, looked up in the role's files/ then the playbook's." },
       content: { type: 'string', description: 'Literal content instead of src.' },
-      secret: { type: 'boolean', description: 'The content is secret (a private key): never shown in diffs.' },
+      secret: { type: 'boolean', description: 'The content is secret (a private key): never shown in diffs, mode 0600 unless mode is given.' },
       ...contentSchemaProperties,
     },
     required: ['dest'],

@@ -36,7 +36,7 @@ export default defineModule<TemplateArgs, FileState, ContentPlanData>({
     type: 'object',
     properties: {
       src: { type: 'string', description: "Template file in the role's templates/ (or the playbook's)." },
-      secret: { type: 'boolean', description: 'The rendered file holds secrets: never shown in diffs.' },
+      secret: { type: 'boolean', description: 'The rendered file holds secrets: never shown in diffs, mode 0600 unless mode is given.' },
       ...contentSchemaProperties,
     },
     required: ['src', 'dest'],
