@@ -1,0 +1,31 @@
+# tsplay as a container: the controller for one shard of a Kubernetes Indexed Job
+# (`tsplay job ... --image IMAGE`, README "Sharding"), or for any run:
+#
+#   docker build -t registry.example/tsplay:0.1.0 .
+#   docker run --rm -v ~/.ssh:/home/node/.ssh:ro registry.example/tsplay:0.1.0 playbooks/worker.yml -i prod --check
+#
+# The image holds the engine (dist/) and this project's roles/, playbooks/ and inventories/, so
+# `-i prod` and `playbooks/worker.yml` mean the same as in the repository. No credential is in it:
+# the SSH key, known_hosts and kubeconfig are mounted at run time (~ is /home/node).
+
+FROM node:20-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json ./
+RUN npm ci --ignore-scripts
+COPY engine/ engine/
+RUN npx tsc -p tsconfig.json
+
+FROM node:20-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+# ssh2's optional native crypto is not built (no compiler here); ssh2 works without it.
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+COPY --from=build /app/dist/ dist/
+COPY roles/ roles/
+COPY playbooks/ playbooks/
+COPY inventories/ inventories/
+# The image's `node` user (uid 1000): the Job's securityContext runs as it, too.
+USER node
+ENTRYPOINT ["node", "/app/dist/engine/cli.js"]
+CMD ["--help"]
