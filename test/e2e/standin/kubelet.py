@@ -6,11 +6,13 @@ kubelet role copies it to /opt/k8s/bin/kubelet and systemd starts it from the un
 with the seeds' flags. It does, with exactly the files tsplay put on the node, the part of a
 kubelet's start that the worker playbook depends on (test/e2e/README.md):
 
-  1. TLS bootstrap (seed 002): unless --kubeconfig exists, read --bootstrap-kubeconfig, make an
-     ECDSA P-256 key and a CSR for CN=system:node:<--hostname-override>, O=system:nodes, post it
-     with the bootstrap token (signer kubernetes.io/kube-apiserver-client-kubelet), wait for the
-     controller-manager to approve and sign it, then write <--cert-dir>/kubelet-client-<time>.pem
-     (certificate + key), the kubelet-client-current.pem link and --kubeconfig, as a kubelet does.
+  1. TLS bootstrap (seed 002): unless --kubeconfig and <--cert-dir>/kubelet-client-current.pem
+     exist, write --kubeconfig pointing at that certificate (the kubelet does this first), read
+     --bootstrap-kubeconfig, make an ECDSA P-256 key and a CSR for
+     CN=system:node:<--hostname-override>, O=system:nodes, post it with the bootstrap token (signer
+     kubernetes.io/kube-apiserver-client-kubelet), wait for the controller-manager to approve and
+     sign it, then write <--cert-dir>/kubelet-client-<time>.pem (certificate + key) and the
+     kubelet-client-current.pem link, as a kubelet does.
   2. Register its Node (as the node, through NodeRestriction) with the address of --config
      (`address:` of kubelet-config.yaml), Ready=False: there is no runtime.
   3. serverTLSBootstrap: unless <--cert-dir>/kubelet-server-current.pem exists, post a serving CSR
@@ -312,12 +314,14 @@ def main():
         if not (server and ca_b64 and token):
             raise RuntimeError("%s lacks server, certificate-authority-data or token" % bootstrap)
         api = Api(server, base64.b64decode(ca_b64).decode(), token=token)
+        # As the kubelet (v1.37 bootstrap.go): the kubeconfig pointing at the certificate first,
+        # then the CSR; a kubelet that dies in between leaves a kubeconfig without a certificate.
+        write_atomic(kubeconfig, kubeconfig_text(server, ca_b64, client_cert))
         d, key_pem, public = new_key()
         csr = csr_pem(d, public, "system:node:" + node, "system:nodes")
         cert = request_certificate(api, csr, "kubernetes.io/kube-apiserver-client-kubelet", ["digital signature", "client auth"], "node-csr-", 120)
-        client_cert = link_current(cert_dir, "client", cert + key_pem)
-        write_atomic(kubeconfig, kubeconfig_text(server, ca_b64, client_cert))
-        log("bootstrapped: wrote %s and %s" % (client_cert, kubeconfig))
+        link_current(cert_dir, "client", cert + key_pem)
+        log("bootstrapped: wrote %s (%s points at it)" % (client_cert, kubeconfig))
     else:
         log("already bootstrapped (%s exists)" % kubeconfig)
     text = open(kubeconfig).read()
