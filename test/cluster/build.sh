@@ -4,7 +4,19 @@
 #   ${TSPLAY_CACHE:-/var/cache/tsplay}/k8s/<k8s-version>/{kube-apiserver,kube-controller-manager,etcd}
 # Prints that directory as its last line of stdout; progress goes to stderr.
 # Rerunning on a warm machine only checks a stamp, so callers may run it before every test file.
+#
+#   build.sh           the control plane (what startCluster needs)
+#   build.sh kubelet   also the upstream kubelet and a CRI fake (k8s.io/cri-client/pkg/fake) to serve
+#                      it as a container runtime: the experiment of test/e2e/README.md, "Upstream
+#                      kubelet". Both build without cgo (CGO_ENABLED=0, static).
 set -euo pipefail
+
+want_kubelet=0
+case "${1:-}" in
+  "") ;;
+  kubelet) want_kubelet=1 ;;
+  *) echo "usage: $0 [kubelet]" >&2; exit 2 ;;
+esac
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
@@ -22,13 +34,19 @@ mkdir -p "$out"
 
 # The directory name carries only the k8s version, so a change to the etcd pin or to
 # etcd/main.go would otherwise reuse stale binaries; the stamp catches that.
-stamp_want="$(cat go.mod go.sum etcd/main.go build.sh | sha256sum | cut -d' ' -f1) $(go env GOVERSION)"
+stamp_want="$(cat go.mod go.sum etcd/main.go fakecri/main.go build.sh | sha256sum | cut -d' ' -f1) $(go env GOVERSION)"
 have_all() {
   [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] && [ -x "$out/etcd" ] &&
     [ "$(cat "$out/.stamp" 2>/dev/null)" = "$stamp_want" ]
 }
+have_kubelet() {
+  [ -x "$out/kubelet" ] && [ -x "$out/fake-cri" ] && [ "$(cat "$out/.stamp-kubelet" 2>/dev/null)" = "$stamp_want" ]
+}
+have_wanted() {
+  have_all && { [ "$want_kubelet" = 0 ] || have_kubelet; }
+}
 
-if have_all; then
+if have_wanted; then
   log "up to date: $out"
   echo "$out"
   exit 0
@@ -38,7 +56,7 @@ fi
 exec 9>"$out/.lock"
 log "waiting for build lock $out/.lock"
 flock 9
-if have_all; then
+if have_wanted; then
   log "built by another process meanwhile: $out"
   echo "$out"
   exit 0
@@ -65,10 +83,18 @@ build() { # name package
 }
 
 log "building k8s $k8s_version with $(go env GOVERSION) (GOMODCACHE=$(go env GOMODCACHE), GOCACHE=$(go env GOCACHE))"
-rm -f "$out/.stamp"
-build etcd ./etcd
-build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
-build kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager
-echo "$stamp_want" >"$out/.stamp"
+if ! have_all; then
+  rm -f "$out/.stamp"
+  build etcd ./etcd
+  build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
+  build kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager
+  echo "$stamp_want" >"$out/.stamp"
+fi
+if [ "$want_kubelet" = 1 ] && ! have_kubelet; then
+  rm -f "$out/.stamp-kubelet"
+  build kubelet k8s.io/kubernetes/cmd/kubelet
+  build fake-cri ./fakecri
+  echo "$stamp_want" >"$out/.stamp-kubelet"
+fi
 log "done: $out"
 echo "$out"
