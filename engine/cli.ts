@@ -28,11 +28,16 @@ function program(done: (code: number) => void): Command {
   return root;
 }
 
+const SUBCOMMANDS = new Set(['run', 'report', 'job', 'help']);
+
 export async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.ok;
   const cmd = program((c) => (code = c));
+  // Anything that is not a subcommand is a run, also for --help after a playbook (run's help).
+  // A playbook file named like a subcommand is given as ./report.
+  const args = argv.length > 0 && !SUBCOMMANDS.has(argv[0]!) && argv[0] !== '-h' && argv[0] !== '--help' ? ['run', ...argv] : argv;
   try {
-    await cmd.parseAsync(argv, { from: 'user' });
+    await cmd.parseAsync(args, { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.ok;
