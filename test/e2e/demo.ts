@@ -94,7 +94,7 @@ async function main(): Promise<number> {
         'the token, registered its Node and asked for a serving certificate, which tsplay approved',
         'after checking the CSR proves it is that node; then kube-proxy.',
         '',
-        'Try next (while this demo runs):',
+        wait ? 'Try next (while this demo runs):' : 'Try next (rerun the demo on a terminal, or with --wait, to keep the hosts up):',
         `  ${tsplay}                    # a second run: changed=0`,
         `  ${tsplay} --check --diff     # what a review sees`,
         `  KUBECONFIG=${lc.cluster.adminKubeconfig} kubectl get nodes,csr   # if you have kubectl`,
