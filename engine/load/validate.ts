@@ -26,6 +26,15 @@ export function compileSchema(schema: object): ValidateFunction {
   return ajv.compile(schema);
 }
 
+// At run time, templated arguments arrive as strings ("60" from -e timeout=60): coerce them to
+// the schema's scalar types, as Ansible's argument_spec does.
+const coercing = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true, coerceTypes: true });
+
+/** Validates and coerces in place ("60" -> 60, "true" -> true) where the schema says so. */
+export function compileCoercingSchema(schema: object): ValidateFunction {
+  return coercing.compile(schema);
+}
+
 /** Validate a loaded document (or a part of it at `basePointer`) and report every problem. */
 export function validateAt(
   validate: ValidateFunction,

@@ -179,8 +179,14 @@ async function runTaskOn(run: RunState, bs: BatchState, host: HostState, task: T
     run.bus.emit('taskEnd', info, host.name, outcome);
     return true;
   }
+  let ranHere = true;
   try {
-    outcome = await run.forks.run(() => (task.runOnce ? runOnceShared(bs, task, () => executeTask(env, task)) : executeTask(env, task)));
+    outcome = await run.forks.run(async () => {
+      if (!task.runOnce) return executeTask(env, task);
+      const shared = await runOnceShared(bs, task, () => executeTask(env, task));
+      ranHere = shared.first;
+      return shared.outcome;
+    });
   } catch (err) {
     if (!(err instanceof UnreachableError)) throw err;
     host.unreachable = true;
@@ -192,6 +198,12 @@ async function runTaskOn(run: RunState, bs: BatchState, host: HostState, task: T
     return false;
   }
   if (outcome.status === 'failed' && task.ignoreErrors) outcome.ignored = true;
+  if (!ranHere && outcome.status !== 'failed') {
+    // run_once: the other hosts share the result but did no work; only the runner is counted
+    // and shown, as in Ansible. A failure still stops every host of the batch.
+    if (task.register) host.facts[task.register] = outcome.result;
+    return true;
+  }
   record(host, outcome);
   if (task.register) host.facts[task.register] = outcome.result;
   if (outcome.status === 'changed') for (const n of task.notify) host.notified.add(n);
@@ -203,13 +215,12 @@ async function runTaskOn(run: RunState, bs: BatchState, host: HostState, task: T
   return true;
 }
 
-function runOnceShared(bs: BatchState, task: Task, exec: () => Promise<TaskOutcome>): Promise<TaskOutcome> {
-  let p = bs.once.get(task.id);
-  if (!p) {
-    p = exec();
-    bs.once.set(task.id, p);
-  }
-  return p;
+async function runOnceShared(bs: BatchState, task: Task, exec: () => Promise<TaskOutcome>): Promise<{ outcome: TaskOutcome; first: boolean }> {
+  const existing = bs.once.get(task.id);
+  if (existing) return { outcome: await existing, first: false };
+  const p = exec();
+  bs.once.set(task.id, p);
+  return { outcome: await p, first: true };
 }
 
 function record(host: HostState, outcome: TaskOutcome): void {

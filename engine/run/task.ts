@@ -8,7 +8,7 @@ import { UnreachableError, type BecomeOptions, type Connection } from '../connec
 import { TaskError } from '../errors.js';
 import { findControllerFile, candidatePaths } from '../load/files.js';
 import type { Play, Scope, Task } from '../load/model.js';
-import { compileSchema } from '../load/validate.js';
+import { compileCoercingSchema } from '../load/validate.js';
 import { findModule } from '../modules/registry.js';
 import type { AnyModule, ModuleContext, Plan } from '../modules/types.js';
 import { secrets } from '../secrets.js';
@@ -253,7 +253,7 @@ function dropOmitted(args: Record<string, unknown>): void {
 function checkArgs(mod: AnyModule, args: Record<string, unknown>): void {
   let validate = validators.get(mod.name);
   if (!validate) {
-    validate = compileSchema(mod.schema);
+    validate = compileCoercingSchema(mod.schema);
     validators.set(mod.name, validate);
   }
   if (!validate(args)) {

@@ -102,6 +102,20 @@ describe('scheduling', () => {
     expect(r.code).toBe(0);
     expect(r.log.filter((l) => l.endsWith(' once'))).toEqual(['node-a once']);
     expect(r.log.filter((l) => l.includes(' saw ')).sort()).toEqual(['node-a saw from-node-a', 'node-b saw from-node-a', 'node-c saw from-node-a']);
-    expect(recap(r.stdout)['node-b']!.changed).toBe(2);
+    // Only the host that ran it counts the run_once task, as in Ansible.
+    expect(recap(r.stdout)['node-a']!.changed).toBe(2);
+    expect(recap(r.stdout)['node-b']!.changed).toBe(1);
+  });
+
+  it('-e k=v strings are coerced to the argument types modules declare (as Ansible does)', async () => {
+    const r = await run(`- hosts: node-a
+  tasks:
+    - shell: echo "{{ inventory_hostname }} {{ n }}" >> LOG
+      retries: 0
+    - assert: { that: ['true'] }
+    - file: { path: LOG, state: file, recurse: "{{ flag }}" }
+`, '-e', 'n=60', '-e', 'flag=false');
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.log).toEqual(['node-a 60']);
   });
 });
