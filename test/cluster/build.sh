@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Builds the test control plane (kube-apiserver, kube-controller-manager, etcd) from the
-# Go module proxy into a cache outside the repo:
+# Go module proxy, and the e2e test's stand-in kubelet and kube-proxy (standin/, standard library
+# only: test/e2e/README.md), into a cache outside the repo:
 #   ${TSPLAY_CACHE:-/var/cache/tsplay}/k8s/<k8s-version>/{kube-apiserver,kube-controller-manager,etcd}
+#   ${TSPLAY_CACHE:-/var/cache/tsplay}/k8s/<k8s-version>/{standin-kubelet,standin-kube-proxy}
 # Prints that directory as its last line of stdout; progress goes to stderr.
 # Rerunning on a warm machine only checks a stamp, so callers may run it before every test file.
 #
-#   build.sh           the control plane (what startCluster needs)
+#   build.sh           the control plane (what startCluster needs) and the stand-ins (seconds)
 #   build.sh kubelet   also the upstream kubelet and a CRI fake (k8s.io/cri-client/pkg/fake) to serve
 #                      it as a container runtime: the experiment of test/e2e/README.md, "Upstream
 #                      kubelet". Both build without cgo (CGO_ENABLED=0, static).
@@ -35,6 +37,8 @@ mkdir -p "$out"
 # The directory name carries only the k8s version, so a change to the etcd pin or to
 # etcd/main.go would otherwise reuse stale binaries; the stamp catches that.
 stamp_want="$(cat go.mod go.sum etcd/main.go fakecri/main.go build.sh | sha256sum | cut -d' ' -f1) $(go env GOVERSION)"
+# The stand-ins have their own stamp, so changing one relinks only them (a few seconds).
+standin_stamp_want="$(cat go.mod go.sum standin/kubelet/main.go standin/kube-proxy/main.go build.sh | sha256sum | cut -d' ' -f1) $(go env GOVERSION)"
 have_all() {
   [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] && [ -x "$out/etcd" ] &&
     [ "$(cat "$out/.stamp" 2>/dev/null)" = "$stamp_want" ]
@@ -42,8 +46,12 @@ have_all() {
 have_kubelet() {
   [ -x "$out/kubelet" ] && [ -x "$out/fake-cri" ] && [ "$(cat "$out/.stamp-kubelet" 2>/dev/null)" = "$stamp_want" ]
 }
+have_standins() {
+  [ -x "$out/standin-kubelet" ] && [ -x "$out/standin-kube-proxy" ] &&
+    [ "$(cat "$out/.stamp-standin" 2>/dev/null)" = "$standin_stamp_want" ]
+}
 have_wanted() {
-  have_all && { [ "$want_kubelet" = 0 ] || have_kubelet; }
+  have_all && have_standins && { [ "$want_kubelet" = 0 ] || have_kubelet; }
 }
 
 if have_wanted; then
@@ -89,6 +97,12 @@ if ! have_all; then
   build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
   build kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager
   echo "$stamp_want" >"$out/.stamp"
+fi
+if ! have_standins; then
+  rm -f "$out/.stamp-standin"
+  build standin-kubelet ./standin/kubelet
+  build standin-kube-proxy ./standin/kube-proxy
+  echo "$standin_stamp_want" >"$out/.stamp-standin"
 fi
 if [ "$want_kubelet" = 1 ] && ! have_kubelet; then
   rm -f "$out/.stamp-kubelet"

@@ -19,7 +19,7 @@ import { recap, tsplay, type CliRun } from '../helpers/cli.js';
 import { parseUnit, seed003KubeletConfig, seed003KubeletFlags, seed004KubeProxyConfig, SEED_000_FEATURE_GATES, SEED_002_EXTRA_FLAGS, SEED_003_CSR_CRB, SEED_003_KUBELET_BIN, SEED_003_KUBELET_UNIT, SEED_004_KUBE_PROXY_BIN, SEED_004_KUBE_PROXY_FLAGS, SEED_004_KUBE_PROXY_UNIT, withoutExecStart } from '../helpers/seeds.js';
 import { apiFrom, csrObject, until, type Api } from '../integration/k8s/fixture.js';
 import { ensureBuilt } from '../integration/modules/fixture.js';
-import { CLUSTER_DNS_IP, startLocalCluster, STANDIN_KUBELET, STANDIN_KUBE_PROXY, type LocalCluster, type LocalNode } from './local-cluster.js';
+import { CLUSTER_DNS_IP, startLocalCluster, type LocalCluster, type LocalNode } from './local-cluster.js';
 
 const FIRST = 151;
 const COUNT = 3;
@@ -355,13 +355,13 @@ describe('playbooks/worker.yml on 3 real hosts and a real control plane', () => 
           '/etc/kubernetes/cert/ca.pem 644',
           '/opt/k8s/bin/kubelet 755',
           '/opt/k8s/bin/kube-proxy 755',
-          `${sha(STANDIN_KUBELET)}  /opt/k8s/bin/kubelet`,
-          `${sha(STANDIN_KUBE_PROXY)}  /opt/k8s/bin/kube-proxy`,
+          `${sha(lc.standins.kubelet)}  /opt/k8s/bin/kubelet`,
+          `${sha(lc.standins.kubeProxy)}  /opt/k8s/bin/kube-proxy`,
           `${sha(lc.cluster.caFile)}  /etc/kubernetes/cert/ca.pem`,
           '',
         ].join('\n'),
       );
-      const active = await lc.ssh(n.name, 'systemctl is-active containerd kubelet kube-proxy; python3 -c "import urllib.request as u; print(u.urlopen(\'http://' + n.ip + ':10248/healthz\').read().decode())"');
+      const active = await lc.ssh(n.name, `systemctl is-active containerd kubelet kube-proxy; exec 3<>/dev/tcp/${n.ip}/10248 && printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' >&3 && tail -n1 <&3; echo`);
       expect(active.stdout).toBe('active\nactive\nactive\nok\n');
     }
   });
