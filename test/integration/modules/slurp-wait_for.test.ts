@@ -17,10 +17,9 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.stop());
 
-/** A listener on ADDR:PORT started by systemd after `after` seconds (python3 is in the test image). */
+/** A listener on ADDR:PORT started by systemd after `after` seconds (systemd's own socket activator). */
 async function listenLater(after: number, unit = 'tsplay-listen'): Promise<void> {
-  const py = `import socket,time; time.sleep(${after}); s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("${ADDR}", ${PORT})); s.listen(); time.sleep(600)`;
-  await sh(t, `systemd-run --unit ${unit} --collect python3 -c '${py}'`);
+  await sh(t, `systemd-run --unit ${unit} --collect /bin/sh -c 'sleep ${after}; exec systemd-socket-activate --accept -l ${ADDR}:${PORT} /bin/true'`);
 }
 
 describe('slurp on a real host', () => {
