@@ -54,7 +54,21 @@ function ssh(hosts: BenchHosts, address: string, command: string): Promise<strin
 export async function snapshot(hosts: BenchHosts, bench: string): Promise<Snapshot> {
   const script = snapshotScript(bench);
   const out: Snapshot = {};
-  await Promise.all(hosts.hosts.map(async (h) => (out[h.name] = (await ssh(hosts, h.address, script)).trim())));
+  await Promise.all(
+    hosts.hosts.map(async (h) => {
+      // Seen once at 50 hosts under heavy load: a session that exited 0 with no output at all.
+      // The script always prints (stat lines, /proc/swaps' header), so empty output is a failed read.
+      for (let attempt = 1; ; attempt++) {
+        const text = (await ssh(hosts, h.address, script).catch((e: Error) => (attempt < 3 ? '' : Promise.reject(e)))).trim();
+        if (text) {
+          out[h.name] = text;
+          return;
+        }
+        if (attempt >= 3) throw new Error(`reading the state of ${h.name} (${h.address}) returned nothing, 3 times`);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }),
+  );
   return out;
 }
 
