@@ -179,14 +179,8 @@ async function runTaskOn(run: RunState, bs: BatchState, host: HostState, task: T
     run.bus.emit('taskEnd', info, host.name, outcome);
     return true;
   }
-  let ranHere = true;
   try {
-    outcome = await run.forks.run(async () => {
-      if (!task.runOnce) return executeTask(env, task);
-      const shared = await runOnceShared(bs, task, () => executeTask(env, task));
-      ranHere = shared.first;
-      return shared.outcome;
-    });
+    outcome = await run.forks.run(async () => (task.runOnce ? (await runOnceShared(bs, task, () => executeTask(env, task))).outcome : executeTask(env, task)));
   } catch (err) {
     if (!(err instanceof UnreachableError)) throw err;
     host.unreachable = true;
@@ -198,12 +192,6 @@ async function runTaskOn(run: RunState, bs: BatchState, host: HostState, task: T
     return false;
   }
   if (outcome.status === 'failed' && task.ignoreErrors) outcome.ignored = true;
-  if (!ranHere && outcome.status !== 'failed') {
-    // run_once: the other hosts share the result but did no work; only the runner is counted
-    // and shown, as in Ansible. A failure still stops every host of the batch.
-    if (task.register) host.facts[task.register] = outcome.result;
-    return true;
-  }
   record(host, outcome);
   if (task.register) host.facts[task.register] = outcome.result;
   if (outcome.status === 'changed') for (const n of task.notify) host.notified.add(n);
