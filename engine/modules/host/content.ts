@@ -1,6 +1,6 @@
 /** "This path holds these bytes with these attributes": the shared core of copy and template. */
 import { createHash } from 'node:crypto';
-import type { ModuleContext, Plan, ApplyResult, Change } from '../types.js';
+import { defineModule, type ModuleContext, type ModuleDef, type Plan, type ApplyResult, type Change } from '../types.js';
 import { atomicWriteScript, attributeChanges, attributeScript, isProbablyText, normalizeMode, parseStat, q, runChecked, statSnippet, type FileState } from './remote.js';
 
 /** Above this, diffs show only that the content changed (a kubelet binary is not diffed). */
@@ -103,3 +103,30 @@ export const contentSchemaProperties = {
   validate: { type: 'string', description: 'Command run on the temp file before it replaces dest; %s is the temp path.' },
   force: { type: 'boolean', description: 'false: only create when absent, never replace.' },
 } as const;
+
+/**
+ * A module whose whole job is "dest holds these bytes": copy, template. It says how to compute the
+ * bytes (once per task and host: probe, plan and apply share them); probe, plan and apply are the
+ * content steps above.
+ */
+export function contentModule<A extends ContentArgs>(
+  def: Omit<ModuleDef<A, FileState, ContentPlanData>, 'probe' | 'plan' | 'apply' | 'runsOn'> & { desiredOf(ctx: ModuleContext, args: A): Desired | Promise<Desired> },
+): ModuleDef<A, FileState, ContentPlanData> {
+  const cache = new WeakMap<object, Promise<Desired>>();
+  const wanted = (ctx: ModuleContext, args: A): Promise<Desired> => {
+    let d = cache.get(args);
+    if (!d) {
+      d = Promise.resolve().then(() => def.desiredOf(ctx, args));
+      cache.set(args, d);
+    }
+    return d;
+  };
+  const { desiredOf: _unused, ...rest } = def;
+  return defineModule<A, FileState, ContentPlanData>({
+    ...rest,
+    runsOn: 'target',
+    probe: async (ctx, args) => probeContent(ctx, args, await wanted(ctx, args)),
+    plan: async (args, cur, ctx) => planContent(args, cur, await wanted(ctx, args)),
+    apply: async (ctx, args, plan) => applyContent(ctx, args, await wanted(ctx, args), plan),
+  });
+}

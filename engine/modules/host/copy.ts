@@ -9,17 +9,13 @@ import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { TaskError } from '../../errors.js';
-import { defineModule } from '../types.js';
-import type { FileState } from './remote.js';
-import { applyContent, contentSchemaProperties, desired, DIFF_MAX, planContent, probeContent, type ContentArgs, type ContentPlanData, type Desired } from './content.js';
+import { contentModule, contentSchemaProperties, desired, DIFF_MAX, type ContentArgs, type Desired } from './content.js';
 
 interface CopyArgs extends ContentArgs {
   src?: string;
   content?: string;
   secret?: boolean;
 }
-
-const cache = new WeakMap<object, Promise<Desired>>();
 
 /**
  * Controller files by path, shared by every host and task of the run: a file is read and hashed
@@ -74,19 +70,9 @@ function fromControllerFile(path: string, secret: boolean): Promise<Desired> {
   return made;
 }
 
-function wanted(ctx: { files: { resolve(kind: 'files', name: string): string }; vars: unknown }, args: CopyArgs): Promise<Desired> {
-  let d = cache.get(args);
-  if (!d) {
-    d = args.content !== undefined ? Promise.resolve(desired(Buffer.from(args.content, 'utf8'), args.secret ?? false)) : fromControllerFile(ctx.files.resolve('files', args.src!), args.secret ?? false);
-    cache.set(args, d);
-  }
-  return d;
-}
-
-export default defineModule<CopyArgs, FileState, ContentPlanData>({
+export default contentModule<CopyArgs>({
   name: 'copy',
   doc: 'Copy `content` or a controller file `src` to `dest` (atomic, sha256-compared, binary-safe).',
-  runsOn: 'target',
   schema: {
     type: 'object',
     properties: {
@@ -100,7 +86,6 @@ export default defineModule<CopyArgs, FileState, ContentPlanData>({
     additionalProperties: false,
   },
   controllerFiles: (args) => (args.src ? [{ kind: 'files', name: args.src, template: false }] : []),
-  probe: async (ctx, args) => probeContent(ctx, args, await wanted(ctx, args)),
-  plan: async (args, cur, ctx) => planContent(args, cur, await wanted(ctx, args)),
-  apply: async (ctx, args, plan) => applyContent(ctx, args, await wanted(ctx, args), plan),
+  desiredOf: (ctx, args) =>
+    args.content !== undefined ? desired(Buffer.from(args.content, 'utf8'), args.secret ?? false) : fromControllerFile(ctx.files.resolve('files', args.src!), args.secret ?? false),
 });

@@ -6,32 +6,17 @@
  *     template: { src: kubelet-config.yaml.hbs, dest: /etc/kubernetes/kubelet-config.yaml, mode: '0644' }
  */
 import { readFileSync } from 'node:fs';
-import { defineModule, type ModuleContext } from '../types.js';
 import { renderString } from '../../vars/template.js';
-import type { FileState } from './remote.js';
-import { applyContent, contentSchemaProperties, desired, planContent, probeContent, type ContentArgs, type ContentPlanData, type Desired } from './content.js';
+import { contentModule, contentSchemaProperties, desired, type ContentArgs } from './content.js';
 
 interface TemplateArgs extends ContentArgs {
   src: string;
   secret?: boolean;
 }
 
-const cache = new WeakMap<object, Desired>();
-
-function rendered(ctx: ModuleContext, args: TemplateArgs): Desired {
-  let d = cache.get(args);
-  if (!d) {
-    const source = readFileSync(ctx.files.resolve('templates', args.src), 'utf8');
-    d = desired(Buffer.from(renderString(source, ctx.vars), 'utf8'), args.secret ?? false);
-    cache.set(args, d);
-  }
-  return d;
-}
-
-export default defineModule<TemplateArgs, FileState, ContentPlanData>({
+export default contentModule<TemplateArgs>({
   name: 'template',
   doc: "Render a Handlebars template (role templates/) with the host's variables and write it to dest.",
-  runsOn: 'target',
   schema: {
     type: 'object',
     properties: {
@@ -43,7 +28,5 @@ export default defineModule<TemplateArgs, FileState, ContentPlanData>({
     additionalProperties: false,
   },
   controllerFiles: (args) => [{ kind: 'templates', name: args.src, template: true }],
-  probe: (ctx, args) => probeContent(ctx, args, rendered(ctx, args)),
-  plan: (args, cur, ctx) => planContent(args, cur, rendered(ctx, args)),
-  apply: (ctx, args, plan) => applyContent(ctx, args, rendered(ctx, args), plan),
+  desiredOf: (ctx, args) => desired(Buffer.from(renderString(readFileSync(ctx.files.resolve('templates', args.src), 'utf8'), ctx.vars), 'utf8'), args.secret ?? false),
 });

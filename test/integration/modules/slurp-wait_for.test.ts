@@ -69,7 +69,8 @@ describe('wait_for on a real host', () => {
   });
 
   it('waits for a port that opens later, then for it to close', async () => {
-    await listenLater(2);
+    // Long enough that a slow controller (a loaded CI machine) is still waiting when it opens.
+    await listenLater(8);
     const up = await play(t, `- wait_for: { host: ${ADDR}, port: ${PORT}, timeout: 30, sleep: 0.5 }\n  register: w\n- debug: { var: w.elapsed }\n`);
     expect(up.code, up.stdout + up.stderr).toBe(0);
     const elapsed = Number(lines(up.stdout).find((l) => /^ {4}\d+$/.test(l)));
