@@ -111,7 +111,7 @@ function firstLine(cmd: string, args: string[]): string {
 function tsplayVersion(dir: string): string {
   const git = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' });
   if (git.status !== 0 || path.resolve(dir) !== path.resolve(REPO) && !existsSync(path.join(dir, '.git'))) {
-    return process.env.BENCH_TSPLAY_COMMIT ? `${process.env.BENCH_TSPLAY_COMMIT} (export in ${dir})` : `(build in ${dir})`;
+    return process.env.BENCH_TSPLAY_COMMIT ? `${process.env.BENCH_TSPLAY_COMMIT} (a clean export of that commit, built with tsc)` : `(the build in ${dir})`;
   }
   const dirty = sh('git', ['status', '--porcelain', '--', 'engine'], { cwd: dir });
   return `${git.stdout.trim()}${dirty ? ' (with uncommitted engine changes)' : ''}`;
