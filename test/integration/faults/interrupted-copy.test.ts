@@ -15,7 +15,7 @@ import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootHosts, sshExec, type TestHosts } from '../../hosts/harness.js';
+import { bootHosts, sshArgs, sshExec, type TestHosts } from '../../hosts/harness.js';
 import { CLI, recap, tsplay } from '../../helpers/cli.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -56,29 +56,46 @@ async function leftovers(index: number, d: string): Promise<string> {
 
 /**
  * Run the copy, and once the temp file on host `index` holds more than `atBytes`, kill tsplay's
- * sshd session there (as user nopass through sudo, so the killing login is not itself matched).
+ * sshd session there. The watcher runs on the host itself (as user nopass through sudo, so its
+ * own login is not matched) and is started before tsplay: a 200 MB copy over loopback can finish
+ * in well under a second on a quiet machine, faster than polling it over fresh SSH logins.
  */
 async function copyAndCut(index: number, dest: string, atBytes: number): Promise<{ code: number | null; out: string; sizeAtKill: number }> {
   const pb = join(dir, `copy-${index}.yml`);
   writeFileSync(pb, `- hosts: w${index}\n  tasks:\n    - copy: { src: ${bigFile}, dest: ${dest} }\n`);
-  const child = spawn(process.execPath, [CLI, pb, '-i', inventory()], { env: { ...process.env, NO_COLOR: '1' } });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const code = new Promise<number | null>((resolve) => child.on('close', resolve));
   const d = dest.slice(0, dest.lastIndexOf('/'));
   const base = dest.slice(dest.lastIndexOf('/') + 1);
   const tempSize = `stat -c %s ${d}/.${base}.tsplay.* 2>/dev/null | head -1`;
-  let seen = 0;
-  for (let i = 0; i < 600 && seen <= atBytes; i++) {
-    seen = Number((await sshExec(t, index, tempSize, { timeoutMs: 10_000 })).stdout.trim() || 0);
-    if (seen <= atBytes) await new Promise((r) => setTimeout(r, 50));
-  }
-  expect(seen, `the copy never got going:\n${out}`).toBeGreaterThan(atBytes);
-  // The size and the kill in one remote shell, milliseconds apart: the size the cut happened at.
-  const kill = await sshExec(t, index, `s=$(${tempSize}); sudo -n pkill -f 'sshd: root@[n]otty' && echo "$s"`, { user: 'nopass' });
-  expect(kill.code, kill.stderr).toBe(0);
-  const sizeAtKill = Number(kill.stdout.trim());
+  // Polls every few milliseconds for up to ~60 s; prints the size the cut happened at.
+  const watch = [
+    'echo watching',
+    `i=0; while [ $i -lt 12000 ]; do s=$(${tempSize}); [ "\${s:-0}" -gt ${atBytes} ] && break; sleep 0.005; i=$((i+1)); done`,
+    `[ "\${s:-0}" -gt ${atBytes} ] || { echo "never got past ${atBytes} bytes" >&2; exit 7; }`,
+    `sudo -n pkill -f 'sshd: root@[n]otty' && echo "cut $s"`,
+  ].join('\n');
+  const host = t.hosts.find((h) => h.index === index)!;
+  const watcher = spawn('ssh', [...sshArgs(t, host.address, 'nopass'), watch]);
+  let watchOut = '';
+  let watchErr = '';
+  watcher.stderr.on('data', (b: Buffer) => (watchErr += b.toString()));
+  const watchDone = new Promise<number | null>((resolve) => watcher.on('close', resolve));
+  await new Promise<void>((resolve, reject) => {
+    watcher.stdout.on('data', (b: Buffer) => {
+      watchOut += b.toString();
+      if (watchOut.includes('watching')) resolve();
+    });
+    watcher.on('close', () => reject(new Error(`the watcher on w${index} ended early: ${watchErr}`)));
+  });
+
+  const child = spawn(process.execPath, [CLI, pb, '-i', inventory()], { env: { ...process.env, NO_COLOR: '1' } });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  const code = new Promise<number | null>((resolve) => child.on('close', resolve));
+
+  expect(await watchDone, `the cut did not happen: ${watchErr}\n${out}`).toBe(0);
+  const sizeAtKill = Number(/cut (\d+)/.exec(watchOut)?.[1] ?? NaN);
+  expect(sizeAtKill, watchOut).toBeGreaterThan(atBytes);
   // Well short of the end, so the cut is mid-transfer and not during the host's final checks
   // (after which the host would finish the rename on its own, which is fine but proves less).
   expect(sizeAtKill, 'the copy was nearly done before it could be cut').toBeLessThan(BIG - (16 << 20));
