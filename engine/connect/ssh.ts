@@ -72,6 +72,9 @@ function openClient(spec: ConnectionSpec, auth: Auth, username: string, sock: Du
     client.once('close', () => fail(new Error('connection closed during the SSH handshake')));
     client.once('ready', () => {
       settled = true;
+      // Nagle held back the second small packet of each exec (request, then stdin EOF) until
+      // sshd's delayed ACK, ~40 ms per task; OpenSSH's own client sets TCP_NODELAY too.
+      client.setNoDelay(true);
       resolve(client);
     });
     client.connect({
@@ -173,6 +176,9 @@ export class SshConnection implements Connection {
     client.once('close', () => this.onClosed());
   }
 
+  /** Execs sent so far: one per round trip. */
+  private execs = 0;
+
   get alive(): boolean {
     return !this.lost && !this.closing;
   }
@@ -201,6 +207,8 @@ export class SshConnection implements Connection {
   async exec(command: string, execOptions: ExecOptions = {}): Promise<ExecResult> {
     const options = this.withBecomePassword(execOptions);
     const prepared = prepareCommand(command, options);
+    // Only a count and a size: scripts can hold templated values, and -vv output is shared.
+    this.log(`exec ${++this.execs} (${command.length}-byte script${options.become ? `, as ${options.become.user}` : ''})`);
     const downBefore = this.unusable();
     if (downBefore) throw downBefore;
     const release = await this.channels.acquire(options.signal);
