@@ -88,6 +88,11 @@ export interface ModuleDef<A = Record<string, unknown>, O = unknown, D = unknown
   freeForm?: string;
   /** Modules that only talk to the controller or an API (debug, set_fact, k8s) run there. */
   runsOn: 'target' | 'controller';
+  /**
+   * The probe waits for something to happen (wait_for): it must not start before the tasks ahead
+   * of it have run, so it is never read ahead with them (run/prefetch.ts).
+   */
+  probeWaits?: boolean;
   /** Controller files the task reads: checked to exist (and templates to parse) before the run. */
   controllerFiles?(args: A): ControllerFileRef[];
   probe(ctx: ModuleContext, args: A): Promise<O>;

@@ -11,7 +11,10 @@ import { runOnceShard } from '../shard/rendezvous.js';
 import type { TaskInfo, TaskOutcome } from './events.js';
 import { gatherFacts } from './facts.js';
 import { hostState, type HostState, type RunState } from './state.js';
+import { selectedByTags } from './tags.js';
 import { executeTask, taskTitle, varsFor, type TaskEnv } from './task.js';
+
+export { selectedByTags };
 
 /** `selected`: this run's hosts; `unsharded`: all hosts of the run before --shard split them. */
 export async function runPlay(run: RunState, play: Play, selected: Set<string>, unsharded = selected): Promise<void> {
@@ -75,9 +78,10 @@ async function runBatch(run: RunState, play: Play, batch: string[], onceBy: numb
     if (play.strategy === 'free') {
       await Promise.all(states.map((h) => runNodes(run, bs, h, section, [])));
     } else {
-      for (const node of section) {
+      for (const [i, node] of section.entries()) {
         if (stopping(run)) break;
-        await Promise.all(states.filter(isActive).map((h) => runNodes(run, bs, h, [node], [])));
+        const after = section.slice(i + 1);
+        await Promise.all(states.filter(isActive).map((h) => runNodes(run, bs, h, [node], [], after)));
         checkFailureLimits(run, play, states);
       }
     }
@@ -99,10 +103,11 @@ function checkFailureLimits(run: RunState, play: Play, states: HostState[]): voi
 }
 
 /** Runs nodes on one host; returns false when the host failed (so a block goes to rescue). */
-async function runNodes(run: RunState, bs: BatchState, host: HostState, nodes: TaskNode[], scopes: Scope[]): Promise<boolean> {
-  for (const node of nodes) {
+/** `after`: what follows `nodes` at the same level (the rest of the section, under linear). */
+async function runNodes(run: RunState, bs: BatchState, host: HostState, nodes: TaskNode[], scopes: Scope[], after: TaskNode[] = []): Promise<boolean> {
+  for (const [i, node] of nodes.entries()) {
     if (!isActive(host) || stopping(run)) return false;
-    const ok = node.kind === 'block' ? await runBlock(run, bs, host, node, scopes) : await runTaskOn(run, bs, host, node, scopes, false);
+    const ok = node.kind === 'block' ? await runBlock(run, bs, host, node, scopes) : await runTaskOn(run, bs, host, node, scopes, false, [...nodes.slice(i + 1), ...after]);
     if (!ok) return false;
   }
   return true;
@@ -149,19 +154,9 @@ function hasSelectedChild(run: RunState, block: Block): boolean {
   return [...block.block, ...block.rescue, ...block.always].some((n) => selectedByTags(run, n) || (n.kind === 'block' && hasSelectedChild(run, n)));
 }
 
-/** Ansible's tag rules: always runs unless skipped; never only when asked; `all` is the default. */
-export function selectedByTags(run: RunState, node: Scope): boolean {
-  const tags = new Set(node.tags);
-  const { tags: only, skipTags } = run.options;
-  if (skipTags.some((t) => tags.has(t) || (t === 'tagged' && tags.size > 0) || (t === 'untagged' && tags.size === 0))) return false;
-  if (tags.has('always')) return true;
-  if (only.length === 0 || only.includes('all')) return !tags.has('never');
-  return only.some((t) => tags.has(t) || (t === 'tagged' && tags.size > 0) || (t === 'untagged' && tags.size === 0));
-}
-
-async function runTaskOn(run: RunState, bs: BatchState, host: HostState, task: Task, scopes: Scope[], handler: boolean): Promise<boolean> {
+async function runTaskOn(run: RunState, bs: BatchState, host: HostState, task: Task, scopes: Scope[], handler: boolean, following?: TaskNode[]): Promise<boolean> {
   if (!handler && !selectedByTags(run, task)) return true;
-  const env: TaskEnv = { run, play: bs.play, batch: bs.batch, host, scopes };
+  const env: TaskEnv = { run, play: bs.play, batch: bs.batch, host, scopes, following };
   let title: string;
   try {
     title = taskTitle(task, varsFor(env, task));

@@ -7,7 +7,7 @@ import { BecomeError, ExecTimeoutError } from '../connect/supervise.js';
 import { UnreachableError, type BecomeOptions, type Connection } from '../connect/types.js';
 import { TaskError } from '../errors.js';
 import { findControllerFile, candidatePaths } from '../load/files.js';
-import type { Play, Scope, Task } from '../load/model.js';
+import type { Play, Scope, Task, TaskNode } from '../load/model.js';
 import { compileCoercingSchema } from '../load/validate.js';
 import { findModule } from '../modules/registry.js';
 import type { AnyModule, ModuleContext, Plan } from '../modules/types.js';
@@ -16,6 +16,8 @@ import { layeredVars } from '../vars/context.js';
 import { evalCondition, ExprError } from '../vars/expr.js';
 import { renderString, renderValue, TemplateError, type Vars } from '../vars/template.js';
 import type { TaskOutcome } from './events.js';
+import { probe, probeCacheOf, type Lookahead } from './prefetch.js';
+import { selectedByTags } from './tags.js';
 import type { HostState, RunState } from './state.js';
 
 export interface TaskEnv {
@@ -25,6 +27,18 @@ export interface TaskEnv {
   host: HostState;
   /** Enclosing blocks and roles, outermost first. */
   scopes: Scope[];
+  /** What runs after this task on this host at the same level: its probes may be read ahead. */
+  following?: TaskNode[];
+}
+
+/** A task ready to probe: its module, arguments after templating, and context. */
+export interface Prepared {
+  mod: AnyModule;
+  args: Record<string, unknown>;
+  ctx: ModuleContext;
+  check: boolean;
+  /** What the probe depends on besides the host: a probe read ahead is used only if this matches. */
+  sig: string;
 }
 
 const validators = new Map<string, ValidateFunction>();
@@ -205,20 +219,32 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-async function runOnce(env: TaskEnv, task: Task, vars: Vars): Promise<TaskOutcome> {
+async function prepare(env: TaskEnv, task: Task, vars: Vars): Promise<Prepared> {
   const mod = findModule(task.module)!;
   const args = renderValue(task.args, vars) as Record<string, unknown>;
   dropOmitted(args);
   checkArgs(mod, args);
   const check = inherited(env, task, 'checkMode') ?? env.play.checkMode ?? env.run.options.check;
   const ctx = await moduleContext(env, task, mod, vars, check);
-  const observed = await mod.probe(ctx, args as never);
+  const sig = JSON.stringify([args, ctx.become ?? null, ctx.diff, check]);
+  return { mod, args, ctx, check, sig };
+}
+
+async function runOnce(env: TaskEnv, task: Task, vars: Vars): Promise<TaskOutcome> {
+  const prepared = await prepare(env, task, vars);
+  const { mod, args, ctx } = prepared;
+  const { check } = prepared;
+  const look: Lookahead = { prepare, varsFor, selected: (t) => selectedByTags(env.run, t) };
+  const observed = await probe(env, task, vars, prepared, look);
   const plan = (await mod.plan(args as never, observed as never, ctx)) as Plan;
   if (plan.facts) Object.assign(env.host.facts, plan.facts);
   const result: Record<string, unknown> = { ...(plan.result ?? {}) };
   let failedMsg = plan.fail;
   let changed = plan.changes.length > 0;
   if (!failedMsg && plan.changes.length > 0 && !check) {
+    // Whatever was read ahead on this host may be what this apply changes.
+    probeCacheOf(env.host).invalidate();
+    if (task.delegateTo) { const other = env.run.hosts.get(task.delegateTo); if (other) probeCacheOf(other).invalidate(); }
     const applied = await mod.apply(ctx, args as never, plan as never);
     Object.assign(result, applied.result ?? {});
     changed = applied.changed ?? true;
