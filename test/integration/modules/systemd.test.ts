@@ -70,6 +70,34 @@ describe('systemd on a real host', () => {
     expect((await play(t, START)).changed).toBe(0);
   });
 
+  it('daemon_reload: true reloads when another unit file changed since the last reload, and only then', async () => {
+    const DR = '- systemd: { name: tsplay-sleep, state: started, daemon_reload: true }\n';
+    // Converged: nothing under the unit directories is newer than the last reload.
+    expect((await play(t, DR)).changed).toBe(0);
+    const other = '/etc/systemd/system/tsplay-other.service';
+    await sh(t, `printf '[Service]\\nExecStart=/bin/sleep infinity\\n' > ${other}; systemctl start tsplay-other; sed -i 's/infinity/1000/' ${other}`);
+    expect(await sh(t, 'systemctl show -p NeedDaemonReload --value tsplay-other')).toBe('yes\n');
+    const check = await play(t, DR, ['--check']);
+    expect(lines(check.stdout)).toContain(`    - systemctl daemon-reload (unit files changed on disk: /etc/systemd/system)`);
+    const res = await play(t, DR);
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(res.changed).toBe(1);
+    expect(await sh(t, 'systemctl show -p NeedDaemonReload --value tsplay-other')).toBe('no\n');
+    expect((await play(t, DR)).changed).toBe(0);
+    await sh(t, `systemctl stop tsplay-other; rm -f ${other}; systemctl daemon-reload`);
+  });
+
+  it('a changed unit file that is also enabled gets one reload, from enable itself', async () => {
+    await sh(t, `systemctl disable tsplay-sleep; sed -i 's/^Description=.*/Description=tsplay sleeper, again/' ${UNIT}`);
+    const reloadsBefore = await sh(t, "journalctl -b -o cat | grep -c '^Reloading' || true");
+    const res = await play(t, '- systemd: { name: tsplay-sleep, state: started, enabled: true, daemon_reload: true }\n');
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(res.changed).toBe(1);
+    expect(await sh(t, 'systemctl show -p NeedDaemonReload --value tsplay-sleep; systemctl show -p Description --value tsplay-sleep; systemctl is-enabled tsplay-sleep')).toBe('no\ntsplay sleeper, again\nenabled\n');
+    const reloadsAfter = await sh(t, "journalctl -b -o cat | grep -c '^Reloading' || true");
+    expect(Number(reloadsAfter) - Number(reloadsBefore)).toBe(1);
+  });
+
   it('restarted always restarts (a new main pid); stopped stops once', async () => {
     const pid = await sh(t, 'systemctl show -p MainPID --value tsplay-sleep');
     const restart = await play(t, '- systemd_service: { name: tsplay-sleep.service, state: restarted }\n');

@@ -12,7 +12,8 @@ const RUNNING = unit({ ActiveState: 'active', SubState: 'running', UnitFileState
 function after(obs: UnitObserved, steps: Step[]): UnitObserved {
   const p = { ...obs.props! };
   for (const s of steps) {
-    if (s === 'daemon-reload') p.NeedDaemonReload = 'no';
+    // systemctl enable/disable/mask/unmask reload the manager themselves.
+    if (s === 'daemon-reload' || s === 'enable' || s === 'disable' || s === 'mask' || s === 'unmask') p.NeedDaemonReload = 'no';
     if (s === 'start' || s === 'restart' || s === 'reload') Object.assign(p, { ActiveState: 'active', SubState: 'running' });
     if (s === 'stop') Object.assign(p, { ActiveState: 'inactive', SubState: 'dead' });
     if (s === 'enable') p.UnitFileState = 'enabled';
@@ -50,6 +51,17 @@ const cases: Array<{ name: string; args: SystemdArgs; obs: UnitObserved; check?:
   { name: 'daemon_reload: true with nothing to reload and nothing to do: no change', args: { name: 'demo', state: 'started', daemon_reload: true }, obs: RUNNING, steps: [], summaries: [] },
   { name: 'daemon_reload: true runs before other actions', args: { name: 'demo', state: 'started', daemon_reload: true }, obs: unit({}), steps: ['daemon-reload', 'start'], summaries: [/^start/] },
   { name: 'daemon_reload: true when another unit changed on disk', args: { name: 'demo', state: 'started', daemon_reload: true }, obs: { ...RUNNING, anyNeedsReload: true }, steps: ['daemon-reload'], summaries: [/^systemctl daemon-reload \(unit files changed on disk\)$/] },
+  {
+    name: 'daemon_reload: true says which file changed on disk',
+    args: { name: 'demo', state: 'started', daemon_reload: true },
+    obs: { ...RUNNING, anyNeedsReload: true, changedOnDisk: '/etc/systemd/system/other.service' },
+    steps: ['daemon-reload'],
+    summaries: [/^systemctl daemon-reload \(unit files changed on disk: \/etc\/systemd\/system\/other\.service\)$/],
+  },
+  // systemctl enable/disable/mask/unmask reload the manager themselves: no second reload first.
+  { name: 'daemon_reload: true before enable: enable does the reload', args: { name: 'demo', state: 'started', enabled: true, daemon_reload: true }, obs: unit({}), steps: ['enable', 'start'], summaries: [/^enable/, /^start/] },
+  { name: 'changed on disk, then enable: enable does the reload', args: { name: 'demo', enabled: true }, obs: unit({ NeedDaemonReload: 'yes' }), steps: ['enable'], summaries: [/^systemctl daemon-reload/, /^enable/] },
+  { name: 'changed on disk, enabled already, start: reload then start', args: { name: 'demo', enabled: true, state: 'started' }, obs: unit({ NeedDaemonReload: 'yes', UnitFileState: 'enabled' }), steps: ['daemon-reload', 'start'], summaries: [/^systemctl daemon-reload/, /^start/] },
   { name: 'daemon_reload alone, without name, when something changed', args: { daemon_reload: true }, obs: { anyNeedsReload: true }, steps: ['daemon-reload'], summaries: [/daemon-reload/] },
   { name: 'daemon_reload alone, without name, nothing to reload', args: { daemon_reload: true }, obs: { anyNeedsReload: false }, steps: [], summaries: [] },
   {
