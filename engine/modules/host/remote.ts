@@ -33,6 +33,26 @@ function hintFor(stderr: string): string | undefined {
   return undefined;
 }
 
+/**
+ * A shell function printing the sha256 of file $1. Above 1 MiB it uses openssl or Python's
+ * hashlib when the host has one: both use the CPU's SHA instructions, where coreutils'
+ * sha256sum does not (a 50 MB kubelet binary: ~40 ms against ~150 ms of host CPU). Small files
+ * keep sha256sum, which starts faster.
+ */
+export const SHA256_FN = [
+  `__tsplay_sha256() {`,
+  `  if [ "$(stat -c %s "$1")" -gt 1048576 ]; then`,
+  `    if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r "$1" | cut -d' ' -f1; return; fi`,
+  `    if command -v python3 >/dev/null 2>&1; then python3 -c 'import hashlib,sys`,
+  `h = hashlib.sha256()`,
+  `with open(sys.argv[1], "rb") as f:`,
+  `    for b in iter(lambda: f.read(1 << 20), b""): h.update(b)`,
+  `print(h.hexdigest())' "$1"; return; fi`,
+  `  fi`,
+  `  sha256sum "$1" | cut -d' ' -f1`,
+  `}`,
+].join('\n');
+
 export interface FileState {
   exists: boolean;
   type?: 'file' | 'directory' | 'link' | 'other';
@@ -58,7 +78,7 @@ export function statSnippet(path: string, opts: { hash?: boolean; expectSha?: st
     `else echo 'absent'; fi`,
   ];
   if (opts.hash) {
-    lines.push(`if [ -f ${p} ] && [ ! -L ${p} ]; then s=$(sha256sum ${p} | cut -d' ' -f1); echo "sha:$s";`);
+    lines.push(SHA256_FN, `if [ -f ${p} ] && [ ! -L ${p} ]; then s=$(__tsplay_sha256 ${p}); echo "sha:$s";`);
     if (opts.contentMax) {
       lines.push(`  if [ "$s" != ${shellQuote(opts.expectSha ?? '')} ] && [ "$(stat -c %s ${p})" -le ${opts.contentMax} ]; then echo 'content:'; base64 -w0 ${p}; echo; fi;`);
     }
@@ -128,7 +148,7 @@ export function atomicWriteScript(path: string, opts: { mode?: string; owner?: s
     // checks the truncated bytes would be renamed over the old file.
     const { size, sha256 } = opts.expect;
     lines.push(`n=$(stat -c %s "$t"); if [ "$n" != ${size} ]; then echo "received $n of ${size} bytes; $p left as it was" >&2; exit 4; fi`);
-    if (sha256) lines.push(`if [ "$(sha256sum "$t" | cut -d' ' -f1)" != ${sha256} ]; then echo "sha256 of the received bytes is not ${sha256}; $p left as it was" >&2; exit 4; fi`);
+    if (sha256) lines.push(SHA256_FN, `if [ "$(__tsplay_sha256 "$t")" != ${sha256} ]; then echo "sha256 of the received bytes is not ${sha256}; $p left as it was" >&2; exit 4; fi`);
   }
   if (opts.mode) lines.push(`chmod ${opts.mode} "$t"`);
   else if (opts.keepMode) lines.push('if [ -e "$p" ]; then chmod --reference="$p" "$t"; else chmod 0644 "$t"; fi');
