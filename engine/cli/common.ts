@@ -3,7 +3,6 @@ import { CommanderError, InvalidArgumentError } from 'commander';
 import { renameSync, writeFileSync } from 'node:fs';
 import { EXIT } from '../errors.js';
 import type { Report } from '../report/collect.js';
-import { toMarkdown } from '../report/markdown.js';
 import type { Recap } from '../run/events.js';
 
 /** -t a,b -t c -> [a, b, c]; an empty -t '' would select nothing and silently run every task. */
@@ -44,8 +43,9 @@ export function reportNameError(path: string): string | undefined {
   return /\.(json|md)$/.test(path) ? undefined : `--report ${path}: the file name must end in .json or .md`;
 }
 
-export function writeReport(path: string, report: Report): void {
-  const text = path.endsWith('.md') ? toMarkdown(report) : JSON.stringify(report, null, 2) + '\n';
+/** The Markdown writer is loaded only for a .md report (startup time: see cli.ts). */
+export async function writeReport(path: string, report: Report): Promise<void> {
+  const text = path.endsWith('.md') ? (await import('../report/markdown.js')).toMarkdown(report) : JSON.stringify(report, null, 2) + '\n';
   // Atomic on the controller too: a reviewer never reads half a plan.
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, text);

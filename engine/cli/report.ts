@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { EXIT } from '../errors.js';
 import type { Report } from '../report/collect.js';
 import { formatRecap } from '../report/recap.js';
-import { expandReportPaths, mergeReports, MergeError, readReport } from '../shard/merge.js';
 import { exitCode, reportNameError, writeReport } from './common.js';
 
 interface MergeOptions {
@@ -26,16 +25,18 @@ Examples:
 
 Errors (exit 1): a host in two reports, a shard missing or given twice, reports of different
 playbooks, or check-mode plans mixed with real runs. A file that is not there: exit 5.`)
-    .action((paths: string[], opts: MergeOptions) => done(merge(paths, opts)));
+    .action(async (paths: string[], opts: MergeOptions) => done(await merge(paths, opts)));
   return cmd;
 }
 
-function merge(paths: string[], opts: MergeOptions): number {
+async function merge(paths: string[], opts: MergeOptions): Promise<number> {
   const badReport = opts.report && reportNameError(opts.report);
   if (badReport) {
     process.stderr.write(`error: ${badReport}\n`);
     return EXIT.options;
   }
+  // The merge code (and ajv for the report schema) is loaded only for this subcommand.
+  const { expandReportPaths, mergeReports, MergeError, readReport } = await import('../shard/merge.js');
   let merged;
   try {
     const inputs = expandReportPaths(paths).map(readReport);
@@ -50,7 +51,7 @@ function merge(paths: string[], opts: MergeOptions): number {
   if (report.check) process.stdout.write('CHECK MODE: nothing was changed\n');
   process.stdout.write(noteworthy(report));
   process.stdout.write(formatRecap(recap) + '\n');
-  if (opts.report) writeReport(opts.report, report);
+  if (opts.report) await writeReport(opts.report, report);
   return report.exitCode;
 }
 

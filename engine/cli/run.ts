@@ -6,7 +6,6 @@ import { matchHosts } from '../load/patterns.js';
 import { loadProject, type LoadedProject } from '../load/project.js';
 import { reportCollector } from '../report/collect.js';
 import { plainReporter } from '../report/plain.js';
-import { ttyReporter } from '../report/tty.js';
 import { createConnections } from '../run/connections.js';
 import { RunBus } from '../run/events.js';
 import { runPlaybook } from '../run/index.js';
@@ -14,7 +13,6 @@ import { selectedByTags } from '../run/play.js';
 import type { RunOptions, RunState } from '../run/state.js';
 import { secrets } from '../secrets.js';
 import { parseShard, shardHosts, ShardError, type Shard } from '../shard/rendezvous.js';
-import { withShard } from '../shard/merge.js';
 import { collectRaw, collectTags, countVerbose, exitCode, positiveInt, reportNameError, writeReport } from './common.js';
 
 interface RunCliOptions {
@@ -128,7 +126,8 @@ async function run(playbookPath: string, opts: RunCliOptions): Promise<number> {
   const bus = new RunBus();
   const tty = process.stdout.isTTY === true && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
   const write = (s: string): void => void process.stdout.write(s);
-  const live = tty ? ttyReporter({ write, verbosity: opts.verbose, diff: !!opts.diff, stream: process.stdout }) : undefined;
+  // listr2 is loaded only for the terminal view.
+  const live = tty ? (await import('../report/tty.js')).ttyReporter({ write, verbosity: opts.verbose, diff: !!opts.diff, stream: process.stdout }) : undefined;
   bus.on(live ?? plainReporter({ write, verbosity: opts.verbose, diff: !!opts.diff, color: false, timestamps: true }));
   const detailed = !!opts.detailedExitcode && !!opts.check;
   const collector = reportCollector((r) => exitCode(r, detailed));
@@ -147,7 +146,7 @@ async function run(playbookPath: string, opts: RunCliOptions): Promise<number> {
   const recap = await runPlaybook({ playbook: project.playbook, inventory: project.inventory, selected: project.selected, options: runOptions, connections, bus });
   process.off('SIGINT', onSigint);
   await live?.finished;
-  if (opts.report) writeReport(opts.report, withShard(collector.report()!, opts.shard));
+  if (opts.report) await writeReport(opts.report, (await import('../shard/merge.js')).withShard(collector.report()!, opts.shard));
   return exitCode(recap, detailed);
 }
 

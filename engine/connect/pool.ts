@@ -3,7 +3,7 @@
  * connect; a failed connect is forgotten so a later task (wait_for_connection) can try again.
  */
 import { LocalConnection } from './local.js';
-import { connectSsh, type SshOptions } from './ssh.js';
+import type { SshOptions } from './ssh.js';
 import type { Connection, ConnectionSpec } from './types.js';
 
 export type ConnectionFactory = (spec: ConnectionSpec, log: (line: string) => void) => Promise<Connection>;
@@ -25,7 +25,8 @@ export class ConnectionPool {
   private closed = false;
 
   constructor(private readonly options: PoolOptions = {}) {
-    this.ssh = options.ssh ?? ((spec, log) => connectSsh(spec, log, options.sshOptions));
+    // ssh2 is loaded when the first SSH connection opens: a local-only or --syntax-check run never pays for it.
+    this.ssh = options.ssh ?? (async (spec, log) => (await import('./ssh.js')).connectSsh(spec, log, options.sshOptions));
     this.local = options.local ?? (async (spec) => new LocalConnection(spec.host));
   }
 

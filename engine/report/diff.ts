@@ -1,6 +1,11 @@
 /** Unified diffs for changes; secret or binary content is shown only as "changed". */
-import { createTwoFilesPatch } from 'diff';
+import { createRequire } from 'node:module';
+import type * as Diff from 'diff';
 import type { FileDiff } from '../modules/types.js';
+
+// `diff` is loaded on the first diff shown (--diff, or a report with changes), not at startup.
+let diffLib: typeof Diff | undefined;
+const lib = (): typeof Diff => (diffLib ??= createRequire(import.meta.url)('diff') as typeof Diff);
 
 export function unifiedDiff(d: FileDiff): string {
   if (d.opaque) {
@@ -11,7 +16,7 @@ export function unifiedDiff(d: FileDiff): string {
   }
   const before = d.before ?? '';
   const after = d.after ?? '';
-  const patch = createTwoFilesPatch(d.before === null ? '/dev/null' : `${d.path} (before)`, d.after === null ? '/dev/null' : `${d.path} (after)`, before, after, undefined, undefined, { context: 3 });
+  const patch = lib().createTwoFilesPatch(d.before === null ? '/dev/null' : `${d.path} (before)`, d.after === null ? '/dev/null' : `${d.path} (after)`, before, after, undefined, undefined, { context: 3 });
   // Drop the "Index"/"====" preamble; keep ---/+++ and hunks.
   return patch.split('\n').filter((l) => !l.startsWith('=====') && !l.startsWith('Index:')).join('\n');
 }
