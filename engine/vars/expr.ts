@@ -2,8 +2,30 @@
  * CEL expressions for when / until / changed_when / failed_when: the language Kubernetes
  * itself uses for policies. Parsed at load (syntax errors are load errors), evaluated per host.
  */
-import { isCelError, parse, run } from '@bufbuild/cel';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type * as Cel from '@bufbuild/cel';
 import type { Vars } from './template.js';
+
+// @bufbuild/cel (and protobuf under it) is loaded with the first expression that runs, not at
+// startup. Checking expressions at load needs only its parser: parse.js, the very function the
+// package's index exports as parse (the index requires the same file), for a fifth of the cost.
+const require = createRequire(import.meta.url);
+let celLib: typeof Cel | undefined;
+const cel = (): typeof Cel => (celLib ??= require('@bufbuild/cel') as typeof Cel);
+let parseOnly: typeof Cel.parse | undefined;
+function parse(source: string): ReturnType<typeof Cel.parse> {
+  if (!parseOnly) {
+    try {
+      // By file path: the package's exports map names only its index.
+      parseOnly = (require(join(dirname(require.resolve('@bufbuild/cel')), 'parse.js')) as { parse?: typeof Cel.parse }).parse;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'MODULE_NOT_FOUND') throw err;
+    }
+    if (typeof parseOnly !== 'function') parseOnly = cel().parse;
+  }
+  return parseOnly(source);
+}
 
 export class ExprError extends Error {
   constructor(
@@ -46,11 +68,11 @@ export function evalExpr(source: string | boolean, vars: Vars): unknown {
     // Only the names the expression reads are converted: resolving every variable would be slow
     // and would fail on unrelated broken templates.
     for (const name of exprNames(source)) if (name in vars) bindings[name] = toCel(vars[name]);
-    result = run(source, bindings as Record<string, never>);
+    result = cel().run(source, bindings as Record<string, never>);
   } catch (err) {
     throw new ExprError(`cannot evaluate ${JSON.stringify(source)}: ${(err as Error).message}`, exprHint(source));
   }
-  if (isCelError(result)) {
+  if (cel().isCelError(result)) {
     const msg = (result as Error).message;
     throw new ExprError(
       `cannot evaluate ${JSON.stringify(source)}: ${msg}`,

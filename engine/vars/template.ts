@@ -2,13 +2,26 @@
  * Handlebars templating for `{{ }}` in values and for template files. Strict (an undefined
  * variable is an error, not an empty string) and noEscape (configs, not HTML).
  */
-import Handlebars from 'handlebars';
+import { createRequire } from 'node:module';
+import type Handlebars from 'handlebars';
 import { stringify as toYaml } from 'yaml';
 import type { Place } from '../errors.js';
 
 export type Vars = Record<string, unknown>;
 
-const hb = Handlebars.create();
+// Loaded on first use, not at startup: checking templates at load needs only Handlebars' parser
+// (the very function Handlebars.parse is); the compiler and runtime wait for the first render.
+const require = createRequire(import.meta.url);
+let parser: { parse: typeof Handlebars.parse } | undefined;
+const parse = (source: string): hbs.AST.Program => (parser ??= require('handlebars/dist/cjs/handlebars/compiler/base.js') as typeof parser)!.parse(source);
+let instance: typeof Handlebars | undefined;
+function handlebars(): typeof Handlebars {
+  if (!instance) {
+    instance = (require('handlebars') as typeof Handlebars).create();
+    for (const [name, fn] of Object.entries(helpers)) instance.registerHelper(name, fn);
+  }
+  return instance;
+}
 
 const helpers: Record<string, Handlebars.HelperDelegate> = {
   /** {{default x "fallback"}}: x unless it is undefined or null. */
@@ -30,7 +43,6 @@ const helpers: Record<string, Handlebars.HelperDelegate> = {
   upper: (value: unknown) => String(value).toUpperCase(),
   eq: (a: unknown, b: unknown) => a === b,
 };
-for (const [name, fn] of Object.entries(helpers)) hb.registerHelper(name, fn);
 const helperNames = new Set([...Object.keys(helpers), 'if', 'unless', 'each', 'with', 'lookup', 'log']);
 
 export function shellQuote(s: string): string {
@@ -71,7 +83,7 @@ export function checkTemplate(source: string): hbs.AST.Program {
     throw new TemplateError('Jinja statement {% ... %} is not supported', 'use Handlebars blocks: {{#if cond}}...{{/if}}, {{#each list}}...{{/each}}');
   }
   try {
-    return hb.parse(source);
+    return parse(source);
   } catch (err) {
     const lines = (err as Error).message.split('\n');
     const open = /got 'EOF'/.test(lines[lines.length - 1]!) ? unclosedBlock(source) : undefined;
@@ -132,7 +144,7 @@ export function renderString(source: string, vars: Vars): string {
   let fn = compiled.get(source);
   if (!fn) {
     checkTemplate(source);
-    fn = hb.compile(source, { strict: true, noEscape: true });
+    fn = handlebars().compile(source, { strict: true, noEscape: true });
     compiled.set(source, fn);
   }
   try {
