@@ -13,7 +13,8 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json ./
 RUN npm ci --ignore-scripts
 COPY engine/ engine/
-RUN npx tsc -p tsconfig.json
+# build = tsc, then the schemas precompiled to standalone validators (engine/schema/precompile.ts)
+RUN npm run build
 
 FROM node:20-slim
 ENV NODE_ENV=production

@@ -1,7 +1,17 @@
 /**
  * JSON Schema validation (ajv) whose errors point at file:line:col via the YAML position map.
+ *
+ * Startup time: compiling schemas with ajv is slow (tens of ms each, and ajv itself takes as long
+ * to load), so `npm run build` precompiles every schema tsplay ships -- the documents' and each
+ * module's arguments, in both instances' options -- to standalone code (engine/schema/precompile.ts).
+ * A validator is looked up by a hash of everything that shapes its code and loaded on first use;
+ * a schema with no precompiled code (a source run, or a stale dist/) is compiled by ajv, as before.
+ * Both produce the same errors: they are the same generated code.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv';
 import inventorySchema from '../schema/inventory.schema.json' with { type: 'json' };
 import playbookSchema from '../schema/playbook.schema.json' with { type: 'json' };
 import roleMetaSchema from '../schema/role-meta.schema.json' with { type: 'json' };
@@ -9,30 +19,100 @@ import varsSchema from '../schema/vars.schema.json' with { type: 'json' };
 import type { Diagnostics } from '../errors.js';
 import type { LoadedYaml } from './yaml-file.js';
 
-// verbose: errors carry their schema, so messages can list the allowed keys.
-const ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true, verbose: true });
-ajv.addSchema(varsSchema);
-ajv.addSchema(playbookSchema);
+const require = createRequire(import.meta.url);
 
-export const validators = {
-  inventory: ajv.compile(inventorySchema),
-  playbook: ajv.getSchema(playbookSchema.$id) as ValidateFunction,
-  roleMeta: ajv.compile(roleMetaSchema),
-  vars: ajv.getSchema(varsSchema.$id) as ValidateFunction,
-  taskList: ajv.compile({ $ref: `${playbookSchema.$id}#/definitions/taskList` }),
+export type Variant = 'load' | 'coerce';
+
+export const AJV_OPTIONS: Record<Variant, Options> = {
+  // verbose: errors carry their schema, so messages can list the allowed keys.
+  load: { allErrors: true, strict: false, allowUnionTypes: true, verbose: true },
+  // At run time, templated arguments arrive as strings ("60" from -e timeout=60): coerce them to
+  // the schema's scalar types, as Ansible's argument_spec does.
+  coerce: { allErrors: true, strict: false, allowUnionTypes: true, coerceTypes: true },
 };
 
-export function compileSchema(schema: object): ValidateFunction {
-  return ajv.compile(schema);
+/** Added to the load instance and referenced by $id; validated by the compiled schema itself. */
+const SHARED_SCHEMAS: object[] = [varsSchema, playbookSchema];
+
+/** The documents tsplay validates at load. */
+export const DOCUMENT_SCHEMAS = {
+  inventory: inventorySchema as object,
+  playbook: playbookSchema as object,
+  roleMeta: roleMetaSchema as object,
+  vars: varsSchema as object,
+  taskList: { $ref: `${playbookSchema.$id}#/definitions/taskList` } as object,
+};
+
+/** An ajv instance set up as `variant`; `extra` is for the build's precompile step (code.source). */
+export function createAjv(variant: Variant, extra: Options = {}): Ajv {
+  const { Ajv: AjvClass } = require('ajv') as typeof import('ajv');
+  const ajv = new AjvClass({ ...AJV_OPTIONS[variant], ...extra });
+  if (variant === 'load') for (const s of SHARED_SCHEMAS) ajv.addSchema(s);
+  return ajv;
 }
 
-// At run time, templated arguments arrive as strings ("60" from -e timeout=60): coerce them to
-// the schema's scalar types, as Ansible's argument_spec does.
-const coercing = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true, coerceTypes: true });
+/** `schema` compiled in `ajv` (a shared schema is already there, under its $id). */
+export function compileIn(ajv: Ajv, schema: object): ValidateFunction {
+  return SHARED_SCHEMAS.includes(schema) ? (ajv.getSchema((schema as { $id: string }).$id) as ValidateFunction) : ajv.compile(schema);
+}
+
+let ajvVersion: string | undefined;
+
+/** The file name of `schema`'s precompiled code: it changes with anything that would change the code. */
+export function precompiledName(variant: Variant, schema: object): string {
+  ajvVersion ??= (require('ajv/package.json') as { version: string }).version;
+  const shaping = [ajvVersion, variant, AJV_OPTIONS[variant], variant === 'load' ? SHARED_SCHEMAS : [], schema];
+  return `${variant}-${createHash('sha256').update(JSON.stringify(shaping)).digest('hex').slice(0, 32)}.cjs`;
+}
+
+/** Where the build writes precompiled validators: dist/engine/schema/compiled/. */
+export const PRECOMPILED_DIR = new URL('../schema/compiled/', import.meta.url);
+
+const instances: Partial<Record<Variant, Ajv>> = {};
+
+function validatorFor(variant: Variant, schema: object): ValidateFunction {
+  try {
+    return require(fileURLToPath(new URL(precompiledName(variant, schema), PRECOMPILED_DIR))) as ValidateFunction;
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'MODULE_NOT_FOUND') throw err;
+  }
+  return compileIn((instances[variant] ??= createAjv(variant)), schema);
+}
+
+const documents = new Map<keyof typeof DOCUMENT_SCHEMAS, ValidateFunction>();
+function documentValidator(name: keyof typeof DOCUMENT_SCHEMAS): ValidateFunction {
+  let v = documents.get(name);
+  if (!v) documents.set(name, (v = validatorFor('load', DOCUMENT_SCHEMAS[name])));
+  return v;
+}
+
+/** Each compiled (or loaded) on first use. */
+export const validators = {
+  get inventory(): ValidateFunction {
+    return documentValidator('inventory');
+  },
+  get playbook(): ValidateFunction {
+    return documentValidator('playbook');
+  },
+  get roleMeta(): ValidateFunction {
+    return documentValidator('roleMeta');
+  },
+  get vars(): ValidateFunction {
+    return documentValidator('vars');
+  },
+  get taskList(): ValidateFunction {
+    return documentValidator('taskList');
+  },
+};
+
+/** A module's argument schema, for the load-time check (callers cache it per module). */
+export function compileSchema(schema: object): ValidateFunction {
+  return validatorFor('load', schema);
+}
 
 /** Validates and coerces in place ("60" -> 60, "true" -> true) where the schema says so. */
 export function compileCoercingSchema(schema: object): ValidateFunction {
-  return coercing.compile(schema);
+  return validatorFor('coerce', schema);
 }
 
 /** Validate a loaded document (or a part of it at `basePointer`) and report every problem. */
