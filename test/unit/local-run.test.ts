@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { changedTasks, hashTree, recap, totalChanged, tsplay } from '../helpers/cli.js';
+import { changedTasks, hashTree, recap, ROOT, totalChanged, tsplay } from '../helpers/cli.js';
 
 const PLAYBOOK = 'test/fixtures/local/site.yml';
 const INVENTORY = 'test/fixtures/local/inventory';
@@ -112,5 +112,17 @@ describe('local run', () => {
     expect(existsSync(join(dest, 'node-b.after'))).toBe(false);
     expect(existsSync(join(dest, 'node-b.reloaded'))).toBe(true);
     expect(run.stdout).toMatch(/FAILED HOSTS\n {2}node-b: command: non-zero exit 1/);
+  });
+});
+
+describe('tsplay --version', () => {
+  it('prints the package version, with no playbook or -i', async () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const run = await tsplay([flag]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toBe(`tsplay ${version} (node ${process.version})\n`);
+      expect(run.stderr).toBe('');
+    }
   });
 });
