@@ -9,7 +9,7 @@ import { plainReporter } from '../report/plain.js';
 import { createConnections } from '../run/connections.js';
 import { RunBus } from '../run/events.js';
 import { runPlaybook } from '../run/index.js';
-import { selectedByTags } from '../run/play.js';
+import { selectedByTags } from '../run/tags.js';
 import type { RunOptions, RunState } from '../run/state.js';
 import { secrets } from '../secrets.js';
 import { parseShard, shardHosts, ShardError, type Shard } from '../shard/rendezvous.js';

@@ -14,8 +14,6 @@ import { hostState, type HostState, type RunState } from './state.js';
 import { selectedByTags } from './tags.js';
 import { executeTask, taskTitle, varsFor, type TaskEnv } from './task.js';
 
-export { selectedByTags };
-
 /** `selected`: this run's hosts; `unsharded`: all hosts of the run before --shard split them. */
 export async function runPlay(run: RunState, play: Play, selected: Set<string>, unsharded = selected): Promise<void> {
   const matched = matchHosts(run.inventory, play.hosts);

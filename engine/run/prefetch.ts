@@ -18,6 +18,7 @@ import { findModule } from '../modules/registry.js';
 import type { AnyModule } from '../modules/types.js';
 import { evalCondition } from '../vars/expr.js';
 import { renderValue, type Vars } from '../vars/template.js';
+import { selectedByTags } from './tags.js';
 import type { Prepared, TaskEnv } from './task.js';
 
 const MAX_WINDOW = 64;
@@ -75,10 +76,10 @@ function batchable(mod: AnyModule): boolean {
 type PrepareFn = (env: TaskEnv, task: Task, vars: Vars) => Promise<Prepared>;
 type VarsFn = (env: TaskEnv, task: Task, extra?: Vars) => Vars;
 
+/** From run/task.ts, passed in rather than imported: task.ts imports this file. */
 export interface Lookahead {
   prepare: PrepareFn;
   varsFor: VarsFn;
-  selected(task: Task): boolean;
 }
 
 /** The probe result for `current`: cached, started now with the probes of what follows, or alone. */
@@ -136,7 +137,7 @@ async function upcomingProbes(env: TaskEnv, task: Task, vars: Vars, current: Pre
     if (task.register) return out;
     for (const node of env.following ?? []) {
       if (!eligible(node)) return out;
-      if (!look.selected(node)) continue;
+      if (!selectedByTags(env.run, node)) continue;
       if (node.loop === undefined) {
         if (!(await add(node, look.varsFor(env, node)))) return out;
       } else {

@@ -16,8 +16,7 @@ import { layeredVars } from '../vars/context.js';
 import { evalCondition, ExprError } from '../vars/expr.js';
 import { renderString, renderValue, TemplateError, type Vars } from '../vars/template.js';
 import type { TaskOutcome } from './events.js';
-import { probe, probeCacheOf, type Lookahead } from './prefetch.js';
-import { selectedByTags } from './tags.js';
+import { probe, probeCacheOf } from './prefetch.js';
 import type { HostState, RunState } from './state.js';
 
 export interface TaskEnv {
@@ -232,10 +231,8 @@ async function prepare(env: TaskEnv, task: Task, vars: Vars): Promise<Prepared> 
 
 async function runOnce(env: TaskEnv, task: Task, vars: Vars): Promise<TaskOutcome> {
   const prepared = await prepare(env, task, vars);
-  const { mod, args, ctx } = prepared;
-  const { check } = prepared;
-  const look: Lookahead = { prepare, varsFor, selected: (t) => selectedByTags(env.run, t) };
-  const observed = await probe(env, task, vars, prepared, look);
+  const { mod, args, ctx, check } = prepared;
+  const observed = await probe(env, task, vars, prepared, { prepare, varsFor });
   const plan = (await mod.plan(args as never, observed as never, ctx)) as Plan;
   if (plan.facts) Object.assign(env.host.facts, plan.facts);
   const result: Record<string, unknown> = { ...(plan.result ?? {}) };
@@ -244,7 +241,8 @@ async function runOnce(env: TaskEnv, task: Task, vars: Vars): Promise<TaskOutcom
   if (!failedMsg && plan.changes.length > 0 && !check) {
     // Whatever was read ahead on this host may be what this apply changes.
     probeCacheOf(env.host).invalidate();
-    if (task.delegateTo) { const other = env.run.hosts.get(task.delegateTo); if (other) probeCacheOf(other).invalidate(); }
+    const delegate = task.delegateTo ? env.run.hosts.get(task.delegateTo) : undefined;
+    if (delegate) probeCacheOf(delegate).invalidate();
     const applied = await mod.apply(ctx, args as never, plan as never);
     Object.assign(result, applied.result ?? {});
     changed = applied.changed ?? true;
