@@ -21,7 +21,7 @@ import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, resolve as resolvePath } from 'node:path';
 import { createRequire } from 'node:module';
-import type { CertificatesV1Api, Cluster, Context, KubeConfig, User } from '@kubernetes/client-node';
+import type { Cluster, Context, KubeConfig, User } from '@kubernetes/client-node';
 
 /**
  * The client library is loaded on first use, not at startup: it takes ~0.7 s to load, which
@@ -178,7 +178,6 @@ export interface K8sClient {
   path(apiVersion: string, kind: string, name?: string, namespace?: string, signal?: AbortSignal): Promise<{ path: string; resource: ApiResource }>;
   /** The context's default namespace (or "default"). */
   readonly defaultNamespace: string;
-  certificates(): CertificatesV1Api;
 }
 
 const cache = new Map<string, K8sClient>();
@@ -254,7 +253,6 @@ function makeClient(access: ResolvedAccess, policy: RetryPolicy): K8sClient {
   const server = cluster.server.replace(/\/+$/, '');
   const defaultNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace || 'default';
   const discovery = new Map<string, Promise<ApiResource[]>>();
-  let certs: CertificatesV1Api | undefined;
 
   const request = async <T>(method: string, path: string, opts: RequestOptions = {}, what = `${method} ${path}`): Promise<T> => {
     const url = new URL(server + path);
@@ -363,10 +361,6 @@ function makeClient(access: ResolvedAccess, policy: RetryPolicy): K8sClient {
       const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
       const ns = resource.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
       return { path: `${base}${ns}/${resource.name}${name !== undefined ? `/${encodeURIComponent(name)}` : ''}`, resource };
-    },
-    certificates() {
-      certs ??= kc.makeApiClient(k8sLib().CertificatesV1Api);
-      return certs;
     },
   };
   return client;

@@ -111,7 +111,8 @@ async function decide(client: K8sClient, ctx: ModuleContext, name: string, csr: 
   let current = csr;
   for (let attempt = 1; ; attempt++) {
     try {
-      await client.certificates().replaceCertificateSigningRequestApproval({ name, body: conditionBody(current, type, reason, message) as never });
+      // Through request(): the same bounded retries (429, 5xx, resets) as every other API call.
+      await client.request('PUT', `${CSR_PATH}/${encodeURIComponent(name)}/approval`, { body: conditionBody(current, type, reason, message), signal: ctx.signal }, `${type === 'Approved' ? 'approve' : 'deny'} CSR ${name}`);
       return true;
     } catch (err) {
       const e = describeError(err, `${type === 'Approved' ? 'approve' : 'deny'} CSR ${name}`, client.server);

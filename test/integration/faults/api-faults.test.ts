@@ -2,6 +2,7 @@
  * The k8s modules against a real control plane (test/cluster) when it misbehaves:
  *
  *   - 500s and 429s (Retry-After honoured) are retried with backoff and the apply goes through;
+ *   - csr_approve's approval PUT gets the same retries (503, 500, then approved once);
  *   - a 500 that does not stop: bounded retries, then a failure naming the object; the other
  *     object of the task is applied, and a re-run does only the one that is left;
  *   - 429 that does not stop, and an apiserver slower than k8s_timeout: bounded, named failures;
@@ -19,7 +20,7 @@ import { openSync, readFileSync, readdirSync, closeSync } from 'node:fs';
 import * as https from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiFrom, cluster, CLUSTER_TIMEOUT_MS, recap, work, type Api, type TestCluster, type Work } from '../k8s/fixture.js';
+import { apiFrom, asUser, cluster, CLUSTER_TIMEOUT_MS, csrObject, opensslCsr, recap, work, type Api, type TestCluster, type Work } from '../k8s/fixture.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
 
 let c: TestCluster;
@@ -122,6 +123,26 @@ describe('k8s modules when the apiserver misbehaves', () => {
     expect((await admin('GET', CRB(name))).status).toBe(200);
     const third = await w.play(playbook(name), inventory(proxyKubeconfig));
     expect(recap(third.stdout).controller).toMatchObject({ changed: 0, failed: 0 });
+  });
+
+  it('csr_approve: a 503 and a 500 on the approval are retried, and the CSR is approved once', async () => {
+    const CSRS = '/apis/certificates.k8s.io/v1/certificatesigningrequests';
+    const node = 'faults-node';
+    const req = opensslCsr(w.dir, `/O=system:nodes/CN=system:node:${node}`, `DNS:${node},IP:127.0.1.77`);
+    const made = await admin('POST', CSRS, csrObject('faults-serving', req.b64, 'kubernetes.io/kubelet-serving', ['digital signature', 'key encipherment', 'server auth']), asUser(`system:node:${node}`, ['system:nodes', 'system:authenticated']));
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    const isApproval = (r: { method: string; url: string }): boolean => r.method === 'PUT' && r.url.startsWith(`${CSRS}/faults-serving/approval`);
+    const answers = [503, 500];
+    proxy.fault = (r) => (isApproval(r) && answers.length ? { status: answers.shift()! } : undefined);
+    proxy.seen.length = 0;
+    const inv = `all:\n  hosts:\n    ${node}:\n      ansible_connection: local\n      kubeconfig: ${proxyKubeconfig}\n      node_ip: 127.0.1.77\n`;
+    const run = await w.play(`- hosts: all\n  tasks:\n    - csr_approve: { timeout: 20, poll: 0.5 }\n      run_once: true\n`, inv);
+    proxy.fault = () => undefined;
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(proxy.seen.filter(isApproval).map((t) => t.outcome)).toEqual([503, 500, 200]);
+    const after = await admin('GET', `${CSRS}/faults-serving`);
+    const conditions = (after.body.status?.conditions ?? []) as Array<{ type: string }>;
+    expect(conditions.map((x) => x.type)).toEqual(['Approved']);
   });
 
   it('429 that does not stop, and an apiserver slower than k8s_timeout: bounded, named failures', async () => {
