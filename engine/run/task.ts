@@ -239,10 +239,10 @@ async function runOnce(env: TaskEnv, task: Task, vars: Vars): Promise<TaskOutcom
   let failedMsg = plan.fail;
   let changed = plan.changes.length > 0;
   if (!failedMsg && plan.changes.length > 0 && !check) {
-    // Whatever was read ahead on this host may be what this apply changes.
-    probeCacheOf(env.host).invalidate();
-    const delegate = task.delegateTo ? env.run.hosts.get(task.delegateTo) : undefined;
-    if (delegate) probeCacheOf(delegate).invalidate();
+    // What was read ahead on the host this apply runs on may be what it changes. (A controller
+    // module, an API call, leaves the host as it was; a delegated task changes its delegate.)
+    const changedHost = env.run.hosts.get(ctx.conn.host);
+    if (changedHost) probeCacheOf(changedHost).invalidate();
     const applied = await mod.apply(ctx, args as never, plan as never);
     Object.assign(result, applied.result ?? {});
     changed = applied.changed ?? true;
