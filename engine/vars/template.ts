@@ -13,7 +13,19 @@ export type Vars = Record<string, unknown>;
 // (the very function Handlebars.parse is); the compiler and runtime wait for the first render.
 const require = createRequire(import.meta.url);
 let parser: { parse: typeof Handlebars.parse } | undefined;
-const parse = (source: string): hbs.AST.Program => (parser ??= require('handlebars/dist/cjs/handlebars/compiler/base.js') as typeof parser)!.parse(source);
+function parse(source: string): hbs.AST.Program {
+  if (!parser) {
+    let found: { parse?: unknown } | undefined;
+    try {
+      found = require('handlebars/dist/cjs/handlebars/compiler/base.js') as { parse?: unknown };
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'MODULE_NOT_FOUND') throw err;
+    }
+    // A Handlebars release that moved the file: its full build parses the same.
+    parser = typeof found?.parse === 'function' ? (found as { parse: typeof Handlebars.parse }) : handlebars();
+  }
+  return parser.parse(source);
+}
 let instance: typeof Handlebars | undefined;
 function handlebars(): typeof Handlebars {
   if (!instance) {
