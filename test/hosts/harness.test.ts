@@ -108,3 +108,59 @@ describe.skipIf(process.getuid?.() !== 0)('real test hosts', () => {
     expect(() => readFileSync(hosts().stateFile)).toThrow();
   }, 120_000);
 });
+
+describe.skipIf(process.getuid?.() !== 0)('real test hosts on a bridge, each in its own network namespace', () => {
+  const first = FIRST + 10;
+  let t: TestHosts | undefined;
+  const linkExists = (name: string) => {
+    try {
+      readFileSync(`/sys/class/net/${name}/type`);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  beforeAll(async () => {
+    t = await bootHosts({ first, count: 2, prefix: 'nettest', network: 'bridge', hostRoutes: ['10.96.0.0/12'] });
+  }, 900_000);
+
+  afterAll(async () => {
+    await t?.stop();
+  }, 120_000);
+
+  it('gives each host its own address on the harness bridge, reached over real ssh', async () => {
+    const net = t!.network!;
+    expect(net.bridge).toBe(`tsbr${first}`);
+    expect(linkExists(net.bridge)).toBe(true);
+    for (const h of t!.hosts) {
+      expect(h.address).toBe(`${net.base}.${h.index}`);
+      const r = await sshExec(t!, h.index, 'hostname; ip -4 -o addr show dev host0; getent hosts $(hostname)');
+      expect(r.code, r.stderr).toBe(0);
+      const [name, addr, hosts] = r.stdout.split('\n');
+      expect(name).toBe(`w${h.index}`);
+      expect(addr).toContain(`inet ${h.address}/24`);
+      // a kubelet finds its node's address through its hostname
+      expect(hosts).toMatch(new RegExp(`^${h.address.replace(/\./g, '\\.')}\\s+w${h.index}$`));
+    }
+  }, 60_000);
+
+  it('gives the hosts no default route: a packet off the bridge fails inside the host', async () => {
+    for (const h of t!.hosts) {
+      const r = await sshExec(t!, h.index, 'ip -4 route show; echo ==; ip route get 198.51.100.1 2>&1; ip route get 10.96.0.1');
+      const [routes, lookups] = r.stdout.split('==\n');
+      expect(routes).not.toMatch(/^default/m);
+      expect(routes).toMatch(new RegExp(`^${t!.network!.subnet.replace(/\./g, '\\.')} dev host0`, 'm'));
+      // the caller's on-link route (a Service CIDR for kube-proxy's DNAT), no gateway
+      expect(routes).toMatch(/^10\.96\.0\.0\/12 dev host0 .*scope link/m);
+      expect(lookups).toContain('Network is unreachable');
+      expect(lookups).toMatch(/^10\.96\.0\.1 dev host0/m);
+    }
+  }, 60_000);
+
+  it('removes the bridge when the hosts stop', async () => {
+    const bridge = t!.network!.bridge;
+    await t!.stop();
+    expect(linkExists(bridge)).toBe(false);
+  }, 120_000);
+});

@@ -1,5 +1,7 @@
 // Real test hosts for tsplay: Debian bookworm with real systemd and real OpenSSH, one
-// systemd-nspawn container per host, each on its own loopback address 127.0.1.<i>.
+// systemd-nspawn container per host, each on its own loopback address 127.0.1.<i> (the machine's
+// network namespace), or, with `network: 'bridge'`, in a network namespace of its own on a bridge
+// the harness creates (network.ts).
 // See README.md beside this file and DESIGN.md "Real test hosts".
 //
 // Only Node built-ins: CI and the benchmark load this before anything else is known to work.
@@ -22,6 +24,7 @@ import * as fs from 'node:fs/promises';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createBridge, host0Network, planBridge, removeBridge, type BridgeNetwork } from './network.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -29,7 +32,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export interface TestHost {
   /** systemd-nspawn machine name, `${prefix}-h<i>` */
   name: string;
-  /** 127.0.1.<i> */
+  /** 127.0.1.<i>, or `${network.base}.<i>` on a bridge */
   address: string;
   port: number;
   /** i, the last octet of the address */
@@ -56,6 +59,8 @@ export interface TestHosts {
   stop(): Promise<void>;
   /** Power off the host whose `index` (last address octet) is given, leaving the others running. */
   powerOff(index: number): Promise<void>;
+  /** The bridge the hosts are on (`network: 'bridge'`); undefined on the shared loopback. */
+  network?: BridgeNetwork;
 }
 
 export interface BootOptions {
@@ -73,6 +78,18 @@ export interface BootOptions {
   keepAfterExit?: boolean;
   /** progress messages; default: stderr */
   log?: (message: string) => void;
+  /**
+   * 'loopback' (default): every host in the machine's network namespace on 127.0.1.<i>.
+   * 'bridge': every host in its own network namespace on a bridge this boot creates (network.ts),
+   * with no default route; removed by stop().
+   */
+  network?: 'loopback' | 'bridge';
+  /** On-link routes on the bridge inside every host ('bridge' only; see host0Network). */
+  hostRoutes?: string[];
+  /** More systemd-nspawn arguments for every host (e.g. a device the caller's test needs), each labelled by the caller. */
+  nspawnArgs?: string[];
+  /** Called once the bridge exists, before the hosts boot (e.g. to start a server on its address). */
+  onBridge?: (net: BridgeNetwork) => void;
 }
 
 /** What state.json (and the CLI's --state file) holds. */
@@ -87,6 +104,8 @@ export interface HostsState {
   keyFile: string;
   knownHostsFile: string;
   inventoryFile: string;
+  /** the bridge this boot created ('bridge' mode), removed with the hosts */
+  network?: BridgeNetwork;
   hosts: Array<
     TestHost & {
       /** pid of the container's own init (systemd), the nspawn's child; 0 until known */
@@ -102,10 +121,15 @@ export interface HostsState {
 // ---------------------------------------------------------------------------------------------
 // Paths and constants
 
-export const IMAGE_VERSION = 'image-v1';
+export const IMAGE_VERSION = 'image-v2';
 export const DEPLOY_PASSWORD = 'deploy-secret-pw';
 const SUITE = 'bookworm';
-const PACKAGES = 'systemd,systemd-sysv,openssh-server,dbus,kmod,procps,sudo,python3';
+// containerd, runc, the CNI plugins, iptables, conntrack, iproute2 and curl: a worker's container
+// runtime and what kube-proxy and the e2e test use on a node (test/e2e/README.md). containerd is
+// disabled in the image (DISABLE_UNITS): only the e2e harness starts it.
+const PACKAGES =
+  'systemd,systemd-sysv,openssh-server,dbus,kmod,procps,sudo,python3,' +
+  'containerd,runc,containernetworking-plugins,iptables,conntrack,iproute2,curl,ca-certificates';
 const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
 const CGROUP_GROUP = 'tsplay';
 
@@ -324,6 +348,9 @@ const DISABLE_UNITS = [
   'e2scrub_reap.service',
   'systemd-pstore.service',
   'getty@tty1.service',
+  // Every test host has it installed; only a test of a worker (test/e2e) starts it, so the other
+  // tests and the benchmark's 50 hosts do not pay for 50 idle container runtimes.
+  'containerd.service',
 ];
 // nspawn's console is read-only here (stdin is not a tty), so the console login prompt that the
 // getty generator adds in a container can never be used; masked, it costs no process per host.
@@ -683,13 +710,14 @@ export function sshArgs(t: Pick<TestHosts, 'keyFile' | 'knownHostsFile'>, addres
 
 /** Run a command on a host over real OpenSSH. `index` is the host's index (address octet). */
 export async function sshExec(
-  t: Pick<TestHosts, 'keyFile' | 'knownHostsFile' | 'hosts'>,
+  t: Pick<TestHosts, 'keyFile' | 'knownHostsFile' | 'hosts' | 'network'>,
   index: number,
   command: string,
   opts: { user?: string; input?: string; timeoutMs?: number } = {},
 ): Promise<RunResult> {
   const h = t.hosts.find((x) => x.index === index);
   if (!h) throw new Error(`no host with index ${index}`);
+  if (!addressesLocal(t)) throw new Error(`the hosts' bridge ${t.network!.bridge} is gone (hosts stopped): not connecting to ${h.address}`);
   return run('ssh', [...sshArgs(t, h.address, opts.user), command], {
     input: opts.input,
     timeoutMs: opts.timeoutMs ?? 60_000,
@@ -730,9 +758,19 @@ function forceKill(h: HostRec): void {
   for (const cg of h.cgroups) killCgroup(cg);
 }
 
-async function stopHost(t: { keyFile: string; knownHostsFile: string }, h: HostRec, log: (m: string) => void): Promise<void> {
+/**
+ * May we connect to the hosts' addresses? On a bridge only while it exists: without it, the
+ * machine would route their addresses to its default gateway, off the machine.
+ */
+function addressesLocal(t: { network?: BridgeNetwork }): boolean {
+  return !t.network || existsSync(`/sys/class/net/${t.network.bridge}`);
+}
+
+async function stopHost(t: { keyFile: string; knownHostsFile: string; network?: BridgeNetwork }, h: HostRec, log: (m: string) => void): Promise<void> {
   if (isNspawnOf(h.pid, h.name)) {
-    const r = await run('ssh', [...sshArgs(t, h.address), 'systemctl poweroff'], { timeoutMs: 15_000 });
+    const r = addressesLocal(t)
+      ? await run('ssh', [...sshArgs(t, h.address), 'systemctl poweroff'], { timeoutMs: 15_000 })
+      : { code: 1, stdout: '', stderr: 'bridge gone' };
     // A host that took the command needs ~2 s to shut down; one that did not (no sshd), none.
     if (!(await waitExit(h, r.code === 0 ? 10_000 : 1_000))) {
       // nspawn's own orderly shutdown: it asks the container's systemd to power off
@@ -808,6 +846,9 @@ class HostGroup implements TestHosts {
   get hosts(): TestHost[] {
     return this.state.hosts.map(({ name, address, port, index, hostname, pid }) => ({ name, address, port, index, hostname, pid }));
   }
+  get network() {
+    return this.state.network;
+  }
   get keyFile() {
     return this.state.keyFile;
   }
@@ -837,6 +878,8 @@ class HostGroup implements TestHosts {
       await Promise.all(
         this.state.hosts.filter((h) => !this.stopped.has(h.index)).map((h) => this.powerOff(h.index)),
       );
+      // After the hosts: their veths leave the bridge with their namespaces.
+      if (this.state.network) await removeBridge(this.state.network.bridge);
       await fs.rm(this.state.runDir, { recursive: true, force: true });
       live.delete(this);
       if (live.size === 0) uninstallHooks();
@@ -873,6 +916,7 @@ class HostGroup implements TestHosts {
         sleep 0.5
         for cg in $cgs; do find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null; done
       done
+      ${this.state.network ? `ip link del dev '${this.state.network.bridge}' 2>/dev/null` : ''}
       rm -rf '${this.state.runDir}'
     `;
     try {
@@ -893,39 +937,68 @@ export async function stopFromState(state: HostsState, log: (m: string) => void 
 // ---------------------------------------------------------------------------------------------
 // bootHosts
 
-function hostFiles(i: number, machineId: string): Record<string, { text: string; mode: number }> {
-  return {
+function hostAddress(i: number, net: BridgeNetwork | undefined): string {
+  return net ? `${net.base}.${i}` : `127.0.1.${i}`;
+}
+
+function hostFiles(
+  i: number,
+  machineId: string,
+  net: BridgeNetwork | undefined,
+  routes: string[],
+): Record<string, { text: string; mode: number }> {
+  const address = hostAddress(i, net);
+  const files: Record<string, { text: string; mode: number }> = {
     'etc/ssh/sshd_config.d/test.conf': {
       // HostKey: only the per-host key exists (the image has none); naming it spares sshd
-      // from trying and logging the missing rsa/ecdsa defaults at every start.
-      text: `ListenAddress 127.0.1.${i}\nMaxSessions 64\nHostKey /etc/ssh/ssh_host_ed25519_key\n`,
+      // from trying and logging the missing rsa/ecdsa defaults at every start. On a bridge the
+      // host has a namespace of its own, so sshd listens on all of it: binding the address would
+      // race systemd-networkd configuring it.
+      text: `${net ? '' : `ListenAddress ${address}\n`}MaxSessions 64\nHostKey /etc/ssh/ssh_host_ed25519_key\n`,
       mode: 0o644,
     },
     'etc/hostname': { text: `w${i}\n`, mode: 0o644 },
     // sudo resolves the hostname: without an entry it would warn and wait on DNS at each call.
+    // On a bridge this is also how a kubelet finds its node's address (its hostname's address).
     'etc/hosts': {
-      text: `127.0.0.1\tlocalhost\n127.0.1.${i}\tw${i}\n::1\t\tlocalhost ip6-localhost ip6-loopback\n`,
+      text: `127.0.0.1\tlocalhost\n${address}\tw${i}\n::1\t\tlocalhost ip6-localhost ip6-loopback\n`,
       mode: 0o644,
     },
     'etc/machine-id': { text: `${machineId}\n`, mode: 0o444 },
   };
+  if (net) {
+    // 10-: before the image's 80-container-host0.network, which would ask for DHCP.
+    files['etc/systemd/network/10-tsplay-host0.network'] = { text: host0Network(net, i, routes), mode: 0o644 };
+  }
+  return files;
 }
 
-async function prepareUpper(upper: string, i: number): Promise<string> {
+/** systemd-networkd, enabled offline (the image leaves it disabled), for a host on a bridge. */
+const NETWORKD_LINKS: Array<[link: string, target: string]> = [
+  ['etc/systemd/system/multi-user.target.wants/systemd-networkd.service', '/lib/systemd/system/systemd-networkd.service'],
+  ['etc/systemd/system/sockets.target.wants/systemd-networkd.socket', '/lib/systemd/system/systemd-networkd.socket'],
+];
+
+async function prepareUpper(upper: string, i: number, net: BridgeNetwork | undefined, routes: string[]): Promise<string> {
   // Explicit modes: an upper dir's directories replace the image's in the merged view, so a
   // strict umask here would make /etc unreadable for deploy and nopass.
-  for (const d of ['', 'etc', 'etc/ssh', 'etc/ssh/sshd_config.d']) {
+  const dirs = ['', 'etc', 'etc/ssh', 'etc/ssh/sshd_config.d'];
+  if (net) {
+    dirs.push('etc/systemd', 'etc/systemd/network', 'etc/systemd/system', 'etc/systemd/system/multi-user.target.wants', 'etc/systemd/system/sockets.target.wants');
+  }
+  for (const d of dirs) {
     await fs.mkdir(path.join(upper, d), { recursive: true });
     await fs.chmod(path.join(upper, d), 0o755);
   }
-  for (const [rel, { text, mode }] of Object.entries(hostFiles(i, randomBytes(16).toString('hex')))) {
+  for (const [rel, { text, mode }] of Object.entries(hostFiles(i, randomBytes(16).toString('hex'), net, routes))) {
     await fs.writeFile(path.join(upper, rel), text);
     await fs.chmod(path.join(upper, rel), mode);
   }
+  if (net) for (const [link, target] of NETWORKD_LINKS) await fs.symlink(target, path.join(upper, link));
   const key = path.join(upper, 'etc/ssh/ssh_host_ed25519_key');
   await runOk('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `root@w${i}`, '-f', key]);
   const [type, blob] = (await fs.readFile(`${key}.pub`, 'utf8')).trim().split(/\s+/);
-  return `127.0.1.${i} ${type} ${blob}`;
+  return `${hostAddress(i, net)} ${type} ${blob}`;
 }
 
 function inventoryYaml(state: HostsState): string {
@@ -967,7 +1040,8 @@ async function consoleTail(file: string, lines = 40): Promise<string> {
 const NSPAWN_WRAPPER = 'for d in $TSPLAY_CGROUPS; do echo $$ > "$d/cgroup.procs" || exit 97; done; unset TSPLAY_CGROUPS; exec "$@"';
 
 /**
- * Boot hosts first..first+count-1: host i is `${prefix}-h<i>` on 127.0.1.<i> with hostname w<i>.
+ * Boot hosts first..first+count-1: host i is `${prefix}-h<i>` on 127.0.1.<i> (or, on a bridge,
+ * `${network.base}.<i>`) with hostname w<i>.
  * Resolves when every host answers a real ssh login; rejects (after stopping them all) with the
  * console output of the hosts that did not.
  */
@@ -985,6 +1059,7 @@ export async function bootHosts(opts: BootOptions): Promise<TestHosts> {
   const image = await ensureImage({ log });
   await raiseInotifyLimits(log);
   await sweepStale(log);
+  const net = opts.network === 'bridge' ? await planBridge(first) : undefined;
 
   // Refuse to share an address: a leftover host would answer instead of ours and tests would
   // pass or fail against the wrong machine.
@@ -994,7 +1069,9 @@ export async function bootHosts(opts: BootOptions): Promise<TestHosts> {
       const name = `${prefix}-h${i}`;
       const pids = nspawnsNamed(name);
       if (pids.length) busy.push(`${name} already runs (systemd-nspawn pid ${pids.join(', ')})`);
-      else if (await tcpOpen(`127.0.1.${i}`, 22, 1000)) busy.push(`127.0.1.${i}:22 already accepts connections`);
+      // On a bridge, no probe: until the bridge exists the address would route off the machine.
+      // planBridge already refused a subnet some interface (a leftover bridge) has a route for.
+      else if (!net && (await tcpOpen(hostAddress(i, net), 22, 1000))) busy.push(`${hostAddress(i, net)}:22 already accepts connections`);
     }),
   );
   if (busy.length) {
@@ -1017,6 +1094,7 @@ export async function bootHosts(opts: BootOptions): Promise<TestHosts> {
     keyFile: controllerKeyFile(),
     knownHostsFile: path.join(runDir, 'known_hosts'),
     inventoryFile: path.join(runDir, 'inventory.yml'),
+    network: net,
     hosts: [],
   };
   const saveState = () => fs.writeFile(state.stateFile, JSON.stringify(state, null, 2) + '\n');
@@ -1025,15 +1103,20 @@ export async function bootHosts(opts: BootOptions): Promise<TestHosts> {
   const group = new HostGroup(state, log);
   const started = Date.now();
   try {
+    if (net) {
+      await createBridge(net);
+      log(`bridge ${net.bridge} ${net.gateway}/${net.prefixLength}: hosts in their own network namespaces, no default route`);
+      opts.onBridge?.(net);
+    }
     const knownLines = await Promise.all(
       indices.map(async (i) => {
         const hostDir = path.join(runDir, `h${i}`);
         const upperDir = path.join(hostDir, 'upper');
-        const line = await prepareUpper(upperDir, i);
+        const line = await prepareUpper(upperDir, i, net, opts.hostRoutes ?? []);
         const name = `${prefix}-h${i}`;
         state.hosts.push({
           name,
-          address: `127.0.1.${i}`,
+          address: hostAddress(i, net),
           port: 22,
           index: i,
           hostname: `w${i}`,
@@ -1063,6 +1146,8 @@ export async function bootHosts(opts: BootOptions): Promise<TestHosts> {
             '-c', NSPAWN_WRAPPER, 'tsplay-nspawn',
             'systemd-nspawn', '-D', image, `--overlay=${image}:${h.upperDir}:/`, '--boot',
             '--machine', h.name, '--register=no', '--keep-unit', '-q',
+            ...(net ? [`--network-bridge=${net.bridge}`] : []),
+            ...(opts.nspawnArgs ?? []),
           ],
           {
             detached: true, // setsid: a terminal's ^C reaches the test runner, not the hosts' consoles
