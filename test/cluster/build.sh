@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
-# Builds the test control plane (kube-apiserver, kube-controller-manager, etcd) from the
-# Go module proxy, and the e2e test's stand-in kubelet and kube-proxy (standin/, standard library
-# only: test/e2e/README.md), into a cache outside the repo:
+# Builds, from the Go module proxy, the test control plane (kube-apiserver, kube-controller-manager,
+# etcd) and the upstream node binaries the e2e test installs on the test hosts (kubelet,
+# kube-proxy), into a cache outside the repo:
 #   ${TSPLAY_CACHE:-/var/cache/tsplay}/k8s/<k8s-version>/{kube-apiserver,kube-controller-manager,etcd}
+#   ${TSPLAY_CACHE:-/var/cache/tsplay}/k8s/<k8s-version>/{kubelet,kube-proxy}
 #   ${TSPLAY_CACHE:-/var/cache/tsplay}/k8s/<k8s-version>/{standin-kubelet,standin-kube-proxy}
+# The stand-ins (standin/, standard library only) are the labelled fallback the e2e harness uses
+# only on a machine where the upstream kubelet cannot run (test/e2e/README.md).
 # Prints that directory as its last line of stdout; progress goes to stderr.
 # Rerunning on a warm machine only checks a stamp, so callers may run it before every test file.
 #
-#   build.sh           the control plane (what startCluster needs) and the stand-ins (seconds)
-#   build.sh kubelet   also the upstream kubelet and a CRI fake (k8s.io/cri-client/pkg/fake) to serve
-#                      it as a container runtime: the experiment of test/e2e/README.md, "Upstream
-#                      kubelet". Both build without cgo (CGO_ENABLED=0, static).
+#   build.sh           all of the above. Everything builds without cgo (CGO_ENABLED=0, static):
+#                      the test hosts have no Go toolchain or matching libc to rely on.
+#   build.sh fake-cri  also the upstream CRI fake (k8s.io/cri-client/pkg/fake, fakecri/): not used
+#                      by any test; kept to diagnose a kubelet without a working containerd.
 set -euo pipefail
 
-want_kubelet=0
+want_fakecri=0
 case "${1:-}" in
   "") ;;
-  kubelet) want_kubelet=1 ;;
-  *) echo "usage: $0 [kubelet]" >&2; exit 2 ;;
+  fake-cri) want_fakecri=1 ;;
+  *) echo "usage: $0 [fake-cri]" >&2; exit 2 ;;
 esac
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -43,15 +46,18 @@ have_all() {
   [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] && [ -x "$out/etcd" ] &&
     [ "$(cat "$out/.stamp" 2>/dev/null)" = "$stamp_want" ]
 }
-have_kubelet() {
-  [ -x "$out/kubelet" ] && [ -x "$out/fake-cri" ] && [ "$(cat "$out/.stamp-kubelet" 2>/dev/null)" = "$stamp_want" ]
+have_nodes() {
+  [ -x "$out/kubelet" ] && [ -x "$out/kube-proxy" ] && [ "$(cat "$out/.stamp-nodes" 2>/dev/null)" = "$stamp_want" ]
+}
+have_fakecri() {
+  [ -x "$out/fake-cri" ] && [ "$(cat "$out/.stamp-fakecri" 2>/dev/null)" = "$stamp_want" ]
 }
 have_standins() {
   [ -x "$out/standin-kubelet" ] && [ -x "$out/standin-kube-proxy" ] &&
     [ "$(cat "$out/.stamp-standin" 2>/dev/null)" = "$standin_stamp_want" ]
 }
 have_wanted() {
-  have_all && have_standins && { [ "$want_kubelet" = 0 ] || have_kubelet; }
+  have_all && have_nodes && have_standins && { [ "$want_fakecri" = 0 ] || have_fakecri; }
 }
 
 if have_wanted; then
@@ -104,11 +110,16 @@ if ! have_standins; then
   build standin-kube-proxy ./standin/kube-proxy
   echo "$standin_stamp_want" >"$out/.stamp-standin"
 fi
-if [ "$want_kubelet" = 1 ] && ! have_kubelet; then
-  rm -f "$out/.stamp-kubelet"
+if ! have_nodes; then
+  rm -f "$out/.stamp-nodes"
   build kubelet k8s.io/kubernetes/cmd/kubelet
+  build kube-proxy k8s.io/kubernetes/cmd/kube-proxy
+  echo "$stamp_want" >"$out/.stamp-nodes"
+fi
+if [ "$want_fakecri" = 1 ] && ! have_fakecri; then
+  rm -f "$out/.stamp-fakecri"
   build fake-cri ./fakecri
-  echo "$stamp_want" >"$out/.stamp-kubelet"
+  echo "$stamp_want" >"$out/.stamp-fakecri"
 fi
 log "done: $out"
 echo "$out"

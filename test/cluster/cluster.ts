@@ -1,5 +1,5 @@
 // A real Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager) on
-// 127.0.0.1 for tests: the seeds' bootstrap-token / CSR flow is only meaningful when the
+// 127.0.0.1 (or on the test hosts' bridge, `address`) for tests: the seeds' bootstrap-token / CSR flow is only meaningful when the
 // real authenticator, RBAC and CSR approver/signer judge it, not a mock.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -17,7 +17,7 @@ const execFileP = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 export interface TestCluster {
-  /** https://127.0.0.1:PORT */
+  /** https://ADDRESS:PORT (ADDRESS: 127.0.0.1 unless StartClusterOptions.address) */
   server: string;
   caFile: string;
   caKeyFile: string;
@@ -34,6 +34,13 @@ export interface StartClusterOptions {
   dir?: string;
   /** kube-apiserver secure port; a free one is picked otherwise. */
   port?: number;
+  /**
+   * The machine's address the apiserver binds and advertises (default 127.0.0.1), e.g. the test
+   * hosts' bridge (test/hosts/network.ts), so that kubelets in their own network namespaces reach
+   * it. A non-loopback address also gets the real endpoint reconciler, so the `kubernetes`
+   * Service has this endpoint and a kube-proxy can route its ClusterIP.
+   */
+  address?: string;
 }
 
 const SERVICE_CIDR = '10.96.0.0/12';
@@ -227,7 +234,7 @@ const clientExt = [
   'extendedKeyUsage=clientAuth',
 ];
 
-async function makePki(pki: string): Promise<void> {
+async function makePki(pki: string, address: string): Promise<void> {
   await fsp.mkdir(pki, { recursive: true });
   await ecKey(pki, 'ca.key');
   await openssl(pki, [
@@ -240,7 +247,7 @@ async function makePki(pki: string): Promise<void> {
     'basicConstraints=critical,CA:FALSE',
     'keyUsage=critical,digitalSignature,keyEncipherment',
     'extendedKeyUsage=serverAuth',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,' +
+    `subjectAltName=IP:127.0.0.1,${address === '127.0.0.1' ? '' : `IP:${address},`}DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,` +
       `DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:${SERVICE_IP}`,
   ]);
   await issue(pki, 'admin', '/O=system:masters/CN=kubernetes-admin', clientExt);
@@ -279,12 +286,12 @@ current-context: ${user}@tsplay-test
 // ---------------------------------------------------------------------------------------
 // waiting
 
-async function freePort(): Promise<number> {
+async function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.unref();
     s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
+    s.listen(0, host, () => {
       const { port } = s.address() as net.AddressInfo;
       s.close(() => resolve(port));
     });
@@ -423,10 +430,12 @@ async function startOnce(bin: string, opts: StartClusterOptions): Promise<TestCl
 
   try {
     const [etcdClient, etcdPeer, kcmPort] = [await freePort(), await freePort(), await freePort()];
-    const port = opts.port ?? (await freePort());
-    const server = `https://127.0.0.1:${port}`;
+    const address = opts.address ?? '127.0.0.1';
+    const loopback = address.startsWith('127.');
+    const port = opts.port ?? (await freePort(address));
+    const server = `https://${address}:${port}`;
 
-    await makePki(pki);
+    await makePki(pki, address);
     const P = (f: string) => path.join(pki, f);
     const adminKubeconfig = path.join(dir, 'admin.kubeconfig');
     const kcmKubeconfig = path.join(dir, 'controller-manager.kubeconfig');
@@ -446,8 +455,8 @@ async function startOnce(bin: string, opts: StartClusterOptions): Promise<TestCl
 
     startProc(r, 'kube-apiserver', path.join(bin, 'kube-apiserver'), [
       `--etcd-servers=${etcdUrl}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
+      `--bind-address=${address}`,
+      `--advertise-address=${address}`,
       `--secure-port=${port}`,
       `--cert-dir=${path.join(dir, 'apiserver-certs')}`,
       `--tls-cert-file=${P('apiserver.crt')}`,
@@ -463,9 +472,15 @@ async function startOnce(bin: string, opts: StartClusterOptions): Promise<TestCl
       `--service-cluster-ip-range=${SERVICE_CIDR}`,
       `--kubelet-client-certificate=${P('apiserver-kubelet-client.crt')}`,
       `--kubelet-client-key=${P('apiserver-kubelet-client.key')}`,
-      // The endpoint reconciler would publish 127.0.0.1 for the kubernetes Service, which
-      // Endpoints validation rejects (loopback); nothing in these tests routes through it.
-      '--endpoint-reconciler-type=none',
+      // Kubelet serving certificates are issued by this CA (kubernetes.io/kubelet-serving), so the
+      // apiserver verifies the one a kubelet presents, as a production cluster should.
+      `--kubelet-certificate-authority=${P('ca.crt')}`,
+      // Reach a kubelet by the address it reports, never by resolving its node name through this
+      // machine's DNS (nodes/<n>/proxy, logs, exec).
+      '--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname',
+      // On loopback the endpoint reconciler would publish 127.0.0.1 for the kubernetes Service,
+      // which Endpoints validation rejects; nothing routes through it there.
+      ...(loopback ? ['--endpoint-reconciler-type=none'] : []),
       '--profiling=false',
     ]);
     const adminTls: https.RequestOptions = {
