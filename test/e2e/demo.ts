@@ -4,7 +4,8 @@
  *   node --import tsx test/e2e/demo.ts [--first N] [--count N] [--no-wait | --wait]
  *
  * Builds what it needs (dist/, the test host image, the Kubernetes binaries: all cached after the
- * first time), boots the test hosts (127.0.1.154-156 by default) and the control plane, writes
+ * first time), boots the test hosts (w154-w156 by default, each in its own network namespace on a
+ * bridge the harness creates) and the control plane on that bridge, writes
  * their inventory (test/e2e/local-cluster.ts), runs `tsplay playbooks/worker.yml -i <inventory>`
  * as a user would, prints what to try next and, on a terminal, keeps everything up until Enter
  * or Ctrl-C. Everything it started is stopped at the end, on failure and on Ctrl-C.
@@ -71,7 +72,7 @@ async function main(): Promise<number> {
   log(`Kubernetes binaries: ${await ensureClusterBinaries()}`);
   if (interrupted) return 130;
 
-  say(`boot ${count} test hosts (127.0.1.${first}-${first + count - 1}) and a control plane (etcd, kube-apiserver, kube-controller-manager)`);
+  say(`boot ${count} test hosts (w${first}-w${first + count - 1}, own network namespaces) and a control plane (etcd, kube-apiserver, kube-controller-manager)`);
   let lc: LocalCluster | undefined;
   try {
     lc = await startLocalCluster({ first, count, prefix: 'demo', log });
@@ -79,7 +80,11 @@ async function main(): Promise<number> {
     const inv = relative(ROOT, lc.inventoryDir).startsWith('..') ? lc.inventoryDir : relative(ROOT, lc.inventoryDir);
     log(`apiserver ${lc.cluster.server}; nodes ${lc.nodes.map((n) => `${n.name} (${n.ip})`).join(', ')}`);
     log(`inventory ${inv}: hosts.yml, group_vars/all.yml, group_vars/workers.yml`);
-    log('the kubelet and kube-proxy copied to the nodes are TEST STAND-INS (test/e2e/README.md), the rest is real');
+    log(
+      lc.mode === 'upstream'
+        ? `all real: upstream kubelet and kube-proxy ${lc.version} (built from k8s.io/kubernetes), Debian's containerd and runc, systemd, OpenSSH, the control plane`
+        : `!!! the kubelet and kube-proxy copied to the nodes are TEST STAND-INS (${lc.standinReason}; test/e2e/README.md); the rest is real`,
+    );
 
     say(`tsplay playbooks/worker.yml -i ${inv}`);
     const code = await run(process.execPath, [CLI, 'playbooks/worker.yml', '-i', lc.inventoryDir], { group: true });
@@ -90,7 +95,7 @@ async function main(): Promise<number> {
     process.stdout.write(
       [
         'What happened: RBAC for TLS bootstrapping applied, a bootstrap token per node, the kubelet files',
-        'and unit written and started; each kubelet (stand-in) bootstrapped its client certificate with',
+        `and unit written and started; each kubelet${lc.mode === 'upstream' ? '' : ' (stand-in)'} bootstrapped its client certificate with`,
         'the token, registered its Node and asked for a serving certificate, which tsplay approved',
         'after checking the CSR proves it is that node; then kube-proxy.',
         '',

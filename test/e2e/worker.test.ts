@@ -1,12 +1,13 @@
 /**
- * playbooks/worker.yml end to end: three real test hosts (127.0.1.151-153, test/hosts) join a real
- * control plane (etcd + kube-apiserver + kube-controller-manager, test/cluster) through the
- * generated local inventory (local-cluster.ts), run by the built CLI as a user runs it.
- *
- * The only stand-ins are the kubelet, kube-proxy and containerd binaries (test/e2e/README.md): the
- * kubelet stand-in does the kubelet's TLS bootstrap, Node registration and serving CSR with the
- * files tsplay wrote, so every step of the playbook is judged by the real apiserver, RBAC,
- * CSR approver and signer, and by real systemd.
+ * playbooks/worker.yml end to end: three real test hosts (test/hosts, each in its own network
+ * namespace on a bridge of the harness) join a real control plane (etcd + kube-apiserver +
+ * kube-controller-manager, test/cluster, on the bridge) through the generated local inventory
+ * (local-cluster.ts), run by the built CLI as a user runs it. The nodes run the upstream kubelet
+ * and kube-proxy (built from k8s.io/kubernetes, the control plane's version) on Debian's
+ * containerd; every step is judged by the real kubelet, apiserver, RBAC, CSR approver and signer,
+ * and by real systemd. Only where this machine cannot run the kubelet does the harness fall back
+ * to the labelled stand-ins (test/e2e/README.md), saying so loudly; the checks that need the real
+ * kubelet are then skipped with that reason.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -16,10 +17,11 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recap, tsplay, type CliRun } from '../helpers/cli.js';
-import { parseUnit, seed003KubeletConfig, seed003KubeletFlags, seed004KubeProxyConfig, SEED_000_FEATURE_GATES, SEED_002_EXTRA_FLAGS, SEED_003_CSR_CRB, SEED_003_KUBELET_BIN, SEED_003_KUBELET_UNIT, SEED_004_KUBE_PROXY_BIN, SEED_004_KUBE_PROXY_FLAGS, SEED_004_KUBE_PROXY_UNIT, withoutExecStart } from '../helpers/seeds.js';
+import { parseUnit, seed003KubeletConfig, seed004KubeProxyConfig, seedFeatureGatesAt, seedKubeletFlagsAt, seedKubeProxyFlagsAt, SEED_003_CSR_CRB, SEED_003_KUBELET_BIN, SEED_003_KUBELET_UNIT, SEED_004_KUBE_PROXY_BIN, SEED_004_KUBE_PROXY_UNIT, withoutExecStart } from '../helpers/seeds.js';
 import { apiFrom, csrObject, until, type Api } from '../integration/k8s/fixture.js';
 import { ensureBuilt } from '../integration/modules/fixture.js';
-import { CLUSTER_DNS_IP, startLocalCluster, type LocalCluster, type LocalNode } from './local-cluster.js';
+import { CLUSTER_DNS_IP, KERNEL_FORCED_KUBELET_CONFIG, KERNEL_FORCED_KUBE_PROXY_CONFIG, KUBERNETES_SERVICE_IP, startLocalCluster, type LocalCluster, type LocalNode } from './local-cluster.js';
+import { clientCertificate, describeConditions, httpGet, httpsGet, kubeconfigCredentials, kubeletApiTestToken, type NodeCondition } from './node-checks.js';
 
 const FIRST = 151;
 const COUNT = 3;
@@ -192,6 +194,9 @@ beforeAll(async () => {
   await ensureBuilt();
   lc = await startLocalCluster({ first: FIRST, count: COUNT, prefix: 'e2e' });
   admin = apiFrom(lc.cluster.adminKubeconfig);
+  if (lc.mode !== 'upstream') {
+    process.stderr.write(`\n!!! e2e: NOT THE UPSTREAM KUBELET: ${lc.standinReason}; the nodes run TEST STAND-INS and the kubelet checks are skipped\n\n`);
+  }
 }, SETUP_TIMEOUT);
 
 afterAll(async () => {
@@ -264,6 +269,123 @@ describe('playbooks/worker.yml on 3 real hosts and a real control plane', () => 
     }
   }, RUN_TIMEOUT);
 
+  /** Skips a check that only the upstream kubelet and kube-proxy can pass, naming why. */
+  const needsUpstream = (ctx: { skip: (note?: string) => void }) => {
+    if (lc.mode !== 'upstream') ctx.skip(`needs the upstream kubelet: ${lc.standinReason}`);
+  };
+
+  it('the hosts have their own addresses and no way off the machine', async () => {
+    for (const n of lc.nodes) {
+      const r = await lc.ssh(n.name, 'ip -4 -o addr show dev host0; ip route show default; ip route get 198.51.100.1 2>&1; true');
+      expect(r.stdout).toContain(`inet ${n.ip}/24`);
+      // No default route: a packet for an address off the bridge fails in the host, never sent.
+      expect(r.stdout).toContain('Network is unreachable');
+      expect(r.stdout).not.toMatch(/^default/m);
+    }
+  });
+
+  it('the kubelet on each node is the upstream binary, started by tsplay\'s unit, bootstrapped with tsplay\'s token', async (ctx) => {
+    needsUpstream(ctx);
+    for (const n of lc.nodes) {
+      const r = await lc.ssh(n.name, [
+        '/opt/k8s/bin/kubelet --version',
+        'systemctl show -p FragmentPath --value kubelet',
+        'readlink /proc/$(systemctl show -p MainPID --value kubelet)/exe',
+      ].join('; '));
+      const [version, unit, exe] = r.stdout.split('\n');
+      expect(version).toBe(`Kubernetes ${lc.version}`);
+      expect(unit).toBe('/etc/systemd/system/kubelet.service');
+      expect(exe).toBe('/opt/k8s/bin/kubelet');
+      const pem = await cat(n, '/etc/kubernetes/cert/kubelet-client-current.pem');
+      const subject = execFileSync('openssl', ['x509', '-noout', '-subject', '-nameopt', 'RFC2253'], { input: pem }).toString().trim();
+      expect(subject).toBe(`subject=CN=system:node:${n.name},O=system:nodes`);
+      execFileSync('openssl', ['verify', '-CAfile', lc.cluster.caFile], { input: pem });
+      // Registered under the inventory's name with the host's own address, as this version.
+      const node = (await admin('GET', `/api/v1/nodes/${n.name}`)).body as { status: { addresses: Array<{ type: string; address: string }>; nodeInfo: { kubeletVersion: string } } };
+      expect(node.status.addresses).toEqual(expect.arrayContaining([{ type: 'InternalIP', address: n.ip }]));
+      expect(node.status.nodeInfo.kubeletVersion).toBe(lc.version);
+      // The serving certificate tsplay approved is the one the kubelet presents on 10250.
+      const served = execFileSync('sh', ['-c', `openssl s_client -connect ${n.ip}:10250 -CAfile ${lc.cluster.caFile} -verify_return_error </dev/null 2>/dev/null | openssl x509 -noout -ext subjectAltName -subject -nameopt RFC2253`]).toString();
+      expect(served).toContain(`IP Address:${n.ip}`);
+      expect(served).toContain(`DNS:${n.name}`);
+      expect(served).toContain(`subject=CN=system:node:${n.name},O=system:nodes`);
+    }
+  }, RUN_TIMEOUT);
+
+  it('the kubelet API authenticates and authorizes as seed 003 checks it', async (ctx) => {
+    needsUpstream(ctx);
+    const caPem = readFileSync(lc.cluster.caFile, 'utf8');
+    const nobody = clientCertificate(work, 'nobody', '/CN=e2e-nobody', lc.cluster.caFile, lc.cluster.caKeyFile);
+    const adminCreds = kubeconfigCredentials(lc.cluster.adminKubeconfig);
+    const saToken = await kubeletApiTestToken(admin);
+    for (const n of lc.nodes) {
+      const get = (creds = {}) => httpsGet(n.ip, 10250, '/metrics', caPem, creds);
+      // anonymous: authentication.anonymous.enabled false
+      expect(await get()).toEqual({ status: 401, body: 'Unauthorized' });
+      // a token the apiserver does not know (webhook authentication)
+      expect(await get({ token: '123456' })).toEqual({ status: 401, body: 'Unauthorized' });
+      // a user the cluster CA vouches for, with no RBAC (webhook authorization)
+      expect(await get(nobody)).toEqual({ status: 403, body: 'Forbidden (user=e2e-nobody, verb=get, resource=nodes, subresource=metrics)' });
+      // the cluster admin (system:masters) and the ServiceAccount bound to system:kubelet-api-admin
+      for (const creds of [adminCreds, { token: saToken }]) {
+        const ok = await get(creds);
+        expect(ok.status).toBe(200);
+        expect(ok.body).toMatch(/^# HELP kubelet_/m);
+      }
+    }
+  }, RUN_TIMEOUT);
+
+  it('the apiserver reaches each kubelet by its address and reads back the configuration tsplay rendered', async (ctx) => {
+    needsUpstream(ctx);
+    for (const n of lc.nodes) {
+      const rendered = parseYaml(await cat(n, '/etc/kubernetes/kubelet-config.yaml')) as Record<string, unknown>;
+      const r = await admin('GET', `/api/v1/nodes/${n.name}/proxy/configz`);
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      const live = (r.body as { kubeletconfig: Record<string, unknown> }).kubeletconfig;
+      // Every non-duration field tsplay wrote, as the running kubelet holds it (durations come back as Go's "1m0s").
+      const fields = ['address', 'port', 'readOnlyPort', 'healthzPort', 'healthzBindAddress', 'clusterDomain', 'clusterDNS', 'maxPods', 'podCIDR', 'podPidsLimit', 'cgroupDriver', 'hairpinMode', 'maxOpenFiles', 'kubeAPIQPS', 'kubeAPIBurst', 'serializeImagePulls', 'evictionHard', 'failSwapOn', 'containerLogMaxSize', 'containerLogMaxFiles', 'rotateCertificates', 'serverTLSBootstrap', 'authentication', 'authorization', 'enforceNodeAllocatable', 'cgroupsPerQOS'];
+      for (const f of fields) expect(live[f], `${n.name} configz ${f}`).toEqual(rendered[f]);
+      expect(live.address).toBe(n.ip);
+      expect(live.clusterDNS).toEqual([CLUSTER_DNS_IP]);
+    }
+  }, RUN_TIMEOUT);
+
+  it('each Node becomes Ready', async (ctx) => {
+    needsUpstream(ctx);
+    for (const n of lc.nodes) {
+      let conditions: NodeCondition[] = [];
+      const deadline = Date.now() + 120_000;
+      while (Date.now() < deadline) {
+        conditions = ((await admin('GET', `/api/v1/nodes/${n.name}`)).body as { status: { conditions?: NodeCondition[] } }).status.conditions ?? [];
+        if (conditions.some((c) => c.type === 'Ready' && c.status === 'True')) break;
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+      expect(conditions.find((c) => c.type === 'Ready')?.status, `${n.name}: ${describeConditions(conditions)}`).toBe('True');
+    }
+  }, RUN_TIMEOUT);
+
+  it('kube-proxy authenticates as system:kube-proxy, serves /healthz and routes the kubernetes Service to the apiserver', async (ctx) => {
+    needsUpstream(ctx);
+    const asProxy = apiFrom(kubeconfigFile('proxy.kubeconfig', lc.cluster.server, readFileSync(lc.cluster.caFile, 'utf8'), readFileSync(lc.kubeProxyCert, 'utf8'), readFileSync(lc.kubeProxyKey, 'utf8')));
+    const who = await asProxy('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' });
+    expect(who.body.status.userInfo.username).toBe('system:kube-proxy');
+    for (const n of lc.nodes) {
+      const health = await until(`${n.name} kube-proxy /healthz`, 60_000, async () => {
+        const h = await httpGet(n.ip, 10256, '/healthz').catch(() => undefined);
+        return h?.status === 200 ? h : undefined;
+      });
+      expect(health.status).toBe(200);
+      // The rules it programmed from the Services it read as system:kube-proxy (RBAC system:node-proxier).
+      const rules = await lc.ssh(n.name, 'iptables-save -t nat');
+      expect(rules.stdout).toContain('-A KUBE-SERVICES');
+      expect(rules.stdout).toContain(`-d ${KUBERNETES_SERVICE_IP}/32 -p tcp -m comment --comment "default/kubernetes:https cluster IP"`);
+      // From the host, the ClusterIP reaches the apiserver through those rules.
+      const r = await lc.ssh(n.name, `curl -sS --max-time 10 --cacert /etc/kubernetes/cert/ca.pem https://${KUBERNETES_SERVICE_IP}/version`);
+      expect(r.code, r.stderr).toBe(0);
+      expect((JSON.parse(r.stdout) as { gitVersion: string }).gitVersion).toBe(lc.version);
+    }
+  }, RUN_TIMEOUT);
+
   it('--check reported every file and service the real run created or changed', async () => {
     // Same changed tasks (files, units, handlers, RBAC, tokens, CSR approval) on every host.
     expect(changedTasks(check.stdout)).toEqual(changedTasks(first.stdout));
@@ -275,8 +397,11 @@ describe('playbooks/worker.yml on 3 real hosts and a real control plane', () => 
       const was = before.get(n.name)!;
       const touched = [...after.keys()].filter((p) => p.startsWith('/') && after.get(p) !== was.get(p));
       const reported = planned.get(n.name) ?? new Set<string>();
-      // Written by the kubelet, not by tsplay: its kubeconfig and certificates after the bootstrap.
-      const byKubelet = (p: string) => p === '/etc/kubernetes/kubelet.kubeconfig' || /^\/etc\/kubernetes\/cert\/kubelet-(client|server)-/.test(p);
+      // Written by the kubelet, not by tsplay: its kubeconfig and certificates after the bootstrap,
+      // and its state under its root dir (--root-dir=/data/k8s/k8s/kubelet: pods/, plugins/,
+      // checkpoints, ...), except what tsplay itself reported there.
+      const byKubelet = (p: string) =>
+        p === '/etc/kubernetes/kubelet.kubeconfig' || /^\/etc\/kubernetes\/cert\/kubelet-(client|server)-/.test(p) || p.startsWith('/data/k8s/k8s/kubelet/');
       // systemctl enable's symlinks (reported as "enable X.service"), and the parents of a reported
       // directory (mkdir -p) or of a new file (their mtime/size change with it).
       const covered = (p: string) =>
@@ -305,15 +430,18 @@ describe('playbooks/worker.yml on 3 real hosts and a real control plane', () => 
     const caPem = readFileSync(lc.cluster.caFile, 'utf8');
     const tokens = await bootstrapTokens();
     for (const n of lc.nodes) {
-      // kubelet-config.yaml: every field of seed 003, featureGates of seed 000; clusterDNS is this
-      // cluster's (the inventory's cluster_dns_ip, inside the test apiserver's service range).
+      // kubelet-config.yaml: every field of seed 003, featureGates of seed 000 that this version
+      // still has; clusterDNS is this cluster's (the inventory's cluster_dns_ip, inside the test
+      // apiserver's service range); what this machine forces on the hosts (upstream kubelet only).
+      const forced = lc.mode === 'upstream' ? KERNEL_FORCED_KUBELET_CONFIG : {};
       const config = parseYaml(await cat(n, '/etc/kubernetes/kubelet-config.yaml')) as Record<string, unknown>;
-      expect(config).toEqual({ ...seed003KubeletConfig(n.ip), clusterDNS: [CLUSTER_DNS_IP], featureGates: SEED_000_FEATURE_GATES });
+      expect(config).toEqual({ ...seed003KubeletConfig(n.ip), clusterDNS: [CLUSTER_DNS_IP], featureGates: seedFeatureGatesAt(lc.version), ...forced });
 
-      // kubelet.service: the binary, every flag of seed 003 (+ 002's --register-node), the unit lines.
+      // kubelet.service: the binary, every flag of seed 003 (+ 002's --register-node) this version
+      // still accepts, the unit lines.
       const unit = parseUnit(await cat(n, '/etc/systemd/system/kubelet.service'));
       expect(unit.bin).toBe(SEED_003_KUBELET_BIN);
-      expect(unit.flags).toEqual({ ...seed003KubeletFlags(n.name), ...SEED_002_EXTRA_FLAGS });
+      expect(unit.flags).toEqual(seedKubeletFlagsAt(lc.version, n.name));
       expect(withoutExecStart(unit)).toEqual(SEED_003_KUBELET_UNIT);
 
       // The bootstrap kubeconfig: set-cluster kubernetes (server, embedded CA), set-credentials
@@ -338,9 +466,9 @@ describe('playbooks/worker.yml on 3 real hosts and a real control plane', () => 
 
       // kube-proxy: seed 004's config and unit (iptables mode where this kernel has no IPVS).
       const proxy = parseYaml(await cat(n, '/etc/kubernetes/kube-proxy-config.yaml')) as Record<string, unknown>;
-      expect(proxy).toEqual({ ...seed004KubeProxyConfig(n.ip, n.name), ...(lc.ipvs ? {} : { mode: 'iptables' }) });
+      expect(proxy).toEqual({ ...seed004KubeProxyConfig(n.ip, n.name), ...(lc.ipvs ? {} : { mode: 'iptables' }), ...(lc.mode === 'upstream' ? KERNEL_FORCED_KUBE_PROXY_CONFIG : {}) });
       const proxyUnit = parseUnit(await cat(n, '/etc/systemd/system/kube-proxy.service'));
-      expect([proxyUnit.bin, proxyUnit.flags, withoutExecStart(proxyUnit)]).toEqual([SEED_004_KUBE_PROXY_BIN, SEED_004_KUBE_PROXY_FLAGS, SEED_004_KUBE_PROXY_UNIT]);
+      expect([proxyUnit.bin, proxyUnit.flags, withoutExecStart(proxyUnit)]).toEqual([SEED_004_KUBE_PROXY_BIN, seedKubeProxyFlagsAt(lc.version), SEED_004_KUBE_PROXY_UNIT]);
       const pkc = parseYaml(await cat(n, '/etc/kubernetes/kube-proxy.kubeconfig')) as { users: Array<{ name: string; user: Record<string, string> }> };
       expect(pkc.users).toEqual([{ name: 'kube-proxy', user: { 'client-certificate-data': readFileSync(lc.kubeProxyCert).toString('base64'), 'client-key-data': readFileSync(lc.kubeProxyKey).toString('base64') } }]);
 
@@ -355,8 +483,8 @@ describe('playbooks/worker.yml on 3 real hosts and a real control plane', () => 
           '/etc/kubernetes/cert/ca.pem 644',
           '/opt/k8s/bin/kubelet 755',
           '/opt/k8s/bin/kube-proxy 755',
-          `${sha(lc.standins.kubelet)}  /opt/k8s/bin/kubelet`,
-          `${sha(lc.standins.kubeProxy)}  /opt/k8s/bin/kube-proxy`,
+          `${sha(lc.binaries.kubelet)}  /opt/k8s/bin/kubelet`,
+          `${sha(lc.binaries.kubeProxy)}  /opt/k8s/bin/kube-proxy`,
           `${sha(lc.cluster.caFile)}  /etc/kubernetes/cert/ca.pem`,
           '',
         ].join('\n'),
