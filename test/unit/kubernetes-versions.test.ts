@@ -22,7 +22,7 @@ import { evalCondition, ExprError } from '../../engine/vars/expr.js';
 import { renderValue, type Vars } from '../../engine/vars/template.js';
 import { ROOT } from '../helpers/cli.js';
 import { project, render, taskOf, varsFor } from '../helpers/roles.js';
-import { parseUnit, seed003KubeletConfig, seed004KubeProxyConfig } from '../helpers/seeds.js';
+import { before, parseUnit, seed003KubeletConfig, seed004KubeProxyConfig, seedFeatureGatesAt, seedKubeletFlagsAt, seedKubeProxyFlagsAt } from '../helpers/seeds.js';
 
 const NODE = 'prod-worker-01';
 const VERSIONS = ['1.17', '1.24', '1.27', '1.30', '1.37'] as const;
@@ -69,10 +69,6 @@ const SEED_000_FLAGS: Record<string, { vars: Vars; value: string; gone: string }
   'log-dir': { vars: { kubelet_log_dir: '/var/log/kubernetes' }, value: '/var/log/kubernetes', gone: '1.26' },
   'pod-infra-container-image': { vars: { kubelet_pod_infra_container_image: 'registry.k8s.io/pause:3.10' }, value: 'registry.k8s.io/pause:3.10', gone: '1.35' },
 };
-const below = (version: string, gone: string): boolean => {
-  const [a, b] = [version, gone].map((v) => v.split('.').map(Number));
-  return a![0]! < b![0]! || (a![0] === b![0] && a![1]! < b![1]!);
-};
 
 const at = (version: string, extra: Vars = {}): Vars => ({ kubernetes_version: version, ...extra });
 const unit = (role: string, file: string, version: string, extra: Vars = {}) => parseUnit(render('prod', role, file, NODE, at(version, extra)));
@@ -85,6 +81,8 @@ describe.each(VERSIONS)('kubernetes_version %s with the prod inventory (only the
   it('kubelet.service: exactly the flags this kubelet accepts', () => {
     const flags = unit('kubelet', 'kubelet.service.hbs', version).flags;
     expect(Object.keys(flags).sort()).toEqual([...KUBELET_FLAGS[version]].sort());
+    // The seeds' values, for the e2e test too (test/helpers/seeds.ts), agree with the list above.
+    expect(flags).toEqual(seedKubeletFlagsAt(version, NODE));
     expect(flags['container-runtime-endpoint']).toBe('unix:///var/run/containerd/containerd.sock');
   });
 
@@ -99,12 +97,15 @@ describe.each(VERSIONS)('kubernetes_version %s with the prod inventory (only the
     const { featureGates, ...fields } = config;
     expect(fields).toEqual(seed003KubeletConfig('172.27.138.251'));
     expect(featureGates).toEqual(GATES[version]);
+    expect(featureGates).toEqual(seedFeatureGatesAt(version));
     const lines = comments(render('prod', 'kubelet', 'kubelet-config.yaml.hbs', NODE, at(version)));
     expect(lines).toEqual(version === '1.17' ? [] : [expect.stringMatching(new RegExp(`^# kubelet ${version.replace('.', '\\.')}: featureGates\\.RotateKubeletClientCertificate: true left out, removed in 1\\.21: `))]);
   });
 
   it('kube-proxy.service and kube-proxy-config.yaml: the flags this kube-proxy accepts, seed 004 config', () => {
-    expect(Object.keys(unit('kube-proxy', 'kube-proxy.service.hbs', version).flags).sort()).toEqual([...KUBE_PROXY_FLAGS[version]].sort());
+    const flags = unit('kube-proxy', 'kube-proxy.service.hbs', version).flags;
+    expect(Object.keys(flags).sort()).toEqual([...KUBE_PROXY_FLAGS[version]].sort());
+    expect(flags).toEqual(seedKubeProxyFlagsAt(version));
     expect(yaml('kube-proxy', 'kube-proxy-config.yaml.hbs', version)).toEqual(seed004KubeProxyConfig('172.27.138.251', NODE));
     const lines = comments(render('prod', 'kube-proxy', 'kube-proxy.service.hbs', NODE, at(version)));
     expect(lines).toEqual(KUBE_PROXY_FLAGS[version].includes('logtostderr') ? [] : [expect.stringMatching(new RegExp(`^# kube-proxy ${version.replace('.', '\\.')}: --logtostderr=true left out, removed in 1\\.26: `))]);
@@ -112,7 +113,7 @@ describe.each(VERSIONS)('kubernetes_version %s with the prod inventory (only the
 
   it.each(Object.entries(SEED_000_FLAGS))("seed 000's --%s, set explicitly, is written exactly while the kubelet has it", (flag, { vars, value, gone }) => {
     const flags = unit('kubelet', 'kubelet.service.hbs', version, vars).flags;
-    expect(flags[flag], `--${flag} at ${version} (gone in ${gone})`).toBe(below(version, gone) ? value : undefined);
+    expect(flags[flag], `--${flag} at ${version} (gone in ${gone})`).toBe(before(version, gone) ? value : undefined);
   });
 });
 
