@@ -149,8 +149,8 @@ describe('the spellings of a version', () => {
 // ------------------------------------------------------------------ the checks before any file
 
 /** Each line of the role's table through its assert task, as the task would see it. */
-function checkRole(role: 'kubelet' | 'kube-proxy', version: string, extra: Vars = {}): Array<{ name: string; ok: boolean; msg: string }> {
-  const task = taskOf(role, 'assert');
+function checkRole(role: 'kubelet' | 'kube-proxy', version: string, extra: Vars = {}, which = /accepts every flag (and feature gate )?set$/): Array<{ name: string; ok: boolean; msg: string }> {
+  const task = taskOf(role, 'assert', which);
   const args = task.assert as { that: string; fail_msg: string };
   const vars = varsFor('prod', role, NODE, at(version, extra));
   const table = vars[role === 'kubelet' ? 'kubelet_removed' : 'kube_proxy_removed'] as Array<{ name: string }>;
@@ -192,6 +192,19 @@ describe('a value the version no longer accepts is an error before any file is w
     const [fail] = failures(checkRole('kubelet', '1.21', gates));
     expect(fail!.msg).toContain('kubelet_feature_gates: kubelet 1.21 does not accept RotateKubeletClientCertificate=false: removed in 1.21');
     expect(failures(checkRole('kubelet', '1.37', { kubelet_feature_gates: { RotateKubeletServerCertificate: true } }))).toEqual([]);
+  });
+
+  it('kubelet_extra_flags / kube_proxy_extra_flags: a removed flag fails there too; other flags pass', () => {
+    const extraCheck = /extra_flags$/;
+    const kubelet = { kubelet_extra_flags: { 'node-labels': 'role=worker', 'network-plugin': 'cni' } };
+    expect(failures(checkRole('kubelet', '1.23', kubelet, extraCheck))).toEqual([]);
+    const [fail, ...rest] = failures(checkRole('kubelet', '1.24', kubelet, extraCheck));
+    expect(rest).toEqual([]);
+    expect(fail!.msg).toMatch(/^kubelet_extra_flags: kubelet 1\.24 does not accept --network-plugin: removed in 1\.24, dockershim removed.*Remove it from kubelet_extra_flags/);
+    expect(failures(checkRole('kubelet', '1.37', { kubelet_extra_flags: { 'node-labels': 'role=worker' } }, extraCheck))).toEqual([]);
+    expect(failures(checkRole('kubelet', '1.37', {}, extraCheck))).toEqual([]);
+    expect(failures(checkRole('kube-proxy', '1.37', { kube_proxy_extra_flags: { logtostderr: 'true' } }, /extra_flags$/)).map((f) => f.name)).toEqual(['--logtostderr']);
+    expect(failures(checkRole('kube-proxy', '1.25', { kube_proxy_extra_flags: { logtostderr: 'true' } }, /extra_flags$/))).toEqual([]);
   });
 
   it('seed 000 --pod-infra-container-image fails from 1.35 on: the sandbox image is the runtime setting', () => {
