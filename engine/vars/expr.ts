@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type * as Cel from '@bufbuild/cel';
 import type { Vars } from './template.js';
+import { VersionError, versionTest } from './version.js';
 
 // @bufbuild/cel (and protobuf under it) is loaded with the first expression that runs, not at
 // startup. Checking expressions at load needs only its parser: parse.js, the very function the
@@ -60,20 +61,46 @@ function exprHint(source: string): string {
   return 'conditions are CEL: e.g. `result.rc == 0 && "workers" in group_names`';
 }
 
+// Functions tsplay adds to CEL's standard library. version(a, op, b) is the template helper of
+// the same name (engine/vars/version.ts); its arguments are dyn so that a number (unquoted
+// YAML 1.30) reaches it and is refused with a hint instead of "no matching overload".
+let extraFuncs: Cel.CelFunc[] | undefined;
+let versionFailure: VersionError | undefined;
+function funcs(): Cel.CelFunc[] {
+  if (!extraFuncs) {
+    const { celFunc, CelScalar } = cel();
+    extraFuncs = [
+      celFunc('version', [CelScalar.DYN, CelScalar.DYN, CelScalar.DYN], CelScalar.BOOL, (a, op, b) => {
+        try {
+          return versionTest(a, op, b);
+        } catch (err) {
+          if (err instanceof VersionError) versionFailure = err;
+          throw err;
+        }
+      }),
+    ];
+  }
+  return extraFuncs;
+}
+
 export function evalExpr(source: string | boolean, vars: Vars): unknown {
   if (typeof source === 'boolean') return source;
   let result: unknown;
+  versionFailure = undefined;
   try {
     const bindings: Record<string, unknown> = {};
     // Only the names the expression reads are converted: resolving every variable would be slow
     // and would fail on unrelated broken templates.
     for (const name of exprNames(source)) if (name in vars) bindings[name] = toCel(vars[name]);
-    result = cel().run(source, bindings as Record<string, never>);
+    result = cel().run(source, bindings as Record<string, never>, { funcs: funcs() });
   } catch (err) {
     throw new ExprError(`cannot evaluate ${JSON.stringify(source)}: ${(err as Error).message}`, exprHint(source));
   }
   if (cel().isCelError(result)) {
     const msg = (result as Error).message;
+    // Set by the version function during run() (TypeScript cannot see that assignment).
+    const failure = versionFailure as VersionError | undefined;
+    if (failure) throw new ExprError(`cannot evaluate ${JSON.stringify(source)}: ${failure.message}`, failure.hint);
     throw new ExprError(
       `cannot evaluate ${JSON.stringify(source)}: ${msg}`,
       msg.includes('unresolved') ? 'a variable it names is not defined; test optional ones with has(parent.field)' : exprHint(source),

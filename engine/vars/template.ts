@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import type Handlebars from 'handlebars';
 import { stringify as toYaml } from 'yaml';
 import type { Place } from '../errors.js';
+import { VersionError, versionTest } from './version.js';
 
 export type Vars = Record<string, unknown>;
 
@@ -54,7 +55,25 @@ const helpers: Record<string, Handlebars.HelperDelegate> = {
   lower: (value: unknown) => String(value).toLowerCase(),
   upper: (value: unknown) => String(value).toUpperCase(),
   eq: (a: unknown, b: unknown) => a === b,
+  /** {{#if (version kubernetes_version "<" "1.24")}}: Ansible's version test (also a CEL function). */
+  version: (a: unknown, op: unknown, b: unknown) => versionTest(a, op, b),
+  /**
+   * {{#if (accepts table "--network-plugin" kubernetes_version)}}: false when `table` (a list of
+   * {name, removed}) says the option was removed at or before that version, else true.
+   */
+  accepts: (table: unknown, name: unknown, version: unknown) => accepts(table, name, version),
+  /** {{to_yaml (accepted table gates kubernetes_version)}}: `map` without the keys `accepts` refuses. */
+  accepted: (table: unknown, map: unknown, version: unknown) => {
+    if (!map || typeof map !== 'object' || Array.isArray(map)) throw new TemplateError(`accepted: expected a map, got ${JSON.stringify(map)}`);
+    return Object.fromEntries(Object.entries(map).filter(([key]) => accepts(table, key, version)));
+  },
 };
+
+function accepts(table: unknown, name: unknown, version: unknown): boolean {
+  if (!Array.isArray(table)) throw new TemplateError(`accepts: expected a list of {name, removed}, got ${JSON.stringify(table)}`);
+  const entry = table.find((e) => (e as { name?: unknown } | null)?.name === name) as { removed?: unknown } | undefined;
+  return entry?.removed === undefined || versionTest(version, '<', entry.removed);
+}
 const helperNames = new Set([...Object.keys(helpers), 'if', 'unless', 'each', 'with', 'lookup', 'log']);
 
 export function shellQuote(s: string): string {
@@ -162,6 +181,8 @@ export function renderString(source: string, vars: Vars): string {
   try {
     return fn(vars);
   } catch (err) {
+    if (err instanceof VersionError) throw new TemplateError(err.message, err.hint);
+    if (err instanceof TemplateError) throw err;
     const msg = (err as Error).message;
     const undef = /"([^"]+)" not defined in/.exec(msg);
     if (undef) {

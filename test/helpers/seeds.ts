@@ -168,6 +168,42 @@ export const SEED_003_CSR_CRB = [
   },
 ];
 
+// ------------------------------------------------------------------ the seeds' files on newer versions
+
+/**
+ * The first kubelet / kube-proxy version without each seed flag or gate the roles write by
+ * default, checked in the Kubernetes sources (files cited in test/unit/kubernetes-versions.test.ts).
+ * Written here, not read from the roles' tables, so that tests of the roles stay independent of them.
+ */
+export const SEED_KUBELET_FLAGS_GONE: Record<string, string> = {
+  'network-plugin': '1.24',
+  'cni-conf-dir': '1.24',
+  'image-pull-progress-deadline': '1.24',
+  logtostderr: '1.26',
+  'container-runtime': '1.27',
+};
+export const SEED_FEATURE_GATES_GONE: Record<string, string> = { RotateKubeletClientCertificate: '1.21' };
+export const SEED_KUBE_PROXY_FLAGS_GONE: Record<string, string> = { logtostderr: '1.26' };
+
+/** "1.23.4" is before "1.24" (major.minor; "v" allowed). */
+export function before(version: string, gone: string): boolean {
+  const [a, b] = [version, gone].map((v) => v.replace(/^v/, '').split('.').map(Number));
+  return a![0]! < b![0]! || (a![0] === b![0] && a![1]! < b![1]!);
+}
+const keep = <T>(map: Record<string, T>, gone: Record<string, string>, version: string): Record<string, T> =>
+  Object.fromEntries(Object.entries(map).filter(([k]) => !(k in gone) || before(version, gone[k]!)));
+
+/** kubelet.service's flags for the prod defaults at `version`: seed 003's and 002's that it still has. */
+export function seedKubeletFlagsAt(version: string, nodeName: string): Record<string, string> {
+  return keep({ ...seed003KubeletFlags(nodeName), ...SEED_002_EXTRA_FLAGS }, SEED_KUBELET_FLAGS_GONE, version);
+}
+export function seedFeatureGatesAt(version: string): Record<string, boolean> {
+  return keep(SEED_000_FEATURE_GATES, SEED_FEATURE_GATES_GONE, version);
+}
+export function seedKubeProxyFlagsAt(version: string): Record<string, string> {
+  return keep(SEED_004_KUBE_PROXY_FLAGS, SEED_KUBE_PROXY_FLAGS_GONE, version);
+}
+
 // ------------------------------------------------------------------ parsing helpers
 
 export interface Unit {

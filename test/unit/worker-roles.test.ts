@@ -16,71 +16,20 @@
  * defaults from the loader, the inventory's group/host vars, magic variables) and then PARSED:
  * YAML with the yaml package, systemd units into sections and ExecStart into a flag map.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inventoryVarsOf } from '../../engine/load/inventory.js';
-import type { Play } from '../../engine/load/model.js';
-import { loadProject, type LoadedProject } from '../../engine/load/project.js';
-import { layeredVars, snapshot } from '../../engine/vars/context.js';
-import { renderString, renderValue, type Vars } from '../../engine/vars/template.js';
-import { ROOT, tsplay } from '../helpers/cli.js';
+import { snapshot } from '../../engine/vars/context.js';
+import { renderValue, type Vars } from '../../engine/vars/template.js';
+import { tsplay } from '../helpers/cli.js';
+import { PLAYBOOK, project, render as renderFor, taskArgs, tasks, varsFor } from '../helpers/roles.js';
 import { parseUnit, seed003KubeletConfig, seed003KubeletFlags, seed004KubeProxyConfig, SEED_000_FEATURE_GATES, SEED_002_EXTRA_FLAGS, SEED_003_CSR_CRB, SEED_003_KUBELET_BIN, SEED_003_KUBELET_UNIT, SEED_004_KUBE_PROXY_BIN, SEED_004_KUBE_PROXY_FLAGS, SEED_004_KUBE_PROXY_UNIT, withoutExecStart, type Unit } from '../helpers/seeds.js';
 
-const PLAYBOOK = 'playbooks/worker.yml';
-const ROLES = join(ROOT, 'roles');
-
-// ------------------------------------------------------------------ the engine's variables
-
-const projects = new Map<string, LoadedProject>();
-function project(inventory: string): LoadedProject {
-  let p = projects.get(inventory);
-  if (!p) {
-    p = loadProject({ playbook: PLAYBOOK, inventory, extraVars: [], cwd: ROOT });
-    projects.set(inventory, p);
-  }
-  return p;
-}
-
-function playWith(p: LoadedProject, role: string): Play {
-  const play = p.playbook.plays.find((pl) => pl.sections[1]!.some((n) => n.kind === 'block' && n.role?.name === role));
-  if (!play) throw new Error(`no play runs role ${role}`);
-  return play;
-}
-
-/** What a task of `role` sees on `host`: play role defaults < inventory vars < magic variables (as engine/run/task.ts). */
-function varsFor(inventory: string, role: string, host: string, extra: Vars = {}): Vars {
-  const p = project(inventory);
-  const play = playWith(p, role);
-  const hosts = [...p.inventory.hosts.keys()];
-  const magic: Vars = {
-    inventory_hostname: host,
-    inventory_hostname_short: host.split('.')[0],
-    group_names: ['workers'],
-    ansible_play_hosts: hosts,
-    ansible_check_mode: false,
-  };
-  return layeredVars([play.roleDefaults, inventoryVarsOf(p.inventory, host), play.vars, extra, magic]);
-}
-
-function template(role: string, name: string): string {
-  return readFileSync(join(ROLES, role, 'templates', name), 'utf8');
-}
-
+// The seeds ran kubelet and kube-proxy 1.16/1.17 (003, 004): their files are what the roles
+// render for that version. What newer versions leave out: test/unit/kubernetes-versions.test.ts.
+const SEEDS_VERSION = '1.17';
 function render(inventory: string, role: string, name: string, host: string, extra: Vars = {}): string {
-  return renderString(template(role, name), varsFor(inventory, role, host, extra));
-}
-
-type RawTask = Record<string, unknown> & { name?: string };
-function tasks(role: string): RawTask[] {
-  return parseYaml(readFileSync(join(ROLES, role, 'tasks', 'main.yml'), 'utf8')) as RawTask[];
-}
-/** The module arguments of the one task of `role` using `module` whose name matches. */
-function taskArgs(inventory: string, role: string, module: string, host: string, name?: RegExp, extra: Vars = {}): Record<string, unknown> {
-  const found = tasks(role).filter((t) => module in t && (!name || name.test(t.name ?? '')));
-  if (found.length !== 1) throw new Error(`${role}: expected one ${module} task matching ${String(name)}, found ${found.length}`);
-  return renderValue(found[0]![module], varsFor(inventory, role, host, extra)) as Record<string, unknown>;
+  return renderFor(inventory, role, name, host, { kubernetes_version: SEEDS_VERSION, ...extra });
 }
 
 // ------------------------------------------------------------------ tests
@@ -187,9 +136,10 @@ describe('kubelet.service (prod node) has the flags of seed 003', () => {
     expect(modern.sections.Unit).toMatchObject({ After: 'docker.service', Requires: 'docker.service' });
   });
 
-  it("seed 000's flags come back through their variables", () => {
+  it("seed 000's flags come back through their variables (at seed 000's kubelet, v1.8)", () => {
     const old = parseUnit(
       render('prod', 'kubelet', 'kubelet.service.hbs', PROD_NODE, {
+        kubernetes_version: '1.8',
         kubelet_pod_infra_container_image: 'registry.access.redhat.com/rhel7/pod-infrastructure:latest',
         kubelet_allow_privileged: 'true',
         kubelet_cadvisor_port: 0,
@@ -340,11 +290,11 @@ describe('cluster RBAC as in seed 003', () => {
 
 describe('staging reuses the same roles with its own group_vars', () => {
   it('kubelet-config.yaml and kube-proxy-config.yaml take staging values', () => {
-    const config = parseYaml(render('staging', 'kubelet', 'kubelet-config.yaml.hbs', 'stg-worker-02')) as Record<string, unknown>;
+    const config = parseYaml(renderFor('staging', 'kubelet', 'kubelet-config.yaml.hbs', 'stg-worker-02')) as Record<string, unknown>;
     expect(config).toMatchObject({ address: '192.168.0.115', podCIDR: '10.244.0.0/16', clusterDNS: ['10.96.0.10'], clusterDomain: 'staging.local', maxPods: 110, cgroupDriver: 'systemd' });
     // Everything staging does not override is still the seed's.
     expect(config.evictionHard).toEqual(seed003KubeletConfig('x').evictionHard);
-    const proxy = parseYaml(render('staging', 'kube-proxy', 'kube-proxy-config.yaml.hbs', 'stg-worker-02')) as Record<string, unknown>;
+    const proxy = parseYaml(renderFor('staging', 'kube-proxy', 'kube-proxy-config.yaml.hbs', 'stg-worker-02')) as Record<string, unknown>;
     expect(proxy).toMatchObject({ bindAddress: '192.168.0.115', clusterCIDR: '10.244.0.0/16', hostnameOverride: 'stg-worker-02' });
     expect(taskArgs('staging', 'kube-proxy', 'kubeconfig', 'stg-worker-02')).toMatchObject({ server: 'https://192.168.0.107:6443', ca_file: '/etc/tsplay/staging/ca.pem' });
   });
