@@ -2,11 +2,12 @@
  * Secrecy follows the value. Secrets are planted in every form a playbook can make one (declared,
  * secret-named with a template value, lists and nested maps, set_fact, registered by a no_log
  * task, task vars, multi-line, with `"` and `\`), shown every way the engine can show them (debug,
- * diffs, to_json, indent, b64encode, upper, join, the Handlebars log helper, failure messages, a
- * failing no_log task's stderr), at -vvv --diff with JSON and Markdown reports, on a pipe and on a
- * terminal, then merged with `report merge` and put in a `tsplay job` manifest. Every byte written
- * is scanned for every planted value in every encoding: literal, JSON-escaped, base64 (whole, and
- * at each byte alignment inside a longer value), upper/lower case, and each line of a multi-line one.
+ * diffs, to_json, to_yaml, indent, b64encode, b64decode, upper, lower, quote, join, the Handlebars
+ * log helper, failure messages, a failing no_log task's stderr), at -vvv --diff with JSON and
+ * Markdown reports, on a pipe and on a terminal, then merged with `report merge` and put in a
+ * `tsplay job` manifest. Every byte written is scanned for every planted value in every encoding:
+ * literal, JSON-escaped, base64 (whole, and at each byte alignment inside a longer value),
+ * upper/lower case, and each line of a multi-line one.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +29,7 @@ const PLANTED: Record<string, string[]> = {
   multi_line: [KEY],
   derived: ['user:Decl"ared\\Sec-1a2b3c@db'],
   logged: ['logged-4r5e6w'],
+  b64decoded: ['decoded-plain-2q3w'],
   no_log_stderr: ['nolog-stderr-5v6w7x'],
 };
 
@@ -68,6 +70,7 @@ beforeAll(() => {
     tls_private_key: ${JSON.stringify(KEY)}
     tv_part: x1y2z3
     logged_token: logged-4r5e6w
+    encoded_token: ${Buffer.from('decoded-plain-2q3w').toString('base64')}
   tasks:
     - file: { path: "${dest()}", state: directory }
     # Printed before anything reads db_password: it is secret from the start all the same.
@@ -85,7 +88,7 @@ beforeAll(() => {
     - debug: { var: gen }
     - debug: { msg: "{{ b64encode conn }} {{ b64encode declared_value }} {{ upper db_password }} {{ lower session_token }} {{ b64encode gen.stdout }}" }
     - debug: { msg: "{{ to_json tls_private_key }} {{ to_json app_credentials }} {{ join db_passwords ',' }}" }
-    - debug: { msg: "{{log logged_token}}logged" }
+    - debug: { msg: "{{log logged_token}}logged {{ b64decode encoded_token }} {{ quote declared_value }}" }
     - name: task vars
       vars: { vault_token: "tv-{{ tv_part }}-9t8u" }
       debug: { msg: "{{ vault_token }} {{ b64encode vault_token }}" }
