@@ -64,9 +64,9 @@ function lazyVars(raw: Vars): Vars {
 }
 
 /**
- * Registers the secrets among merged layers (lowest first; only `focus`'s names when given) before anything is shown: secret-named
- * variables at any depth, templates resolved where they can be now. One that cannot resolve yet
- * (it reads a registered result) is registered when it is first read.
+ * Registers the secrets among merged layers (lowest first; only `focus`'s names when given)
+ * before anything is shown: secret-named variables at any depth, templates resolved where they
+ * can be now. One that cannot resolve yet (it reads a registered result) is registered when read.
  */
 export function learnSecrets(layers: Vars[], focus?: Vars): void {
   if (focus) secrets.addFromVars(focus);
