@@ -214,7 +214,7 @@ describe('secrets never show, in any form, anywhere', () => {
     }
 
     expect(leaks(outputs)).toEqual([]);
-  }, 120_000);
+  }, 300_000);
 
   it('a secret shorter than 4 characters is named in a warning (it cannot be masked without masking ordinary text)', async () => {
     const pb = write('short.yml', `- hosts: alpha\n  tasks:\n    - debug: { msg: hi }\n`);
