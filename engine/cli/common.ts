@@ -4,6 +4,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { EXIT } from '../errors.js';
 import type { Report } from '../report/collect.js';
 import type { Recap } from '../run/events.js';
+import { secrets } from '../secrets.js';
 
 /** -t a,b -t c -> [a, b, c]; an empty -t '' would select nothing and silently run every task. */
 export const collectTags = (value: string, prev: string[]): string[] => {
@@ -45,7 +46,8 @@ export function reportNameError(path: string): string | undefined {
 
 /** The Markdown writer is loaded only for a .md report (startup time: see cli.ts). */
 export async function writeReport(path: string, report: Report): Promise<void> {
-  const text = path.endsWith('.md') ? (await import('../report/markdown.js')).toMarkdown(report) : JSON.stringify(report, null, 2) + '\n';
+  // Masked again as a whole: a secret learned after a line was collected, or one JSON escapes.
+  const text = secrets.redact(path.endsWith('.md') ? (await import('../report/markdown.js')).toMarkdown(report) : JSON.stringify(report, null, 2) + '\n');
   // Atomic on the controller too: a reviewer never reads half a plan.
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, text);

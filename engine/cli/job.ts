@@ -3,8 +3,10 @@ import { Command, CommanderError, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Diagnostics, DiagnosticsError, EXIT, formatDiagnostic } from '../errors.js';
+import { inventoryVarsOf } from '../load/inventory.js';
 import { loadProject, parseExtraVars } from '../load/project.js';
-import { Secrets } from '../secrets.js';
+import { learnStaticSecrets } from '../run/index.js';
+import { namesSecret, secrets } from '../secrets.js';
 import { JOB_DEFAULTS, jobName, jobYaml, type JobSpec } from '../shard/job.js';
 import { shardOf } from '../shard/rendezvous.js';
 import { collectRaw, collectTags, countVerbose, positiveInt } from './common.js';
@@ -71,7 +73,7 @@ export function defineJob(cmd: Command, done: (code: number) => void): Command {
     .option('-l, --limit <pattern>', 'passed to every shard (the split is of the hosts the limit selects)')
     .option('-t, --tags <tags>', 'passed to every shard', collectTags, [])
     .option('--skip-tags <tags>', 'passed to every shard', collectTags, [])
-    .option('-e, --extra-vars <vars>', 'passed to every shard; no secret-looking names (put secrets in a mounted file: -e @/path)', collectRaw, [])
+    .option('-e, --extra-vars <vars>', 'passed to every shard; no secret values (put them in a Secret mounted as a file: -e @/path)', collectRaw, [])
     .addOption(new Option('-f, --forks <n>', 'passed to every shard').argParser(positiveInt('--forks')))
     .option('-v, --verbose', 'passed to every shard', countVerbose, 0)
     .addHelpText('after', `
@@ -92,11 +94,16 @@ function job(playbook: string, opts: JobOptions): number {
     const local = opts.extraVars.filter((e) => !e.startsWith('@') || existsSync(resolve(e.slice(1))));
     const project = loadProject({ playbook, inventory: opts.inventory, extraVars: local, limit: opts.limit, cwd: process.cwd() });
     hosts = [...project.selected];
-    // A password given on the command line would be printed into the manifest for all to read.
-    const probe = new Secrets();
-    probe.addFromVars(parseExtraVars(inline, process.cwd(), new Diagnostics()));
-    if (probe.size > 0) {
-      process.stderr.write('error: -e sets a secret-looking variable; the manifest would show its value. Put it in a file mounted from a Secret (--mount-secret NAME:/dir) and pass -e @/dir/vars.yml\n');
+    // A value given inline is written into the manifest, for anyone who can read the Job. Refused:
+    // a secret by name or declaration (any shape, any length), or a value the project holds secret.
+    learnStaticSecrets(project.playbook, new Map([...project.inventory.hosts.keys()].map((h) => [h, inventoryVarsOf(project.inventory, h)])), {});
+    const inlineVars = parseExtraVars(inline, process.cwd(), new Diagnostics());
+    const refused = Object.entries(inlineVars).filter(([name, value]) => namesSecret(name, value) || secrets.holds(value)).map(([name]) => name);
+    if (refused.length > 0) {
+      process.stderr.write(
+        `error: -e ${refused.join(', ')}: a secret given inline would be written into the Job manifest, for anyone who can read the Job to see\n` +
+          '  hint: put it in a Kubernetes Secret and pass it as a file: kubectl create secret generic tsplay-vars --from-file=vars.yml, then --mount-secret tsplay-vars:/etc/tsplay/vars -e @/etc/tsplay/vars/vars.yml\n',
+      );
       return EXIT.options;
     }
   } catch (err) {

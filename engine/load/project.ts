@@ -8,6 +8,7 @@ import type { Playbook } from './model.js';
 import { matchHosts, PatternError } from './patterns.js';
 import { loadPlaybook } from './playbook.js';
 import { loadVarsFile } from './inventory.js';
+import { unwrapSecrets } from './yaml-file.js';
 
 export interface LoadRequest {
   playbook: string;
@@ -63,7 +64,8 @@ export function parseExtraVars(items: string[], cwd: string, diags: Diagnostics)
       try {
         const parsed = parseYaml(item) as unknown;
         if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a mapping');
-        Object.assign(out, parsed);
+        // {secret: true, value: ...} declares a secret here as in any vars file.
+        Object.assign(out, unwrapSecrets(parsed));
       } catch (err) {
         diags.add(`-e ${JSON.stringify(item)}: not a JSON/YAML mapping (${(err as Error).message.split('\n')[0]})`, undefined, `write -e 'name=value', -e '{"name": "value"}' or -e @vars.yml`, 'options');
       }

@@ -149,16 +149,16 @@ function yamlHint(code: string): string | undefined {
  * `name: { secret: true, value: ... }` declares a secret variable: the value is used as is and
  * masked in every output from the moment the file is read.
  */
-function unwrapSecrets(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(unwrapSecrets);
+export function unwrapSecrets(value: unknown, name?: string): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => unwrapSecrets(v, name && `${name}[${i}]`));
   if (value && typeof value === 'object') {
     const obj = value as Record<string, unknown>;
     const keys = Object.keys(obj);
     if (obj.secret === true && 'value' in obj && keys.length === 2) {
-      secrets.add(typeof obj.value === 'number' ? String(obj.value) : obj.value);
+      secrets.add(obj.value, 'secret', name);
       return obj.value;
     }
-    for (const k of keys) obj[k] = unwrapSecrets(obj[k]);
+    for (const k of keys) obj[k] = unwrapSecrets(obj[k], name ? `${name}.${k}` : k);
   }
   return value;
 }

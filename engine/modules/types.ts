@@ -62,8 +62,11 @@ export interface ModuleContext {
   become?: BecomeOptions;
   vars: Vars;
   files: FileLookup;
-  /** Mark a value secret: masked in every output from now on. */
-  secret(value: string): void;
+  /**
+   * Mark a value secret: masked in every form in every output from now on. 'whole': a text made
+   * of secrets and ordinary lines (a kubeconfig): mask it whole, not line by line.
+   */
+  secret(value: string, how?: 'whole'): void;
   /** Verbose output (-v and up), already masked by the reporter. */
   log(message: string): void;
   signal: AbortSignal;

@@ -4,7 +4,7 @@
  */
 import { formatRecap } from './recap.js';
 import { colorizeDiff, unifiedDiff } from './diff.js';
-import type { RunListener, TaskInfo, TaskOutcome } from '../run/events.js';
+import { NO_LOG_HIDDEN as HIDDEN, type RunListener, type TaskInfo, type TaskOutcome } from '../run/events.js';
 import { secrets } from '../secrets.js';
 
 export interface PlainOptions {
@@ -14,8 +14,6 @@ export interface PlainOptions {
   color: boolean;
   timestamps: boolean;
 }
-
-const HIDDEN = "(output hidden: no_log)";
 
 export function plainReporter(o: PlainOptions): RunListener {
   const out = (line: string): void => o.write(secrets.redact(line) + '\n');

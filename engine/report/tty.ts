@@ -4,7 +4,7 @@
  * the recap print after the live view ends, so they never interleave with redraws.
  */
 import { Listr, type ListrTaskWrapper, type ListrDefaultRenderer, type ListrSimpleRenderer } from 'listr2';
-import type { RunListener, TaskOutcome } from '../run/events.js';
+import { NO_LOG_HIDDEN, type RunListener, type TaskOutcome } from '../run/events.js';
 import { secrets } from '../secrets.js';
 import { colorizeDiff, unifiedDiff } from './diff.js';
 import { formatRecap } from './recap.js';
@@ -91,7 +91,7 @@ export function ttyReporter(o: TtyOptions): RunListener & { finished: Promise<vo
       // A host that goes on after a failure was rescued (handlers run even on failed hosts).
       if (!info.handler && outcome.status !== 'failed' && outcome.status !== 'unreachable') line.failedMsg = undefined;
       if ((outcome.status === 'failed' && !outcome.ignored) || outcome.status === 'unreachable') {
-        line.failedMsg = `${info.title}: ${outcome.censored ? '(output hidden: no_log)' : (outcome.msg ?? outcome.status)}${outcome.hint ? `\n  hint: ${outcome.hint}` : ''}`;
+        line.failedMsg = `${info.title}: ${outcome.censored ? NO_LOG_HIDDEN : (outcome.msg ?? outcome.status)}${outcome.hint ? `\n  hint: ${outcome.hint}` : ''}`;
         const stderr = outcome.result.stderr;
         if (!outcome.censored && typeof stderr === 'string' && stderr) line.failedMsg += `\n  stderr: ${stderr.split('\n').slice(-5).join('\n          ')}`;
       }

@@ -2,6 +2,9 @@
 import type { Change } from '../modules/types.js';
 import type { Play, Task } from '../load/model.js';
 
+/** What every output shows in place of a no_log task's messages and results. */
+export const NO_LOG_HIDDEN = '(output hidden: no_log)';
+
 export type Status = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable';
 
 export interface TaskOutcome {

@@ -1,8 +1,9 @@
 /** Runs a loaded playbook and returns the recap. */
 import type { Inventory } from '../load/inventory.js';
 import { hostsOfGroup, inventoryVarsOf } from '../load/inventory.js';
-import type { Playbook } from '../load/model.js';
+import type { Playbook, TaskNode } from '../load/model.js';
 import { secrets } from '../secrets.js';
+import { learnSecrets } from '../vars/context.js';
 import { shardHosts } from '../shard/rendezvous.js';
 import { RunBus, type Recap } from './events.js';
 import { Limit } from './limit.js';
@@ -19,15 +20,40 @@ export interface RunInput {
   bus?: RunBus;
 }
 
+/**
+ * Everything secret that the project states, known before the first line is shown: per host and
+ * play, the secret-named variables of every layer, block and task vars included, templates
+ * resolved where they can be (the rest is learned when read).
+ */
+export function learnStaticSecrets(playbook: Playbook, inventoryVars: Map<string, Record<string, unknown>>, extraVars: Record<string, unknown>): void {
+  const hosts = inventoryVars.size > 0 ? [...inventoryVars] : [['', {}] as const];
+  for (const play of playbook.plays) {
+    const scopes = [...scopeVars(play.sections.flat()), ...scopeVars(play.handlers)];
+    for (const [host, vars] of hosts) {
+      const base = [play.roleDefaults, vars, play.vars, play.varsFiles, play.roleVars];
+      const top = { inventory_hostname: host, inventory_hostname_short: host.split('.')[0] };
+      learnSecrets([...base, top, extraVars]);
+      for (const scope of scopes) learnSecrets([...base, scope, top, extraVars], scope);
+    }
+  }
+}
+
+function scopeVars(nodes: TaskNode[]): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  for (const n of nodes) {
+    if (Object.keys(n.vars).length > 0) out.push(n.vars);
+    if (n.kind === 'block') out.push(...scopeVars([...n.block, ...n.rescue, ...n.always]));
+  }
+  return out;
+}
+
 export async function runPlaybook(input: RunInput): Promise<Recap> {
   const started = Date.now();
   const bus = input.bus ?? new RunBus();
   const { inventory } = input;
   const selected = input.options.shard ? shardHosts(input.selected, input.options.shard) : input.selected;
   const inventoryVars = new Map([...inventory.hosts.keys()].map((h) => [h, inventoryVarsOf(inventory, h)]));
-  for (const vars of inventoryVars.values()) secrets.addFromVars(vars);
-  secrets.addFromVars(input.options.extraVars);
-  for (const play of input.playbook.plays) [play.vars, play.varsFiles, play.roleDefaults, play.roleVars].forEach((v) => secrets.addFromVars(v));
+  learnStaticSecrets(input.playbook, inventoryVars, input.options.extraVars);
   const groups = Object.fromEntries([...inventory.groups.keys()].map((g) => [g, hostsOfGroup(inventory, g)]));
   const run: RunState = {
     options: input.options,
@@ -42,6 +68,9 @@ export async function runPlaybook(input: RunInput): Promise<Recap> {
     aborted: false,
   };
   bus.emit('runStart', { playbook: input.playbook.file, check: input.options.check, diff: input.options.diff });
+  for (const name of secrets.takeShortNames()) {
+    bus.emit('warn', `${name} is secret but shorter than 4 characters: it is not masked in output (masking so short a value would hide ordinary text); use a longer value`);
+  }
   try {
     for (const play of input.playbook.plays) {
       if (run.aborted || input.options.signal.aborted) break;

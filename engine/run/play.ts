@@ -8,7 +8,8 @@ import { matchHosts } from '../load/patterns.js';
 import type { Block, Play, Scope, Task, TaskNode } from '../load/model.js';
 import { evalCondition } from '../vars/expr.js';
 import { runOnceShard } from '../shard/rendezvous.js';
-import type { TaskInfo, TaskOutcome } from './events.js';
+import { secrets } from '../secrets.js';
+import { NO_LOG_HIDDEN, type TaskInfo, type TaskOutcome } from './events.js';
 import { gatherFacts } from './facts.js';
 import { hostState, type HostState, type RunState } from './state.js';
 import { selectedByTags } from './tags.js';
@@ -186,11 +187,13 @@ async function runTaskOn(run: RunState, bs: BatchState, host: HostState, task: T
   }
   if (outcome.status === 'failed' && task.ignoreErrors) outcome.ignored = true;
   record(host, outcome);
+  if (outcome.censored && outcome.status !== 'skipped') learnNoLogResult(outcome.result);
   if (task.register) host.facts[task.register] = outcome.result;
   if (outcome.status === 'changed') for (const n of task.notify) host.notified.add(n);
   run.bus.emit('taskEnd', info, host.name, outcome);
   if (outcome.status === 'failed' && !outcome.ignored) {
-    markFailed(host, `${title}: ${outcome.msg ?? 'failed'}`);
+    // The recap's FAILED HOSTS, the report's firstError and `report merge` show this line.
+    markFailed(host, `${title}: ${outcome.censored ? NO_LOG_HIDDEN : (outcome.msg ?? 'failed')}`);
     return false;
   }
   return true;
@@ -202,6 +205,19 @@ async function runOnceShared(bs: BatchState, task: Task, exec: () => Promise<Tas
   const p = exec();
   bs.once.set(task.id, p);
   return { outcome: await p, first: true };
+}
+
+/**
+ * What a no_log task produced is secret wherever it shows later (its stdout registered and
+ * echoed, say). Its messages (`msg`, `skip_reason`) are tsplay's words about it, and flags and
+ * counters are not values.
+ */
+function learnNoLogResult(result: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(result)) {
+    if (k === 'msg' || k === 'skip_reason' || typeof v === 'boolean') continue;
+    if (k === 'results' && Array.isArray(v)) v.forEach((r) => r && typeof r === 'object' && learnNoLogResult(r as Record<string, unknown>));
+    else if (typeof v !== 'number') secrets.add(v);
+  }
 }
 
 function record(host: HostState, outcome: TaskOutcome): void {

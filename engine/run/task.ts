@@ -234,7 +234,11 @@ async function runOnce(env: TaskEnv, task: Task, vars: Vars): Promise<TaskOutcom
   const { mod, args, ctx, check } = prepared;
   const observed = await probe(env, task, vars, prepared, { prepare, varsFor });
   const plan = (await mod.plan(args as never, observed as never, ctx)) as Plan;
-  if (plan.facts) Object.assign(env.host.facts, plan.facts);
+  if (plan.facts) {
+    // set_fact of a secret-named variable: secret, like any other (values made from a secret are already).
+    secrets.addFromVars(plan.facts);
+    Object.assign(env.host.facts, plan.facts);
+  }
   const result: Record<string, unknown> = { ...(plan.result ?? {}) };
   let failedMsg = plan.fail;
   let changed = plan.changes.length > 0;
@@ -304,7 +308,7 @@ async function moduleContext(env: TaskEnv, task: Task, mod: AnyModule, vars: Var
         return found;
       },
     },
-    secret: (value) => secrets.add(value),
+    secret: (value, how) => secrets.add(value, how === 'whole' ? 'derived' : 'secret'),
     log: (message) => run.bus.emit('log', host.name, 1, message),
     // The first Ctrl-C only stops new tasks: a running one finishes, so no file is left half-done.
     signal: run.options.cancel ?? NEVER,

@@ -6,6 +6,7 @@
  * Values that are themselves templates ("{{ k8s_dir }}/kubelet") resolve lazily when read, so an
  * unused variable with a broken template does no harm.
  */
+import { namesSecret, secrets } from '../secrets.js';
 import { renderValue, isTemplate, TemplateError, type Vars } from './template.js';
 
 export const MAGIC_VARS = [
@@ -47,6 +48,8 @@ function lazyVars(raw: Vars): Vars {
       try {
         const out = renderValue(value, view);
         resolved.set(key, out);
+        // A secret-named variable whose value is a template: what it resolves to is the secret.
+        secrets.addFromVars({ [key]: out });
         return out;
       } finally {
         resolving.delete(key);
@@ -58,6 +61,28 @@ function lazyVars(raw: Vars): Vars {
     },
   });
   return view;
+}
+
+/**
+ * Registers the secrets among merged layers (lowest first; only `focus`'s names when given)
+ * before anything is shown: secret-named variables at any depth, templates resolved where they
+ * can be now. One that cannot resolve yet (it reads a registered result) is registered when read.
+ */
+export function learnSecrets(layers: Vars[], focus?: Vars): void {
+  if (focus) secrets.addFromVars(focus);
+  else for (const layer of layers) secrets.addFromVars(layer);
+  const raw: Vars = Object.assign({}, ...layers);
+  let view: Vars | undefined;
+  for (const key of Object.keys(focus ?? raw)) {
+    const value = raw[key];
+    if (!containsTemplate(value) || !namesSecret(key, value)) continue;
+    view ??= lazyVars(raw);
+    try {
+      secrets.addFromVars({ [key]: view[key] });
+    } catch {
+      /* learned when read */
+    }
+  }
 }
 
 function containsTemplate(value: unknown): boolean {

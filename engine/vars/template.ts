@@ -7,6 +7,7 @@ import type Handlebars from 'handlebars';
 import { stringify as toYaml } from 'yaml';
 import type { Place } from '../errors.js';
 import { VersionError, versionTest } from './version.js';
+import { secrets } from '../secrets.js';
 
 export type Vars = Record<string, unknown>;
 
@@ -31,7 +32,7 @@ let instance: typeof Handlebars | undefined;
 function handlebars(): typeof Handlebars {
   if (!instance) {
     instance = (require('handlebars') as typeof Handlebars).create();
-    for (const [name, fn] of Object.entries(helpers)) instance.registerHelper(name, fn);
+    for (const [name, fn] of Object.entries(helpers)) instance.registerHelper(name, tainting(fn));
   }
   return instance;
 }
@@ -42,7 +43,8 @@ const helpers: Record<string, Handlebars.HelperDelegate> = {
   b64encode: (value: unknown) => Buffer.from(String(value), 'utf8').toString('base64'),
   b64decode: (value: unknown) => Buffer.from(String(value), 'base64').toString('utf8'),
   to_json: (value: unknown) => JSON.stringify(value),
-  to_yaml: (value: unknown) => toYaml(value).trimEnd(),
+  // Never folded: a long value (a secret among them) stays on one line.
+  to_yaml: (value: unknown) => toYaml(value, { lineWidth: 0 }).trimEnd(),
   /** {{join list ","}} */
   join: (list: unknown, sep: unknown) => (Array.isArray(list) ? list.join(typeof sep === 'string' ? sep : ',') : String(list)),
   /** {{indent text 4}}: indent every line but the first, for nesting a block in YAML. */
@@ -67,12 +69,28 @@ const helpers: Record<string, Handlebars.HelperDelegate> = {
     if (!map || typeof map !== 'object' || Array.isArray(map)) throw new TemplateError(`accepted: expected a map, got ${JSON.stringify(map)}`);
     return Object.fromEntries(Object.entries(map).filter(([key]) => accepts(table, key, version)));
   },
+  /** {{log x}}: Handlebars' own writes raw values to stdout; this one writes them masked to stderr. */
+  log: (...args: unknown[]) => {
+    const text = args.slice(0, -1).map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
+    process.stderr.write(secrets.redact(`template log: ${text}`) + '\n');
+    return '';
+  },
 };
 
 function accepts(table: unknown, name: unknown, version: unknown): boolean {
   if (!Array.isArray(table)) throw new TemplateError(`accepts: expected a list of {name, removed}, got ${JSON.stringify(table)}`);
   const entry = table.find((e) => (e as { name?: unknown } | null)?.name === name) as { removed?: unknown } | undefined;
   return entry?.removed === undefined || versionTest(version, '<', entry.removed);
+}
+
+/** A helper's output made from a secret is secret: b64encode, upper, to_yaml, b64decode of one. */
+function tainting(fn: Handlebars.HelperDelegate): Handlebars.HelperDelegate {
+  return (...args: unknown[]) => {
+    const out: unknown = fn(...args);
+    // The last argument is Handlebars' options object (it holds the whole context): not an input.
+    if (typeof out === 'string' && args.slice(0, -1).some((a) => secrets.holds(a))) secrets.add(out, 'derived');
+    return out;
+  };
 }
 const helperNames = new Set([...Object.keys(helpers), 'if', 'unless', 'each', 'with', 'lookup', 'log']);
 
@@ -179,7 +197,9 @@ export function renderString(source: string, vars: Vars): string {
     compiled.set(source, fn);
   }
   try {
-    return fn(vars);
+    const out = fn(vars);
+    secrets.derive(out);
+    return out;
   } catch (err) {
     if (err instanceof VersionError) throw new TemplateError(err.message, err.hint);
     if (err instanceof TemplateError) throw err;

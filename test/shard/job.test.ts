@@ -100,7 +100,7 @@ describe('tsplay job', () => {
     const refused = await job('--shards', '2', '-e', `become_password=${password}`);
     expect(refused.code).toBe(5);
     expect(refused.text).toBe('');
-    expect(refused.stderr).toContain('secret-looking');
+    expect(refused.stderr).toContain('Kubernetes Secret');
     expect(refused.stderr).not.toContain(password);
     const json = await job('--shards', '2', '-e', JSON.stringify({ registry_token: password }));
     expect(json.code).toBe(5);

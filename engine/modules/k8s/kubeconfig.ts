@@ -109,7 +109,7 @@ function build(ctx: ModuleContext, args: KubeconfigArgs): { text: string; want: 
     namespace: args.namespace,
   });
   const secret = !!(args.token || keyData);
-  if (secret) ctx.secret(text);
+  if (secret) ctx.secret(text, 'whole');
   b = { text, want: desired(Buffer.from(text, 'utf8'), secret) };
   built.set(args, b);
   return b;
