@@ -25,9 +25,11 @@ export default defineModule<DebugArgs, null, never>({
     if (args.var !== undefined) {
       let cur: unknown = ctx.vars;
       for (const part of args.var.split('.')) cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[part] : undefined;
-      return { changes: [], result: { msg: cur === undefined ? `VARIABLE IS NOT DEFINED: ${args.var}` : cur, [args.var]: cur } };
+      const shown = cur === undefined ? `VARIABLE IS NOT DEFINED: ${args.var}` : cur;
+      return { changes: [], say: shown, result: { msg: shown, [args.var]: cur } };
     }
-    return { changes: [], result: { msg: args.msg ?? 'Hello world!' } };
+    const msg = args.msg ?? 'Hello world!';
+    return { changes: [], say: msg, result: { msg } };
   },
   apply: async () => ({}),
 });

@@ -10,6 +10,7 @@ export default defineModule<Record<string, unknown>, null, never>({
   doc: 'Set host variables that later tasks and plays see.',
   runsOn: 'controller',
   schema: { type: 'object', properties: {}, additionalProperties: true, propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' } },
+  definesVars: (args) => Object.keys(args).filter((k) => k !== 'cacheable'),
   probe: async () => null,
   plan: (args) => ({ changes: [], facts: args, result: { ansible_facts: args } }),
   apply: async () => ({}),
