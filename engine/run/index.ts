@@ -7,7 +7,8 @@ import { shardHosts } from '../shard/rendezvous.js';
 import { RunBus, type Recap } from './events.js';
 import { Limit } from './limit.js';
 import { runPlay } from './play.js';
-import { hostState, type ConnectionProvider, type RunOptions, type RunState } from './state.js';
+import { recapOf } from './outcome.js';
+import { type ConnectionProvider, type RunOptions, type RunState } from './state.js';
 
 export interface RunInput {
   playbook: Playbook;
@@ -50,13 +51,7 @@ export async function runPlaybook(input: RunInput): Promise<Recap> {
   } finally {
     await input.connections.closeAll();
   }
-  const recap: Recap = {
-    hosts: new Map([...selected].filter((h) => run.hosts.has(h)).map((h) => [h, hostState(run, h).stats])),
-    firstErrors: new Map([...run.hosts.values()].filter((h) => h.firstError && (h.failed || h.unreachable)).map((h) => [h.name, h.firstError!])),
-    elapsedMs: Date.now() - started,
-    check: input.options.check,
-    interrupted: input.options.signal.aborted,
-  };
+  const recap = recapOf(run, selected, Date.now() - started);
   bus.emit('runEnd', recap);
   return recap;
 }

@@ -262,6 +262,7 @@ async function runOnce(env: TaskEnv, task: Task, vars: Vars): Promise<TaskOutcom
     // diff: false on a task keeps its content out of every output, even with --diff.
     changes: !changed ? [] : task.diff === false ? plan.changes.map((c) => ({ summary: c.summary })) : plan.changes,
     unpredictable: check ? plan.unpredictable : undefined,
+    ...(plan.say !== undefined ? { says: plan.say } : {}),
     result,
   };
 }
