@@ -6,7 +6,7 @@ import { Diagnostics, DiagnosticsError, EXIT, formatDiagnostic } from '../errors
 import { loadProject, parseExtraVars } from '../load/project.js';
 import { Secrets } from '../secrets.js';
 import { JOB_DEFAULTS, jobName, jobYaml, type JobSpec } from '../shard/job.js';
-import { shardOf } from '../shard/rendezvous.js';
+import { shardOf } from '../run/rendezvous.js';
 import { collectRaw, collectTags, countVerbose, positiveInt } from './common.js';
 
 interface JobOptions {

@@ -3,9 +3,9 @@ import type { Inventory } from '../load/inventory.js';
 import { hostsOfGroup, inventoryVarsOf } from '../load/inventory.js';
 import type { Playbook } from '../load/model.js';
 import { secrets } from '../secrets.js';
-import { shardHosts } from '../shard/rendezvous.js';
+import { shardHosts } from './rendezvous.js';
 import { RunBus, type Recap } from './events.js';
-import { Limit } from './limit.js';
+import { Semaphore } from '../connect/semaphore.js';
 import { runPlay } from './play.js';
 import { recapOf } from './outcome.js';
 import { type ConnectionProvider, type RunOptions, type RunState } from './state.js';
@@ -36,7 +36,7 @@ export async function runPlaybook(input: RunInput): Promise<Recap> {
     playbookDir: input.playbook.dir,
     bus,
     connections: input.connections,
-    forks: new Limit(Math.max(1, input.options.forks)),
+    forks: new Semaphore(Math.max(1, input.options.forks)),
     hosts: new Map(),
     inventoryVars,
     groups,

@@ -8,13 +8,14 @@ import { matchHosts } from '../load/patterns.js';
 import type { Block, Play, Scope, Task, TaskNode } from '../load/model.js';
 import { evalCondition, ExprError } from '../vars/expr.js';
 import { TemplateError } from '../vars/template.js';
-import { runOnceShard } from '../shard/rendezvous.js';
+import { runOnceShard } from './rendezvous.js';
 import type { TaskInfo, TaskOutcome } from './events.js';
 import { gatherFacts } from './facts.js';
 import { checkpoint, despiteFailure, recordOutcome, rescue } from './outcome.js';
 import { hostState, type HostState, type RunState } from './state.js';
 import { selectedByTags } from './tags.js';
-import { executeTask, taskTitle, varsFor, type TaskEnv } from './task.js';
+import { executeTask, taskTitle, varsFor } from './task.js';
+import type { TaskEnv } from './task-env.js';
 
 /** `selected`: this run's hosts; `unsharded`: all hosts of the run before --shard split them. */
 export async function runPlay(run: RunState, play: Play, selected: Set<string>, unsharded = selected): Promise<void> {

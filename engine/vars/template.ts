@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import type Handlebars from 'handlebars';
 import { stringify as toYaml } from 'yaml';
 import type { Place } from '../errors.js';
+import { shellQuote } from '../connect/shell.js';
 
 export type Vars = Record<string, unknown>;
 
@@ -56,10 +57,6 @@ const helpers: Record<string, Handlebars.HelperDelegate> = {
   eq: (a: unknown, b: unknown) => a === b,
 };
 const helperNames = new Set([...Object.keys(helpers), 'if', 'unless', 'each', 'with', 'lookup', 'log']);
-
-export function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 export class TemplateError extends Error {
   constructor(

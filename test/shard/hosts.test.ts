@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { shardHosts } from '../../engine/shard/rendezvous.js';
+import { shardHosts } from '../../engine/run/rendezvous.js';
 import { tsplay, type CliRun } from '../helpers/cli.js';
 import { compareWithUnsharded, type AnyReport } from './compare.js';
 import { bootFleet, type Fleet } from './fleet.js';

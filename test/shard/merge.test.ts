@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { shardOf } from '../../engine/shard/rendezvous.js';
+import { shardOf } from '../../engine/run/rendezvous.js';
 import { recap, tsplay } from '../helpers/cli.js';
 import { compareWithUnsharded, type AnyReport } from './compare.js';
 

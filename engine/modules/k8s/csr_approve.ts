@@ -21,7 +21,8 @@
  */
 import { defineModule, type Change, type ModuleContext } from '../types.js';
 import type { Vars } from '../../vars/template.js';
-import { accessSchemaProperties, describeError, K8sApiError, k8sClient, sleep, type AccessArgs, type K8sClient } from './client.js';
+import { sleep } from '../../sleep.js';
+import { accessSchemaProperties, describeError, K8sApiError, k8sClient, type AccessArgs, type K8sClient } from './client.js';
 import { csrState, evaluateCsr, SIGNERS, type CsrLike, type CsrState, type Evaluation, type NodeIdentity, type SignerKind } from './csr-policy.js';
 
 export interface CsrApproveArgs extends AccessArgs {

@@ -8,7 +8,8 @@
  * when the condition does not hold yet, the task is ok and says what a real run would wait for.
  */
 import { defineModule } from '../types.js';
-import { accessSchemaProperties, k8sClient, objectRef, sleep, type AccessArgs } from './client.js';
+import { sleep } from '../../sleep.js';
+import { accessSchemaProperties, k8sClient, objectRef, type AccessArgs } from './client.js';
 import { forRegister, type Obj } from './objects.js';
 
 export interface K8sWaitArgs extends AccessArgs {
