@@ -83,7 +83,7 @@ export type ArgSchema = {
 
 export interface ModuleDef<A = Record<string, unknown>, O = unknown, D = unknown> {
   name: string;
-  /** Doc comment shown by `tsplay doc`, with an example task. */
+  /** One line about the module, published in the editor schema. */
   doc: string;
   schema: ArgSchema;
   /** `command: ls -l` puts the string into this argument. */
