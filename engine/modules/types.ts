@@ -85,6 +85,8 @@ export interface ModuleDef<A = Record<string, unknown>, O = unknown, D = unknown
   name: string;
   /** One line about the module, published in the editor schema. */
   doc: string;
+  /** An example task (YAML, a list item), shown by `tsplay doc NAME`. */
+  example: string;
   schema: ArgSchema;
   /** `command: ls -l` puts the string into this argument. */
   freeForm?: string;

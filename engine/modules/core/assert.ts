@@ -20,6 +20,7 @@ interface AssertArgs {
 export default defineModule<AssertArgs, null, never>({
   name: 'assert',
   doc: 'Check CEL conditions; fail with fail_msg when one does not hold.',
+  example: "- assert:\n    that: ['kubelet_node_ip != \"\"', 'size(cluster_dns) > 0']\n    fail_msg: set kubelet_node_ip for every worker",
   runsOn: 'controller',
   schema: {
     type: 'object',

@@ -14,6 +14,7 @@ interface DebugArgs {
 export default defineModule<DebugArgs, null, never>({
   name: 'debug',
   doc: 'Print a message (msg) or the value of a variable (var).',
+  example: "- debug: { msg: \"node {{ inventory_hostname }} joins {{ apiserver }}\" }\n- debug: { var: swaps.stdout }",
   runsOn: 'controller',
   schema: {
     type: 'object',

@@ -27,6 +27,7 @@ interface Observed {
 export default defineModule<FileArgs, Observed, string>({
   name: 'file',
   doc: 'Make a path a directory, a file, a symlink or absent, with mode/owner/group.',
+  example: "- name: kubelet working directories\n  file: { path: /var/lib/kubelet, state: directory, mode: '0750' }",
   runsOn: 'target',
   schema: {
     type: 'object',

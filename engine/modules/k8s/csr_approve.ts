@@ -140,6 +140,7 @@ function resultOf(s: Sorted, approved: Array<{ name: string; node: string }>, de
 export default defineModule<CsrApproveArgs, CsrObserved, CsrPlanData>({
   name: 'csr_approve',
   doc: "Wait for and approve the kubelet CSRs of the play's nodes that prove they belong to one (requester, subject, usages, SANs, signature); report or deny the rest.",
+  example: "- name: approve kubelet serving certificates\n  csr_approve: { timeout: 300 }\n  run_once: true",
   runsOn: 'controller',
   schema: {
     type: 'object',
