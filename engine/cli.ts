@@ -4,6 +4,7 @@
  *   tsplay PLAYBOOK -i INV ...        run (the default command; `tsplay run PLAYBOOK ...` too)
  *   tsplay report merge A.json ...    one recap and plan from the reports of a sharded run
  *   tsplay job PLAYBOOK -i INV ...    the shards as a Kubernetes Indexed Job
+ *   tsplay doc [MODULE]               the modules, or one module's arguments and example
  *   tsplay --version                  tsplay's own version
  *
  * Startup time counts in every run: what only some runs need (ssh2, listr2, CEL, the merge and
@@ -13,6 +14,7 @@ import { Command, CommanderError } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defineDoc } from './cli/doc.js';
 import { defineJob } from './cli/job.js';
 import { defineReport } from './cli/report.js';
 import { defineRun, RUN_EXAMPLES } from './cli/run.js';
@@ -44,10 +46,11 @@ function program(done: (code: number) => void): Command {
   defineRun(root.command('run', { isDefault: true }), done);
   defineReport(root.command('report'), done);
   defineJob(root.command('job'), done);
+  defineDoc(root.command('doc'), done);
   return root;
 }
 
-const SUBCOMMANDS = new Set(['run', 'report', 'job', 'help']);
+const SUBCOMMANDS = new Set(['run', 'report', 'job', 'doc', 'help']);
 /** Options of tsplay itself, not of a run: `tsplay --version` needs no playbook or -i. */
 const ROOT_OPTIONS = new Set(['-h', '--help', '-V', '--version']);
 

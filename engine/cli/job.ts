@@ -8,7 +8,7 @@ import { loadProject, parseExtraVars } from '../load/project.js';
 import { learnStaticSecrets } from '../run/index.js';
 import { namesSecret, secrets } from '../secrets.js';
 import { JOB_DEFAULTS, jobName, jobYaml, type JobSpec } from '../shard/job.js';
-import { shardOf } from '../shard/rendezvous.js';
+import { shardOf } from '../run/rendezvous.js';
 import { collectRaw, collectTags, countVerbose, positiveInt } from './common.js';
 
 interface JobOptions {

@@ -12,7 +12,7 @@ import { runPlaybook } from '../run/index.js';
 import { selectedByTags } from '../run/tags.js';
 import type { RunOptions, RunState } from '../run/state.js';
 import { secrets } from '../secrets.js';
-import { parseShard, shardHosts, ShardError, type Shard } from '../shard/rendezvous.js';
+import { parseShard, shardHosts, ShardError, type Shard } from '../run/rendezvous.js';
 import { collectRaw, collectTags, countVerbose, exitCode, positiveInt, reportNameError, writeReport } from './common.js';
 
 interface RunCliOptions {
@@ -87,7 +87,6 @@ async function run(playbookPath: string, opts: RunCliOptions): Promise<number> {
     project = loadProject({ playbook: playbookPath, inventory: opts.inventory, extraVars: opts.extraVars, limit: opts.limit, cwd: process.cwd() });
   } catch (err) {
     if (!(err instanceof DiagnosticsError)) throw err;
-    secrets.addFromVars({});
     for (const d of err.diagnostics) process.stderr.write(secrets.redact(formatDiagnostic(d)) + '\n');
     process.stderr.write(`${err.diagnostics.length} problem${err.diagnostics.length === 1 ? '' : 's'} found; nothing was run.\n`);
     return err.kind === 'options' ? EXIT.options : EXIT.parse;

@@ -45,13 +45,6 @@ export class ConnectionPool {
     return opening;
   }
 
-  /** Drops the host's connection (after a reboot or a drop) so the next get() reconnects. */
-  async reset(host: string): Promise<void> {
-    const existing = this.connections.get(host);
-    this.connections.delete(host);
-    if (existing) await existing.then((c) => c.close(), () => undefined);
-  }
-
   has(host: string): boolean {
     return this.connections.has(host);
   }

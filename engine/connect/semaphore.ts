@@ -1,6 +1,6 @@
 /**
- * Counting semaphore for SSH channels: sshd refuses channels beyond its MaxSessions (default 10),
- * so exec calls queue here instead of failing there.
+ * The counting semaphore: SSH channels per connection (sshd refuses channels beyond its
+ * MaxSessions, default 10, so exec calls queue here instead of failing there) and --forks.
  */
 import { abortReason } from './supervise.js';
 
@@ -43,6 +43,16 @@ export class Semaphore {
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters.push(waiter);
     });
+  }
+
+  /** Runs `fn` holding one slot. */
+  async run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const release = await this.acquire(signal);
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
   }
 
   /** Rejects everyone still waiting (the connection is gone). */

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { BecomeOptions, ExecOptions } from './types.js';
 
 /** POSIX single-quote quoting: safe for any byte string except NUL. */
-export function shQuote(value: string): string {
+export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
@@ -45,7 +45,7 @@ function envPreamble(env: Record<string, string>): { preamble: Buffer; reader: s
     if (!ENV_NAME.test(name)) throw new Error(`invalid environment variable name: ${JSON.stringify(name)}`);
     const value = env[name];
     if (value.includes('\0')) throw new Error(`environment variable ${name} contains a NUL byte`);
-    return `export ${name}=${shQuote(value)}\n`;
+    return `export ${name}=${shellQuote(value)}\n`;
   });
   const preamble = Buffer.from(lines.join(''), 'utf8');
   const reader = `eval "$(dd bs=1 count=${preamble.length} 2>/dev/null)" || exit 125`;
@@ -65,15 +65,15 @@ export function prepareCommand(command: string, options: ExecOptions = {}): Prep
   // Newlines, not `;`, so a caller's command that starts with a comment or ends with `&` keeps its meaning.
   const script = [...announce, ...(env ? [env.reader] : []), command].join('\n');
   if (!options.become) {
-    return { command: `/bin/sh -c ${shQuote(script)}`, marker, preamble: env?.preamble };
+    return { command: `/bin/sh -c ${shellQuote(script)}`, marker, preamble: env?.preamble };
   }
   const become = planBecome(options.become, token);
-  const user = shQuote(become.user);
+  const user = shellQuote(become.user);
   // -n without a password: sudo fails at once instead of waiting for a password nobody will type.
   const sudo = become.password !== undefined
-    ? `sudo -H -S -p ${shQuote(become.prompt)} -u ${user}`
+    ? `sudo -H -S -p ${shellQuote(become.prompt)} -u ${user}`
     : `sudo -H -n -u ${user}`;
-  return { command: `${sudo} -- /bin/sh -c ${shQuote(script)}`, marker, preamble: env?.preamble, become };
+  return { command: `${sudo} -- /bin/sh -c ${shellQuote(script)}`, marker, preamble: env?.preamble, become };
 }
 
 function planBecome(become: BecomeOptions, token: string): BecomePlan {

@@ -14,6 +14,7 @@ import { jumpSpec } from './ssh-config.js';
 import { prepareCommand } from './shell.js';
 import { supervise, type Supervised } from './supervise.js';
 import { UnreachableError, type Connection, type ConnectionSpec, type ExecOptions, type ExecResult } from './types.js';
+import { sleep } from '../sleep.js';
 
 const { Client } = ssh2;
 
@@ -108,8 +109,6 @@ function classify(spec: ConnectionSpec, error: unknown, hostKey: HostKeyError | 
   const retryable = (typeof code === 'string' && TRANSIENT_CODES.has(code)) || TRANSIENT_MESSAGES.some((re) => re.test(message));
   return { error: new UnreachableError(spec.host, `cannot connect to ${where}: ${message}`, 'is the host up and sshd listening?'), retryable };
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Connects (through spec.jump / spec.jumpHost when set), retrying only transient network failures. */
 export async function connectSsh(spec: ConnectionSpec, log: Log = () => {}, sshOptions: SshOptions = {}): Promise<SshConnection> {

@@ -15,6 +15,7 @@ import { editDistance, matchHosts, PatternError } from './patterns.js';
 import { expandRoles, parseRoleRef, roleSearchPath } from './roles.js';
 import { asList, loadTaskList, type TaskLoadContext } from './tasks.js';
 import { validateAt, validators } from './validate.js';
+import { findModule } from '../modules/registry.js';
 import { loadYamlFile, pointerJoin, type LoadedYaml } from './yaml-file.js';
 
 interface RawPlay {
@@ -72,7 +73,7 @@ function loadPlay(raw: RawPlay, pointer: string, doc: LoadedYaml, inv: Inventory
   const playTags = asList(raw.tags);
   const shared = { diags, tags: playTags, templates: [] as TaskLoadContext['templates'], files: [] as TaskLoadContext['files'] };
   const ctx: TaskLoadContext = { ...shared, doc, baseDir: dir };
-  const roleRefs = (raw.roles ?? []).map((r, i) => parseRoleRef(r, doc.placeOf(pointerJoin(pointerJoin(pointer, 'roles'), i))));
+  const roleRefs = (raw.roles ?? []).map((r, i) => parseRoleRef(r, doc, pointerJoin(pointerJoin(pointer, 'roles'), i)));
   const roles = expandRoles(roleRefs, roleSearchPath(dir, cwd), shared, diags);
   const section = (key: 'pre_tasks' | 'tasks' | 'post_tasks' | 'handlers'): TaskNode[] => loadTaskList(raw[key], pointerJoin(pointer, key), ctx, []);
   const handlers = [...roles.handlers, ...(section('handlers').filter((h) => h.kind === 'task') as Task[])];
@@ -168,6 +169,6 @@ function checkVariables(playbook: Playbook, inv: Inventory, extraVars: VarMap, d
 function collectRuntimeNames(play: Play, into: Set<string>): void {
   for (const task of [...play.sections.flatMap((section) => [...tasksIn(section)]), ...play.handlers]) {
     if (task.register) into.add(task.register);
-    if (task.module === 'set_fact') Object.keys(task.args).filter((k) => k !== 'cacheable').forEach((k) => into.add(k));
+    findModule(task.module)?.definesVars?.(task.args as never).forEach((k) => into.add(k));
   }
 }

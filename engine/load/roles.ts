@@ -7,9 +7,9 @@ import { dirname, join, resolve } from 'node:path';
 import type { Diagnostics, Place } from '../errors.js';
 import { loadVarsFile, type VarMap } from './inventory.js';
 import type { Block, RoleInstance, Task, TaskNode } from './model.js';
-import { asList, loadTaskList, type TaskLoadContext } from './tasks.js';
+import { asList, checkExprList, loadTaskList, type TaskLoadContext } from './tasks.js';
 import { validateAt, validators } from './validate.js';
-import { loadYamlFile, pointerJoin } from './yaml-file.js';
+import { loadYamlFile, pointerJoin, type LoadedYaml } from './yaml-file.js';
 
 export interface RoleRef {
   role: string;
@@ -19,6 +19,9 @@ export interface RoleRef {
   become?: boolean;
   becomeUser?: string;
   place: Place;
+  /** Where the reference is written, so its `when` is checked with a place. */
+  doc: LoadedYaml;
+  pointer: string;
 }
 
 export interface ExpandedRoles {
@@ -33,10 +36,11 @@ export function roleSearchPath(playbookDir: string, cwd: string): string[] {
   return [...new Set([join(playbookDir, 'roles'), resolve(playbookDir, '..', 'roles'), join(cwd, 'roles'), ...fromEnv])];
 }
 
-export function parseRoleRef(raw: unknown, place: Place): RoleRef {
-  if (typeof raw === 'string') return { role: raw, vars: {}, tags: [], place };
+export function parseRoleRef(raw: unknown, doc: LoadedYaml, pointer: string): RoleRef {
+  const place = doc.placeOf(pointer);
+  if (typeof raw === 'string') return { role: raw, vars: {}, tags: [], place, doc, pointer };
   const r = raw as { role?: string; name?: string; vars?: VarMap; tags?: unknown; when?: RoleRef['when']; become?: boolean; become_user?: string };
-  return { role: r.role ?? r.name ?? '', vars: r.vars ?? {}, tags: asList(r.tags), when: r.when, become: r.become, becomeUser: r.become_user, place };
+  return { role: r.role ?? r.name ?? '', vars: r.vars ?? {}, tags: asList(r.tags), when: r.when, become: r.become, becomeUser: r.become_user, place, doc, pointer };
 }
 
 export function expandRoles(
@@ -74,7 +78,7 @@ export function expandRoles(
       const meta = loadYamlFile(metaFile, diags);
       if (meta && validateAt(validators.roleMeta, meta.value, meta, diags, 'role meta')) {
         const deps = ((meta.value as { dependencies?: unknown[] } | null)?.dependencies ?? []) as unknown[];
-        deps.forEach((d, i) => expand(parseRoleRef(d, meta.placeOf(pointerJoin('/dependencies', i))), [...stack, ref.role]));
+        deps.forEach((d, i) => expand(parseRoleRef(d, meta, pointerJoin('/dependencies', i)), [...stack, ref.role]));
       }
     }
     if (done.has(key)) return;
@@ -82,6 +86,8 @@ export function expandRoles(
     Object.assign(out.defaults, role.defaults);
     Object.assign(out.vars, role.vars);
     const names = [...Object.keys(role.defaults), ...Object.keys(role.vars), ...Object.keys(ref.vars)];
+    // Checked like a task's when: the README promises every expression is checked before the run.
+    const when = checkExprList(ref.when, ref.doc, pointerJoin(ref.pointer, 'when'), { diags, templates: base.templates }, names);
     const tasksFile = yamlIn(join(dir, 'tasks'));
     let children: TaskNode[] = [];
     if (tasksFile) {
@@ -106,7 +112,7 @@ export function expandRoles(
       id: `${ref.place.file}:${ref.place.line}:${ref.place.col}:${ref.role}`,
       name: `role ${ref.role}`,
       place: ref.place,
-      when: ref.when === undefined ? undefined : Array.isArray(ref.when) ? ref.when : [ref.when],
+      when,
       tags: [...base.tags, ...ref.tags],
       vars: ref.vars,
       become: ref.become,

@@ -133,7 +133,8 @@ function loadTaskNode(raw: Record<string, unknown>, pointer: string, ctx: TaskLo
     ...common,
     when: exprList(raw.when, pointerJoin(pointer, 'when'), ctx, taskNames),
     kind: 'task',
-    module: moduleName,
+    // The canonical name (`ansible.builtin.copy` -> `copy`): later layers look the module up by it.
+    module: mod.name,
     args: args ?? {},
     loop: raw.loop,
     loopVar,
@@ -238,11 +239,19 @@ function noteTemplate(source: string, pointer: string, ctx: TaskLoadContext, sco
 }
 
 function exprList(value: unknown, pointer: string, ctx: TaskLoadContext, scopeNames: string[]): Expr[] | undefined {
+  return checkExprList(value, ctx.doc, pointer, ctx, scopeNames);
+}
+
+/**
+ * A condition keyword (when, until, ...) as a list: each expression must parse, and is noted for
+ * the variable check. `doc` and `pointer` say where it is written.
+ */
+export function checkExprList(value: unknown, doc: LoadedYaml, pointer: string, ctx: Pick<TaskLoadContext, 'diags' | 'templates'>, scopeNames: string[]): Expr[] | undefined {
   if (value === undefined || value === null) return undefined;
   const list = (Array.isArray(value) ? value : [value]) as Expr[];
   list.forEach((expr, i) => {
     if (typeof expr !== 'string') return;
-    const place = ctx.doc.placeOf(Array.isArray(value) ? pointerJoin(pointer, i) : pointer);
+    const place = doc.placeOf(Array.isArray(value) ? pointerJoin(pointer, i) : pointer);
     try {
       checkExpr(expr);
       ctx.templates.push({ source: `@cel:${expr}`, place, scopeNames });

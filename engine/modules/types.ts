@@ -1,5 +1,5 @@
 /**
- * The module contract: probe -> plan -> apply (DESIGN.md). Check mode runs probe and plan only,
+ * The module contract: probe -> plan -> apply (ARCHITECTURE.md). Check mode runs probe and plan only,
  * so what --check shows is what a real run would do.
  */
 import type { BecomeOptions, Connection } from '../connect/types.js';
@@ -28,6 +28,8 @@ export interface Plan<D = unknown> {
   data?: D;
   /** Values registered even in check mode (slurp content, debug msg, set_fact). */
   result?: Record<string, unknown>;
+  /** What the module has to say (debug's msg, assert's success_msg): shown on an ok task. */
+  say?: unknown;
   /** The module decided to fail at plan time (assert, a missing src file). */
   fail?: string;
   /** Facts to set on the host (set_fact), applied in check mode too. */
@@ -84,8 +86,10 @@ export type ArgSchema = {
 
 export interface ModuleDef<A = Record<string, unknown>, O = unknown, D = unknown> {
   name: string;
-  /** Doc comment shown by `tsplay doc`, with an example task. */
+  /** One line about the module, published in the editor schema. */
   doc: string;
+  /** An example task (YAML, a list item), shown by `tsplay doc NAME`. */
+  example: string;
   schema: ArgSchema;
   /** `command: ls -l` puts the string into this argument. */
   freeForm?: string;
@@ -96,6 +100,11 @@ export interface ModuleDef<A = Record<string, unknown>, O = unknown, D = unknown
    * of it have run, so it is never read ahead with them (run/prefetch.ts).
    */
   probeWaits?: boolean;
+  /**
+   * Variables this task defines for every task after it (set_fact): the load-time check of
+   * undefined variables counts them as defined.
+   */
+  definesVars?(args: A): string[];
   /** Controller files the task reads: checked to exist (and templates to parse) before the run. */
   controllerFiles?(args: A): ControllerFileRef[];
   probe(ctx: ModuleContext, args: A): Promise<O>;

@@ -5,6 +5,7 @@
 import { formatRecap } from './recap.js';
 import { colorizeDiff, unifiedDiff } from './diff.js';
 import { NO_LOG_HIDDEN as HIDDEN, type RunListener, type TaskInfo, type TaskOutcome } from '../run/events.js';
+import { formatPlace } from '../errors.js';
 import { secrets } from '../secrets.js';
 
 export interface PlainOptions {
@@ -40,8 +41,9 @@ export function plainReporter(o: PlainOptions): RunListener {
       if (outcome.unpredictable) line += ` (${outcome.unpredictable})`;
       if ((outcome.status === 'failed' || outcome.status === 'unreachable') && outcome.msg) line += ` => ${outcome.msg}`;
       out(line);
+      if (outcome.status === 'failed' && !outcome.ignored) out(`    at ${formatPlace(info.task.place)}`);
       if (outcome.hint && outcome.status !== 'ok') out(`    hint: ${outcome.hint}`);
-      if (info.task.module === 'debug' && outcome.status === 'ok' && outcome.result.msg !== undefined) out(`    ${formatValue(outcome.result.msg)}`);
+      if (outcome.status === 'ok' && outcome.says !== undefined) out(`    ${formatValue(outcome.says)}`);
       if (outcome.items && o.verbosity >= 1) {
         for (const item of outcome.items) out(`    ${item.outcome.status}: (item=${item.label})${item.outcome.msg && item.outcome.status === 'failed' ? ` => ${item.outcome.msg}` : ''}`);
       }
@@ -53,6 +55,10 @@ export function plainReporter(o: PlainOptions): RunListener {
       }
       if (o.verbosity >= 3) out(`    result: ${JSON.stringify(outcome.result)}`);
       else if (outcome.status === 'failed' && typeof outcome.result.stderr === 'string' && outcome.result.stderr) out(indent(`stderr: ${outcome.result.stderr}`));
+    },
+    hostFailed(host, message, place, hint) {
+      out(`${stamp()}${paint(31, 'failed')}: [${host}] ${formatPlace(place)}: ${message}`);
+      if (hint) out(`    hint: ${hint}`);
     },
     hostUnreachable(host, reason) {
       if (o.verbosity >= 1) out(`${stamp()}${paint(31, 'unreachable')}: [${host}] ${reason}`);

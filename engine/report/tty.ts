@@ -5,6 +5,7 @@
  */
 import { Listr, type ListrTaskWrapper, type ListrDefaultRenderer, type ListrSimpleRenderer } from 'listr2';
 import { NO_LOG_HIDDEN, type RunListener, type TaskOutcome } from '../run/events.js';
+import { formatPlace } from '../errors.js';
 import { secrets } from '../secrets.js';
 import { colorizeDiff, unifiedDiff } from './diff.js';
 import { formatRecap } from './recap.js';
@@ -91,13 +92,13 @@ export function ttyReporter(o: TtyOptions): RunListener & { finished: Promise<vo
       // A host that goes on after a failure was rescued (handlers run even on failed hosts).
       if (!info.handler && outcome.status !== 'failed' && outcome.status !== 'unreachable') line.failedMsg = undefined;
       if ((outcome.status === 'failed' && !outcome.ignored) || outcome.status === 'unreachable') {
-        line.failedMsg = `${info.title}: ${outcome.censored ? NO_LOG_HIDDEN : (outcome.msg ?? outcome.status)}${outcome.hint ? `\n  hint: ${outcome.hint}` : ''}`;
+        line.failedMsg = `${formatPlace(info.task.place)}: ${info.title}: ${outcome.censored ? NO_LOG_HIDDEN : (outcome.msg ?? outcome.status)}${outcome.hint ? `\n  hint: ${outcome.hint}` : ''}`;
         const stderr = outcome.result.stderr;
         if (!outcome.censored && typeof stderr === 'string' && stderr) line.failedMsg += `\n  stderr: ${stderr.split('\n').slice(-5).join('\n          ')}`;
       }
       if (o.verbosity >= 1 && line.task && !outcome.censored) line.task.output = mask(`${outcome.status}: ${info.title}`);
       if (outcome.censored) return;
-      if (info.task.module === 'debug' && outcome.status === 'ok' && outcome.result.msg !== undefined) after.push(`[${host}] ${info.title}: ${typeof outcome.result.msg === 'string' ? outcome.result.msg : JSON.stringify(outcome.result.msg)}`);
+      if (outcome.status === 'ok' && outcome.says !== undefined) after.push(`[${host}] ${info.title}: ${typeof outcome.says === 'string' ? outcome.says : JSON.stringify(outcome.says)}`);
       if (o.diff && outcome.changes.length > 0) {
         after.push(`changed: [${host}] ${info.title}`);
         for (const c of outcome.changes) {
@@ -105,6 +106,10 @@ export function ttyReporter(o: TtyOptions): RunListener & { finished: Promise<vo
           if (c.diff) after.push(colorizeDiff(unifiedDiff(c.diff)).replace(/^/gm, '    '));
         }
       }
+    },
+    hostFailed(host, message, place, hint) {
+      const line = lines.get(host);
+      if (line) line.failedMsg = `${formatPlace(place)}: ${message}${hint ? `\n  hint: ${hint}` : ''}`;
     },
     warn(message) {
       after.push(`WARNING: ${message}`);

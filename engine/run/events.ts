@@ -1,6 +1,7 @@
 /** What the run tells its listeners (the reporters). The run never prints. */
 import type { Change } from '../modules/types.js';
 import type { Play, Task } from '../load/model.js';
+import type { Place } from '../errors.js';
 
 /** What every output shows in place of a no_log task's messages and results. */
 export const NO_LOG_HIDDEN = '(output hidden: no_log)';
@@ -14,6 +15,8 @@ export interface TaskOutcome {
   changes: Change[];
   /** The module could not predict the outcome (check mode of a bare command). */
   unpredictable?: string;
+  /** What the module says (debug's msg): reporters show it on an ok task. */
+  says?: unknown;
   /** The registered value. */
   result: Record<string, unknown>;
   /** Failed, but ignore_errors let the host go on. */
@@ -56,6 +59,8 @@ export interface RunListener {
   taskStart?(info: TaskInfo, host: string): void;
   taskEnd?(info: TaskInfo, host: string, outcome: TaskOutcome): void;
   hostUnreachable?(host: string, reason: string): void;
+  /** The host failed outside any task (a block's `when` could not be evaluated). */
+  hostFailed?(host: string, message: string, place: Place, hint?: string): void;
   warn?(message: string): void;
   /** -v output from modules and the transport. */
   log?(host: string, level: number, message: string): void;

@@ -1,5 +1,6 @@
 /** gather_facts: a small, cheap fact set in one round trip (not Ansible's full setup module). */
 import { UnreachableError } from '../connect/types.js';
+import { recordOutcome } from './outcome.js';
 import type { HostState, RunState } from './state.js';
 
 const SCRIPT = [
@@ -29,9 +30,6 @@ export async function gatherFacts(run: RunState, host: HostState): Promise<void>
     Object.assign(host.facts, { ansible_facts: facts }, Object.fromEntries(Object.entries(facts).map(([k, v]) => [`ansible_${k}`, v])));
   } catch (err) {
     if (!(err instanceof UnreachableError)) throw err;
-    host.unreachable = true;
-    host.stats.unreachable++;
-    host.firstError ??= err.message;
-    run.bus.emit('hostUnreachable', host.name, err.message);
+    recordOutcome(run, host, { kind: 'unreachable', message: err.message });
   }
 }

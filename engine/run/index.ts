@@ -4,11 +4,12 @@ import { hostsOfGroup, inventoryVarsOf } from '../load/inventory.js';
 import type { Playbook, TaskNode } from '../load/model.js';
 import { secrets } from '../secrets.js';
 import { learnSecrets } from '../vars/context.js';
-import { shardHosts } from '../shard/rendezvous.js';
+import { shardHosts } from './rendezvous.js';
 import { RunBus, type Recap } from './events.js';
-import { Limit } from './limit.js';
+import { Semaphore } from '../connect/semaphore.js';
 import { runPlay } from './play.js';
-import { hostState, type ConnectionProvider, type RunOptions, type RunState } from './state.js';
+import { recapOf } from './outcome.js';
+import { type ConnectionProvider, type RunOptions, type RunState } from './state.js';
 
 export interface RunInput {
   playbook: Playbook;
@@ -61,7 +62,7 @@ export async function runPlaybook(input: RunInput): Promise<Recap> {
     playbookDir: input.playbook.dir,
     bus,
     connections: input.connections,
-    forks: new Limit(Math.max(1, input.options.forks)),
+    forks: new Semaphore(Math.max(1, input.options.forks)),
     hosts: new Map(),
     inventoryVars,
     groups,
@@ -79,13 +80,7 @@ export async function runPlaybook(input: RunInput): Promise<Recap> {
   } finally {
     await input.connections.closeAll();
   }
-  const recap: Recap = {
-    hosts: new Map([...selected].filter((h) => run.hosts.has(h)).map((h) => [h, hostState(run, h).stats])),
-    firstErrors: new Map([...run.hosts.values()].filter((h) => h.firstError && (h.failed || h.unreachable)).map((h) => [h.name, h.firstError!])),
-    elapsedMs: Date.now() - started,
-    check: input.options.check,
-    interrupted: input.options.signal.aborted,
-  };
+  const recap = recapOf(run, selected, Date.now() - started);
   bus.emit('runEnd', recap);
   return recap;
 }

@@ -6,14 +6,17 @@
 import { UnreachableError } from '../connect/types.js';
 import { matchHosts } from '../load/patterns.js';
 import type { Block, Play, Scope, Task, TaskNode } from '../load/model.js';
-import { evalCondition } from '../vars/expr.js';
-import { runOnceShard } from '../shard/rendezvous.js';
+import { evalCondition, ExprError } from '../vars/expr.js';
+import { TemplateError } from '../vars/template.js';
+import { runOnceShard } from './rendezvous.js';
 import { secrets } from '../secrets.js';
-import { NO_LOG_HIDDEN, type TaskInfo, type TaskOutcome } from './events.js';
+import type { TaskInfo, TaskOutcome } from './events.js';
 import { gatherFacts } from './facts.js';
+import { checkpoint, despiteFailure, recordOutcome, rescue } from './outcome.js';
 import { hostState, type HostState, type RunState } from './state.js';
 import { selectedByTags } from './tags.js';
-import { executeTask, taskTitle, varsFor, type TaskEnv } from './task.js';
+import { executeTask, taskTitle, varsFor } from './task.js';
+import type { TaskEnv } from './task-env.js';
 
 /** `selected`: this run's hosts; `unsharded`: all hosts of the run before --shard split them. */
 export async function runPlay(run: RunState, play: Play, selected: Set<string>, unsharded = selected): Promise<void> {
@@ -120,30 +123,22 @@ async function runBlock(run: RunState, bs: BatchState, host: HostState, block: B
     try {
       holds = evalCondition(block.when, varsFor(env, block));
     } catch (err) {
-      markFailed(host, (err as Error).message);
-      run.bus.emit('warn', `${host.name}: ${(err as Error).message}`);
+      if (!(err instanceof ExprError || err instanceof TemplateError)) throw err;
+      recordOutcome(run, host, { kind: 'failed', message: `${block.name ?? 'block'}: ${err.message}`, place: block.place, hint: err.hint });
       return false;
     }
     if (!holds) return true;
   }
   const inner = [...scopes, block];
-  const errorBefore = host.firstError;
-  const failedBefore = host.stats.failed;
+  const before = checkpoint(host);
   let ok = await runNodes(run, bs, host, block.block, inner);
   if (stopping(run)) return false;
   if (!ok && block.rescue.length > 0 && !host.unreachable) {
-    // Rescued: the failure is counted as rescued, not failed, and the host goes on (as Ansible).
-    host.failed = false;
-    host.firstError = errorBefore;
-    host.stats.failed = failedBefore;
-    host.stats.rescued++;
+    rescue(host, before);
     ok = await runNodes(run, bs, host, block.rescue, inner);
   }
   if (block.always.length > 0 && !host.unreachable) {
-    const failedBefore = host.failed;
-    host.failed = false;
-    const alwaysOk = await runNodes(run, bs, host, block.always, inner);
-    host.failed = failedBefore || !alwaysOk;
+    const alwaysOk = await despiteFailure(host, () => runNodes(run, bs, host, block.always, inner));
     ok = ok && alwaysOk;
   }
   return ok && isActive(host);
@@ -168,35 +163,23 @@ async function runTaskOn(run: RunState, bs: BatchState, host: HostState, task: T
   if (task.runOnce && bs.onceBy !== undefined && bs.onceBy !== run.options.shard?.index) {
     const reason = `run by shard ${bs.onceBy}`;
     outcome = { status: 'skipped', msg: reason, changes: [], result: { skipped: true, changed: false, skip_reason: reason } };
-    record(host, outcome);
-    if (task.register) host.facts[task.register] = outcome.result;
-    run.bus.emit('taskEnd', info, host.name, outcome);
-    return true;
-  }
-  try {
-    outcome = await run.forks.run(async () => (task.runOnce ? (await runOnceShared(bs, task, () => executeTask(env, task))).outcome : executeTask(env, task)));
-  } catch (err) {
-    if (!(err instanceof UnreachableError)) throw err;
-    host.unreachable = true;
-    host.stats.unreachable++;
-    host.firstError ??= err.message;
-    outcome = { status: 'unreachable', msg: err.message, hint: err.hint, changes: [], result: { unreachable: true, msg: err.message } };
-    run.bus.emit('taskEnd', info, host.name, outcome);
-    run.bus.emit('hostUnreachable', host.name, err.message);
-    return false;
+  } else {
+    try {
+      outcome = await run.forks.run(async () => (task.runOnce ? (await runOnceShared(bs, task, () => executeTask(env, task))).outcome : executeTask(env, task)));
+    } catch (err) {
+      if (!(err instanceof UnreachableError)) throw err;
+      outcome = { status: 'unreachable', msg: err.message, hint: err.hint, changes: [], result: { unreachable: true, msg: err.message } };
+    }
   }
   if (outcome.status === 'failed' && task.ignoreErrors) outcome.ignored = true;
-  record(host, outcome);
   if (outcome.censored && outcome.status !== 'skipped') learnNoLogResult(outcome.result);
-  if (task.register) host.facts[task.register] = outcome.result;
-  if (outcome.status === 'changed') for (const n of task.notify) host.notified.add(n);
-  run.bus.emit('taskEnd', info, host.name, outcome);
-  if (outcome.status === 'failed' && !outcome.ignored) {
-    // The recap's FAILED HOSTS, the report's firstError and `report merge` show this line.
-    markFailed(host, `${title}: ${outcome.censored ? NO_LOG_HIDDEN : (outcome.msg ?? 'failed')}`);
-    return false;
+  if (outcome.status !== 'unreachable') {
+    if (task.register) host.facts[task.register] = outcome.result;
+    if (outcome.status === 'changed') for (const n of task.notify) host.notified.add(n);
   }
-  return true;
+  run.bus.emit('taskEnd', info, host.name, outcome);
+  recordOutcome(run, host, { kind: 'task', outcome, title, place: task.place });
+  return isActive(host);
 }
 
 async function runOnceShared(bs: BatchState, task: Task, exec: () => Promise<TaskOutcome>): Promise<{ outcome: TaskOutcome; first: boolean }> {
@@ -220,25 +203,6 @@ function learnNoLogResult(result: Record<string, unknown>): void {
   }
 }
 
-function record(host: HostState, outcome: TaskOutcome): void {
-  const s = host.stats;
-  if (outcome.ignored) {
-    s.ignored++;
-    return;
-  }
-  if (outcome.status === 'changed') {
-    s.changed++;
-    s.ok++; // Ansible counts changed tasks as ok too
-  } else if (outcome.status === 'ok') s.ok++;
-  else if (outcome.status === 'skipped') s.skipped++;
-  else if (outcome.status === 'failed') s.failed++;
-}
-
-function markFailed(host: HostState, message: string): void {
-  host.failed = true;
-  host.firstError ??= message;
-}
-
 /**
  * Handlers run once per host, in definition order, for the hosts that notified them. A host
  * that failed after notifying still gets its handlers: a notified restart must not be lost.
@@ -254,12 +218,7 @@ async function flushHandlers(run: RunState, bs: BatchState, states: HostState[])
       const names = [handler.name ?? '', ...handler.listen];
       const targets = pending.filter((h) => names.some((n) => notified.get(h.name)!.has(n)));
       await Promise.all(
-        targets.map(async (h) => {
-          const failedBefore = h.failed;
-          h.failed = false;
-          const ok = await runTaskOn(run, bs, h, handler, [], true);
-          h.failed = failedBefore || !ok;
-        }),
+        targets.map((h) => despiteFailure(h, () => runTaskOn(run, bs, h, handler, [], true))),
       );
     }
   }

@@ -19,7 +19,7 @@ import type { AnyModule } from '../modules/types.js';
 import { evalCondition } from '../vars/expr.js';
 import { renderValue, type Vars } from '../vars/template.js';
 import { selectedByTags } from './tags.js';
-import type { Prepared, TaskEnv } from './task.js';
+import type { Prepared, TaskEnv } from './task-env.js';
 
 const MAX_WINDOW = 64;
 

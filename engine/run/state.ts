@@ -2,8 +2,8 @@
 import type { Connection } from '../connect/types.js';
 import type { Inventory, VarMap } from '../load/inventory.js';
 import { emptyStats, type HostStats, type RunBus } from './events.js';
-import type { Limit } from './limit.js';
-import type { Shard } from '../shard/rendezvous.js';
+import type { Semaphore } from '../connect/semaphore.js';
+import type { Shard } from './rendezvous.js';
 
 export interface RunOptions {
   check: boolean;
@@ -19,8 +19,6 @@ export interface RunOptions {
   shard?: Shard;
   /** Aborted on the first Ctrl-C: no new task starts. */
   signal: AbortSignal;
-  /** Aborted to cancel running remote commands (not used by the CLI: its second Ctrl-C exits). */
-  cancel?: AbortSignal;
 }
 
 export interface HostState {
@@ -47,7 +45,8 @@ export interface RunState {
   playbookDir: string;
   bus: RunBus;
   connections: ConnectionProvider;
-  forks: Limit;
+  /** --forks: tasks running at once across hosts. */
+  forks: Semaphore;
   hosts: Map<string, HostState>;
   /** Inventory-level vars per host, computed once. */
   inventoryVars: Map<string, VarMap>;

@@ -7,38 +7,19 @@ import { BecomeError, ExecTimeoutError } from '../connect/supervise.js';
 import { UnreachableError, type BecomeOptions, type Connection } from '../connect/types.js';
 import { TaskError } from '../errors.js';
 import { findControllerFile, candidatePaths } from '../load/files.js';
-import type { Play, Scope, Task, TaskNode } from '../load/model.js';
+import type { Scope, Task } from '../load/model.js';
 import { compileCoercingSchema } from '../load/validate.js';
 import { findModule } from '../modules/registry.js';
 import type { AnyModule, ModuleContext, Plan } from '../modules/types.js';
 import { secrets } from '../secrets.js';
+import { sleep } from '../sleep.js';
 import { layeredVars } from '../vars/context.js';
 import { evalCondition, ExprError } from '../vars/expr.js';
 import { renderString, renderValue, TemplateError, type Vars } from '../vars/template.js';
 import type { TaskOutcome } from './events.js';
 import { probe, probeCacheOf } from './prefetch.js';
-import type { HostState, RunState } from './state.js';
-
-export interface TaskEnv {
-  run: RunState;
-  play: Play;
-  batch: string[];
-  host: HostState;
-  /** Enclosing blocks and roles, outermost first. */
-  scopes: Scope[];
-  /** What runs after this task on this host at the same level: its probes may be read ahead. */
-  following?: TaskNode[];
-}
-
-/** A task ready to probe: its module, arguments after templating, and context. */
-export interface Prepared {
-  mod: AnyModule;
-  args: Record<string, unknown>;
-  ctx: ModuleContext;
-  check: boolean;
-  /** What the probe depends on besides the host: a probe read ahead is used only if this matches. */
-  sig: string;
-}
+import type { RunState } from './state.js';
+import type { Prepared, TaskEnv } from './task-env.js';
 
 const validators = new Map<string, ValidateFunction>();
 
@@ -208,16 +189,6 @@ function resultVars(task: Task, result: Record<string, unknown>, vars: Vars): Va
   return { ...loopVar, result, ...(task.register ? { [task.register]: result } : {}) };
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
-  });
-}
-
 async function prepare(env: TaskEnv, task: Task, vars: Vars): Promise<Prepared> {
   const mod = findModule(task.module)!;
   const args = renderValue(task.args, vars) as Record<string, unknown>;
@@ -266,6 +237,7 @@ async function runOnce(env: TaskEnv, task: Task, vars: Vars): Promise<TaskOutcom
     // diff: false on a task keeps its content out of every output, even with --diff.
     changes: !changed ? [] : task.diff === false ? plan.changes.map((c) => ({ summary: c.summary })) : plan.changes,
     unpredictable: check ? plan.unpredictable : undefined,
+    ...(plan.say !== undefined ? { says: plan.say } : {}),
     result,
   };
 }
@@ -310,8 +282,9 @@ async function moduleContext(env: TaskEnv, task: Task, mod: AnyModule, vars: Var
     },
     secret: (value, how) => secrets.add(value, how === 'whole' ? 'derived' : 'secret'),
     log: (message) => run.bus.emit('log', host.name, 1, message),
-    // The first Ctrl-C only stops new tasks: a running one finishes, so no file is left half-done.
-    signal: run.options.cancel ?? NEVER,
+    // The first Ctrl-C only stops new tasks: a running one finishes, so no file is left half-done
+    // (the second exits the process). Nothing cancels a running module today.
+    signal: NEVER,
   };
 }
 

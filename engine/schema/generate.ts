@@ -2,9 +2,11 @@
  * Writes engine/schema/playbook.editor.schema.json: the playbook schema with every module's
  * argument schema under its task key, for editors:
  *   # yaml-language-server: $schema=../engine/schema/playbook.editor.schema.json
- * `npm run schemas` regenerates it; a test fails when it is stale.
+ * and the module table in README.md (between its `modules:begin`/`modules:end` markers).
+ * `npm run schemas` regenerates both; a test fails when either is stale.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { moduleTable } from '../cli/doc.js';
 import { fileURLToPath } from 'node:url';
 import playbookSchema from './playbook.schema.json' with { type: 'json' };
 import varsSchema from './vars.schema.json' with { type: 'json' };
@@ -25,7 +27,18 @@ export function editorSchema(): object {
 // The source tree's copy, whether this runs from engine/ (tests) or dist/engine/ (npm run schemas).
 export const EDITOR_SCHEMA_PATH = fileURLToPath(new URL('./playbook.editor.schema.json', import.meta.url)).replace('/dist/engine/', '/engine/');
 
+export const README_PATH = fileURLToPath(new URL('../../README.md', import.meta.url)).replace('/dist/README.md', '/README.md');
+const TABLE = /(<!-- modules:begin[^>]*-->)[\s\S]*?(<!-- modules:end -->)/;
+
+/** README.md with its module table as the modules say it is. */
+export function readmeWithModuleTable(readme: string): string {
+  if (!TABLE.test(readme)) throw new Error(`${README_PATH}: no <!-- modules:begin --> ... <!-- modules:end --> block`);
+  return readme.replace(TABLE, (_m, begin: string, end: string) => `${begin}\n${moduleTable()}\n${end}`);
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   writeFileSync(EDITOR_SCHEMA_PATH, JSON.stringify(editorSchema(), null, 2) + '\n');
   process.stdout.write(`wrote ${EDITOR_SCHEMA_PATH}\n`);
+  writeFileSync(README_PATH, readmeWithModuleTable(readFileSync(README_PATH, 'utf8')));
+  process.stdout.write(`wrote the module table of ${README_PATH}\n`);
 }

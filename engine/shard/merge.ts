@@ -9,7 +9,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { REPORT_SCHEMA, type Report } from '../report/collect.js';
 import reportSchema from '../schema/report.schema.json' with { type: 'json' };
 import type { HostStats, Recap } from '../run/events.js';
-import type { Shard } from './rendezvous.js';
+import type { Shard } from '../run/rendezvous.js';
 
 /** A shard's report carries its place: `shard: {index, count}` (absent in an unsharded run). */
 export type ShardedReport = Report & { shard?: Shard };

@@ -8,6 +8,7 @@ import { stringify as toYaml } from 'yaml';
 import type { Place } from '../errors.js';
 import { VersionError, versionTest } from './version.js';
 import { secrets } from '../secrets.js';
+import { shellQuote } from '../connect/shell.js';
 
 export type Vars = Record<string, unknown>;
 
@@ -93,10 +94,6 @@ function tainting(fn: Handlebars.HelperDelegate): Handlebars.HelperDelegate {
   };
 }
 const helperNames = new Set([...Object.keys(helpers), 'if', 'unless', 'each', 'with', 'lookup', 'log']);
-
-export function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 export class TemplateError extends Error {
   constructor(

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { parseShard, runOnceShard, shardHosts, shardOf, ShardError } from '../../engine/shard/rendezvous.js';
+import { parseShard, runOnceShard, shardHosts, shardOf, ShardError } from '../../engine/run/rendezvous.js';
 
 const hosts = (n: number, prefix = 'worker-'): string[] => Array.from({ length: n }, (_, i) => `${prefix}${String(i + 1).padStart(5, '0')}`);
 const assign = (names: string[], count: number): Map<string, number> => new Map(names.map((h) => [h, shardOf(h, count)]));

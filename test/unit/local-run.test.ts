@@ -111,7 +111,7 @@ describe('local run', () => {
     expect(existsSync(join(dest, 'node-a.after'))).toBe(true);
     expect(existsSync(join(dest, 'node-b.after'))).toBe(false);
     expect(existsSync(join(dest, 'node-b.reloaded'))).toBe(true);
-    expect(run.stdout).toMatch(/FAILED HOSTS\n {2}node-b: command: non-zero exit 1/);
+    expect(run.stdout).toMatch(/FAILED HOSTS\n {2}node-b: \S+\.yml:\d+:\d+: command: non-zero exit 1/);
   });
 });
 

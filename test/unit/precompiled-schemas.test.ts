@@ -8,8 +8,14 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { ValidateFunction } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { compileIn, createAjv, DOCUMENT_SCHEMAS, precompiledName, type Variant } from '../../dist/engine/load/validate.js';
-import { allModules } from '../../dist/engine/modules/registry.js';
+import type * as ValidateSource from '../../engine/load/validate.js';
+import type { Variant } from '../../engine/load/validate.js';
+import type * as RegistrySource from '../../engine/modules/registry.js';
+
+// The built files are what is tested; their types are the sources' (the build emits no .d.ts).
+const built = (path: string): Promise<unknown> => import(new URL(path, import.meta.url).href);
+const { compileIn, createAjv, DOCUMENT_SCHEMAS, precompiledName } = (await built('../../dist/engine/load/validate.js')) as typeof ValidateSource;
+const { allModules } = (await built('../../dist/engine/modules/registry.js')) as typeof RegistrySource;
 
 const require = createRequire(import.meta.url);
 const COMPILED = new URL('../../dist/engine/schema/compiled/', import.meta.url);

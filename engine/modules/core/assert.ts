@@ -11,6 +11,8 @@ import { evalCondition } from '../../vars/expr.js';
 interface AssertArgs {
   that: string | string[];
   fail_msg?: string;
+  /** Ansible's alias of fail_msg. */
+  msg?: string;
   success_msg?: string;
   quiet?: boolean;
 }
@@ -18,15 +20,16 @@ interface AssertArgs {
 export default defineModule<AssertArgs, null, never>({
   name: 'assert',
   doc: 'Check CEL conditions; fail with fail_msg when one does not hold.',
+  example: "- assert:\n    that: ['kubelet_node_ip != \"\"', 'size(cluster_dns) > 0']\n    fail_msg: set kubelet_node_ip for every worker",
   runsOn: 'controller',
   schema: {
     type: 'object',
     properties: {
       that: { type: ['string', 'array'], items: { type: 'string' } },
-      fail_msg: { type: 'string' },
-      msg: { type: 'string' },
+      fail_msg: { type: 'string', description: 'The failure message (msg is an alias, as in Ansible).' },
+      msg: { type: 'string', description: 'Alias of fail_msg.' },
       success_msg: { type: 'string' },
-      quiet: { type: 'boolean' },
+      quiet: { type: 'boolean', description: 'Do not show the success message (it is still registered).' },
     },
     required: ['that'],
     additionalProperties: false,
@@ -36,10 +39,12 @@ export default defineModule<AssertArgs, null, never>({
     const list = Array.isArray(args.that) ? args.that : [args.that];
     for (const expr of list) {
       if (!evalCondition(expr, ctx.vars)) {
-        return { changes: [], fail: `${args.fail_msg ?? 'assertion failed'} (${expr})`, result: { assertion: expr, evaluated_to: false } };
+        return { changes: [], fail: `${args.fail_msg ?? args.msg ?? 'assertion failed'} (${expr})`, result: { assertion: expr, evaluated_to: false } };
       }
     }
-    return { changes: [], result: { msg: args.success_msg ?? 'All assertions passed' } };
+    const msg = args.success_msg ?? 'All assertions passed';
+    // As Ansible's default output: the success message is shown unless quiet.
+    return { changes: [], result: { msg }, ...(args.quiet ? {} : { say: msg }) };
   },
   apply: async () => ({}),
 });

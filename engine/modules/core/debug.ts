@@ -14,6 +14,7 @@ interface DebugArgs {
 export default defineModule<DebugArgs, null, never>({
   name: 'debug',
   doc: 'Print a message (msg) or the value of a variable (var).',
+  example: "- debug: { msg: \"node {{ inventory_hostname }} joins {{ apiserver }}\" }\n- debug: { var: swaps.stdout }",
   runsOn: 'controller',
   schema: {
     type: 'object',
@@ -25,9 +26,11 @@ export default defineModule<DebugArgs, null, never>({
     if (args.var !== undefined) {
       let cur: unknown = ctx.vars;
       for (const part of args.var.split('.')) cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[part] : undefined;
-      return { changes: [], result: { msg: cur === undefined ? `VARIABLE IS NOT DEFINED: ${args.var}` : cur, [args.var]: cur } };
+      const shown = cur === undefined ? `VARIABLE IS NOT DEFINED: ${args.var}` : cur;
+      return { changes: [], say: shown, result: { msg: shown, [args.var]: cur } };
     }
-    return { changes: [], result: { msg: args.msg ?? 'Hello world!' } };
+    const msg = args.msg ?? 'Hello world!';
+    return { changes: [], say: msg, result: { msg } };
   },
   apply: async () => ({}),
 });

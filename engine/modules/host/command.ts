@@ -32,6 +32,10 @@ export function commandModule(name: 'command' | 'shell'): ModuleDef<CommandArgs,
   return defineModule<CommandArgs, Observed, string>({
     name,
     doc: name === 'shell' ? 'Run a command through /bin/sh (pipes, redirects).' : 'Run a program with arguments (no shell expansion).',
+    example:
+      name === 'shell'
+        ? '- name: swap devices\n  shell: swapon --show=NAME --noheadings | wc -l\n  register: swaps'
+        : '- name: load ipvs modules\n  command: modprobe ip_vs\n  args: { creates: /sys/module/ip_vs }',
     runsOn: 'target',
     freeForm: 'cmd',
     schema: {

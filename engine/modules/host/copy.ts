@@ -73,6 +73,7 @@ function fromControllerFile(path: string, secret: boolean): Promise<Desired> {
 export default contentModule<CopyArgs>({
   name: 'copy',
   doc: 'Copy `content` or a controller file `src` to `dest` (atomic, sha256-compared, binary-safe).',
+  example: "- name: kubelet binary\n  copy: { src: bin/kubelet, dest: /usr/local/bin/kubelet, mode: '0755' }",
   schema: {
     type: 'object',
     properties: {

@@ -27,6 +27,7 @@ interface Observed {
 export default defineModule<FileArgs, Observed, string>({
   name: 'file',
   doc: 'Make a path a directory, a file, a symlink or absent, with mode/owner/group.',
+  example: "- name: kubelet working directories\n  file: { path: /var/lib/kubelet, state: directory, mode: '0750' }",
   runsOn: 'target',
   schema: {
     type: 'object',
@@ -108,8 +109,11 @@ export default defineModule<FileArgs, Observed, string>({
           steps.push(`ln -sfn ${q(args.src)} ${p}`);
         }
         if (args.owner || args.group) {
-          const s = attributeScript(`-h ${p}`, { owner: args.owner, group: args.group });
-          if (cur.owner !== args.owner || (args.group && cur.group !== args.group)) steps.push(s);
+          // A link made (or re-pointed) just now belongs to the connecting user: set it then too.
+          const relinked = cur.linkTarget !== args.src;
+          const diffs = relinked ? [] : attributeChanges(args.path, cur, { owner: args.owner, group: args.group });
+          diffs.forEach((summary) => changes.push({ summary }));
+          if (relinked || diffs.length) steps.push(attributeScript(`-h ${p}`, { owner: args.owner, group: args.group }));
         }
         break;
       }

@@ -98,7 +98,8 @@ function liveCommand(args: ModprobeArgs, live: 'load' | 'unload'): string {
 
 export default defineModule<ModprobeArgs, ModprobeObserved, ModprobePlanData>({
   name: 'modprobe',
-  doc: 'Load or unload a kernel module, and persist it in /etc/modules-load.d (+ options in /etc/modprobe.d).\n\n  - name: bridge netfilter for kube-proxy\n    modprobe: { name: br_netfilter, state: present, persistent: present }',
+  doc: "Load or unload a kernel module, and persist it in /etc/modules-load.d (+ options in /etc/modprobe.d).",
+  example: "- name: bridge netfilter for kube-proxy\n  modprobe: { name: br_netfilter, state: present, persistent: present }",
   runsOn: 'target',
   schema: {
     type: 'object',

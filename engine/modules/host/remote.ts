@@ -4,7 +4,7 @@
  */
 import type { Connection, ExecOptions, ExecResult } from '../../connect/types.js';
 import { TaskError } from '../../errors.js';
-import { shellQuote } from '../../vars/template.js';
+import { shellQuote } from '../../connect/shell.js';
 
 export { shellQuote as q };
 

@@ -36,7 +36,8 @@ export function planSlurp(args: SlurpArgs, obs: SlurpObserved): { changes: []; r
 
 export default defineModule<SlurpArgs, SlurpObserved, never>({
   name: 'slurp',
-  doc: 'Read a remote file into a registered variable: content (base64) and encoding.\n\n  - slurp: { src: /etc/kubernetes/pki/ca.crt }\n    register: ca',
+  doc: "Read a remote file into a registered variable: content (base64) and encoding.",
+  example: "- slurp: { src: /etc/kubernetes/pki/ca.crt }\n  register: ca",
   runsOn: 'target',
   schema: {
     type: 'object',

@@ -81,7 +81,8 @@ export function commentOutSwap(fstab: string): { content: string; entries: strin
 
 export default defineModule<SwapoffArgs, SwapObserved, SwapoffPlanData>({
   name: 'swapoff',
-  doc: 'Turn swap off now (only when /proc/swaps lists devices) and comment out swap entries in /etc/fstab.\n\n  - name: swap off (kubelet requirement)\n    swapoff: { fstab: true }',
+  doc: "Turn swap off now (only when /proc/swaps lists devices) and comment out swap entries in /etc/fstab.",
+  example: "- name: swap off (kubelet requirement)\n  swapoff: { fstab: true }",
   runsOn: 'target',
   schema: {
     type: 'object',

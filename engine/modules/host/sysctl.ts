@@ -105,7 +105,8 @@ export function planSysctl(args: SysctlArgs, obs: SysctlObserved): { changes: Ch
 
 export default defineModule<SysctlArgs, SysctlObserved, SysctlPlanData>({
   name: 'sysctl',
-  doc: 'Set a kernel parameter in a sysctl.d file and (reload: true, the default) live with sysctl -w.\n\n  - name: forward IPv4 (kube-proxy)\n    sysctl: { name: net.ipv4.ip_forward, value: \'1\', sysctl_file: /etc/sysctl.d/99-kubernetes.conf }',
+  doc: "Set a kernel parameter in a sysctl.d file and (reload: true, the default) live with sysctl -w.",
+  example: "- name: forward IPv4 (kube-proxy)\n  sysctl: { name: net.ipv4.ip_forward, value: '1', sysctl_file: /etc/sysctl.d/99-kubernetes.conf }",
   runsOn: 'target',
   schema: {
     type: 'object',

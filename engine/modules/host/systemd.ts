@@ -199,7 +199,8 @@ export function failureMessage(unit: string, out: string): string {
 function systemdModule(name: 'systemd' | 'systemd_service'): ModuleDef<SystemdArgs, UnitObserved, SystemdPlanData> {
   return defineModule<SystemdArgs, UnitObserved, SystemdPlanData>({
     name,
-    doc: 'Start/stop/restart/reload a systemd unit, enable/disable, mask/unmask, daemon-reload (automatic when the unit file changed).\n\n  - name: kubelet running and enabled\n    systemd: { name: kubelet, state: started, enabled: true, daemon_reload: true }',
+    doc: "Start/stop/restart/reload a systemd unit, enable/disable, mask/unmask, daemon-reload (automatic when the unit file changed).",
+    example: name === 'systemd' ? "- name: kubelet running and enabled\n  systemd: { name: kubelet, state: started, enabled: true, daemon_reload: true }" : "- name: kubelet running and enabled\n  systemd_service: { name: kubelet, state: started, enabled: true, daemon_reload: true }",
     runsOn: 'target',
     schema: {
       type: 'object',

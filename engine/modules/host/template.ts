@@ -17,6 +17,7 @@ interface TemplateArgs extends ContentArgs {
 export default contentModule<TemplateArgs>({
   name: 'template',
   doc: "Render a Handlebars template (role templates/) with the host's variables and write it to dest.",
+  example: "- name: kubelet config\n  template: { src: kubelet-config.yaml.hbs, dest: /etc/kubernetes/kubelet-config.yaml, mode: '0644' }",
   schema: {
     type: 'object',
     properties: {

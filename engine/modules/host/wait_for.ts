@@ -107,7 +107,8 @@ export function planWaitFor(args: WaitForArgs, obs: WaitObserved): { changes: []
 
 export default defineModule<WaitForArgs, WaitObserved, never>({
   name: 'wait_for',
-  doc: 'Wait on the target for a TCP port to open/close or a path to appear/vanish (one exec, polled with a deadline).\n\n  - name: kubelet healthz port\n    wait_for: { port: 10248, timeout: 60 }',
+  doc: "Wait on the target for a TCP port to open/close or a path to appear/vanish (one exec, polled with a deadline).",
+  example: "- name: kubelet healthz port\n  wait_for: { port: 10248, timeout: 60 }",
   runsOn: 'target',
   probeWaits: true,
   schema: {

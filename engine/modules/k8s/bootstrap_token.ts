@@ -156,6 +156,7 @@ function registered(t: { id: string; secret: string; expiration?: Date | string 
 export default defineModule<BootstrapTokenArgs, TokenObserved, TokenPlanData>({
   name: 'bootstrap_token',
   doc: 'Create (or reuse) a bootstrap token for a node: Secret bootstrap-token-<id> in kube-system. Registers token, token_id, token_secret, expiration (token values are masked).',
+  example: "- name: bootstrap token\n  bootstrap_token: { node: \"{{ inventory_hostname }}\", ttl: 2h }\n  register: bt   # bt.token is \"<id>.<secret>\", masked in all output",
   runsOn: 'controller',
   schema: {
     type: 'object',

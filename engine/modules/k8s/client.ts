@@ -35,6 +35,7 @@ function k8sLib(): typeof import('@kubernetes/client-node') {
 }
 import { TaskError } from '../../errors.js';
 import type { Vars } from '../../vars/template.js';
+import { sleep } from '../../sleep.js';
 
 export interface AccessArgs {
   kubeconfig?: string;
@@ -219,11 +220,6 @@ export function k8sClient(args: AccessArgs, vars: Vars): K8sClient {
   return client;
 }
 
-/** For tests: forget cached clients (a kubeconfig file was rewritten). */
-export function resetClients(): void {
-  cache.clear();
-}
-
 const RETRY_STATUS_ANY = new Set([429, 503]);
 const RETRY_STATUS_IDEMPOTENT = new Set([500, 502, 504]);
 
@@ -369,19 +365,6 @@ function makeClient(access: ResolvedAccess, policy: RetryPolicy): K8sClient {
 /** "Kind/name" or "Kind/namespace/name": how objects are named in summaries and diffs. */
 export function objectRef(kind: string, name: string, namespace?: string): string {
   return namespace ? `${kind}/${namespace}/${name}` : `${kind}/${name}`;
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** "24h", "1h30m", "90s", "15m", or a number of seconds -> seconds. */

@@ -21,7 +21,8 @@
  */
 import { defineModule, type Change, type ModuleContext } from '../types.js';
 import type { Vars } from '../../vars/template.js';
-import { accessSchemaProperties, describeError, K8sApiError, k8sClient, sleep, type AccessArgs, type K8sClient } from './client.js';
+import { sleep } from '../../sleep.js';
+import { accessSchemaProperties, describeError, K8sApiError, k8sClient, type AccessArgs, type K8sClient } from './client.js';
 import { csrState, evaluateCsr, SIGNERS, type CsrLike, type CsrState, type Evaluation, type NodeIdentity, type SignerKind } from './csr-policy.js';
 
 export interface CsrApproveArgs extends AccessArgs {
@@ -139,6 +140,7 @@ function resultOf(s: Sorted, approved: Array<{ name: string; node: string }>, de
 export default defineModule<CsrApproveArgs, CsrObserved, CsrPlanData>({
   name: 'csr_approve',
   doc: "Wait for and approve the kubelet CSRs of the play's nodes that prove they belong to one (requester, subject, usages, SANs, signature); report or deny the rest.",
+  example: "- name: approve kubelet serving certificates\n  csr_approve: { timeout: 300 }\n  run_once: true",
   runsOn: 'controller',
   schema: {
     type: 'object',

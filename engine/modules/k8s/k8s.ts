@@ -181,6 +181,7 @@ function registered(objects: Obj[]): Record<string, unknown> {
 export default defineModule<K8sArgs, K8sObserved, K8sPlanData>({
   name: 'k8s',
   doc: 'Apply Kubernetes objects with server-side apply (field manager tsplay), or delete them (state: absent). Check mode uses the server dry run.',
+  example: "- name: bootstrappers may create CSRs\n  k8s:\n    definition:\n      apiVersion: rbac.authorization.k8s.io/v1\n      kind: ClusterRoleBinding\n      metadata: { name: tsplay:kubelet-bootstrap }\n      roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: system:node-bootstrapper }\n      subjects: [{ apiGroup: rbac.authorization.k8s.io, kind: Group, name: system:bootstrappers }]",
   runsOn: 'controller',
   schema: {
     type: 'object',

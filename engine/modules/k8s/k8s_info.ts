@@ -23,6 +23,7 @@ export interface K8sInfoArgs extends AccessArgs {
 export default defineModule<K8sInfoArgs, Obj[], never>({
   name: 'k8s_info',
   doc: 'Read Kubernetes objects by kind (and name, namespace, label/field selectors); registers `resources` (a list).',
+  example: "- k8s_info: { kind: CertificateSigningRequest, api_version: certificates.k8s.io/v1, field_selectors: [\"spec.signerName=kubernetes.io/kubelet-serving\"] }\n  register: csrs   # csrs.resources is a list (empty when nothing matches)",
   runsOn: 'controller',
   schema: {
     type: 'object',

@@ -8,7 +8,8 @@
  * when the condition does not hold yet, the task is ok and says what a real run would wait for.
  */
 import { defineModule } from '../types.js';
-import { accessSchemaProperties, k8sClient, objectRef, sleep, type AccessArgs } from './client.js';
+import { sleep } from '../../sleep.js';
+import { accessSchemaProperties, k8sClient, objectRef, type AccessArgs } from './client.js';
 import { forRegister, type Obj } from './objects.js';
 
 export interface K8sWaitArgs extends AccessArgs {
@@ -60,6 +61,7 @@ export function describeConditions(exists: boolean, conditions: Condition[]): st
 export default defineModule<K8sWaitArgs, WaitObserved, never>({
   name: 'k8s_wait',
   doc: 'Wait until a Kubernetes object has a status condition (e.g. Node Ready=True); fails on timeout with the conditions last seen.',
+  example: "- k8s_wait: { kind: Node, name: \"{{ kubelet_node_name }}\", condition: { type: Ready, status: \"True\" }, timeout: 300 }",
   runsOn: 'controller',
   schema: {
     type: 'object',

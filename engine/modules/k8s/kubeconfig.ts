@@ -120,6 +120,7 @@ type Observed = FileState | null;
 export default defineModule<KubeconfigArgs, Observed, ContentPlanData>({
   name: 'kubeconfig',
   doc: 'Render a kubeconfig (server, CA, token or client certificate) and write it at dest on the target (atomic, idempotent, mode 0600, no secret content in diffs); registers `kubeconfig`.',
+  example: "- name: bootstrap kubeconfig\n  kubeconfig:\n    server: \"{{ apiserver_url }}\"\n    ca_file: pki/ca.crt\n    token: \"{{ bt.token }}\"\n    user_name: kubelet-bootstrap\n    dest: /etc/kubernetes/bootstrap-kubelet.conf",
   runsOn: 'target',
   schema: {
     type: 'object',

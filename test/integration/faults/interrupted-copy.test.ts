@@ -32,7 +32,7 @@ async function writeBig(path: string): Promise<string> {
   for (let done = 0; done < BIG; done += 8 << 20) {
     const chunk = randomBytes(8 << 20);
     hash.update(chunk);
-    if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+    if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
   }
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
   return hash.digest('hex');
