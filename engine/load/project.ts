@@ -8,6 +8,7 @@ import type { Playbook } from './model.js';
 import { matchHosts, PatternError } from './patterns.js';
 import { loadPlaybook } from './playbook.js';
 import { loadVarsFile } from './inventory.js';
+import { dict } from '../dict.js';
 
 export interface LoadRequest {
   playbook: string;
@@ -49,7 +50,7 @@ export function loadProject(req: LoadRequest): LoadedProject {
 
 /** -e k=v (strings, as in Ansible), -e @file.yml, -e '{"json": true}' or YAML; later ones win. */
 export function parseExtraVars(items: string[], cwd: string, diags: Diagnostics): VarMap {
-  const out: VarMap = {};
+  const out: VarMap = dict();
   for (const item of items) {
     if (item.startsWith('@')) {
       const file = resolve(cwd, item.slice(1));

@@ -10,6 +10,7 @@ import type { Block, RoleInstance, Task, TaskNode } from './model.js';
 import { asList, loadTaskList, type TaskLoadContext } from './tasks.js';
 import { validateAt, validators } from './validate.js';
 import { loadYamlFile, pointerJoin } from './yaml-file.js';
+import { dict } from '../dict.js';
 
 export interface RoleRef {
   role: string;
@@ -45,7 +46,7 @@ export function expandRoles(
   base: Omit<TaskLoadContext, 'doc' | 'baseDir' | 'role'>,
   diags: Diagnostics,
 ): ExpandedRoles {
-  const out: ExpandedRoles = { nodes: [], handlers: [], defaults: {}, vars: {} };
+  const out: ExpandedRoles = { nodes: [], handlers: [], defaults: dict(), vars: dict() };
   const done = new Set<string>();
   const expand = (ref: RoleRef, stack: string[]): void => {
     if (!ref.role) {

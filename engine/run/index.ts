@@ -2,6 +2,7 @@
 import type { Inventory } from '../load/inventory.js';
 import { hostsOfGroup, inventoryVarsOf } from '../load/inventory.js';
 import type { Playbook } from '../load/model.js';
+import { dict } from '../dict.js';
 import { secrets } from '../secrets.js';
 import { shardHosts } from '../shard/rendezvous.js';
 import { RunBus, type Recap } from './events.js';
@@ -28,7 +29,7 @@ export async function runPlaybook(input: RunInput): Promise<Recap> {
   for (const vars of inventoryVars.values()) secrets.addFromVars(vars);
   secrets.addFromVars(input.options.extraVars);
   for (const play of input.playbook.plays) [play.vars, play.varsFiles, play.roleDefaults, play.roleVars].forEach((v) => secrets.addFromVars(v));
-  const groups = Object.fromEntries([...inventory.groups.keys()].map((g) => [g, hostsOfGroup(inventory, g)]));
+  const groups = dict([...inventory.groups.keys()].map((g) => [g, hostsOfGroup(inventory, g)] as const));
   const run: RunState = {
     options: input.options,
     inventory,

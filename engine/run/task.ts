@@ -6,6 +6,7 @@ import type { ValidateFunction } from 'ajv';
 import { BecomeError, ExecTimeoutError } from '../connect/supervise.js';
 import { UnreachableError, type BecomeOptions, type Connection } from '../connect/types.js';
 import { TaskError } from '../errors.js';
+import { dict } from '../dict.js';
 import { findControllerFile, candidatePaths } from '../load/files.js';
 import type { Play, Scope, Task, TaskNode } from '../load/model.js';
 import { compileCoercingSchema } from '../load/validate.js';
@@ -79,7 +80,7 @@ export function varsFor(env: TaskEnv, task: Scope | undefined, extra: Vars = {})
 }
 
 function hostvarsView(run: RunState): Vars {
-  const out: Vars = {};
+  const out: Vars = dict();
   for (const name of run.inventoryVars.keys()) {
     Object.defineProperty(out, name, {
       enumerable: true,

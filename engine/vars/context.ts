@@ -6,6 +6,7 @@
  * Values that are themselves templates ("{{ k8s_dir }}/kubelet") resolve lazily when read, so an
  * unused variable with a broken template does no harm.
  */
+import { dict } from '../dict.js';
 import { renderValue, isTemplate, TemplateError, type Vars } from './template.js';
 
 export const MAGIC_VARS = [
@@ -29,7 +30,7 @@ export const FACT_NAMES = ['ansible_facts', 'ansible_hostname', 'ansible_fqdn', 
 
 /** Merge layers (lowest first) into one lazily-resolving view. */
 export function layeredVars(layers: Vars[]): Vars {
-  const raw: Vars = Object.assign({}, ...layers);
+  const raw: Vars = Object.assign(dict(), ...layers);
   return lazyVars(raw);
 }
 
@@ -69,7 +70,7 @@ function containsTemplate(value: unknown): boolean {
 
 /** A plain snapshot (for registering, reports): resolves every value. */
 export function snapshot(vars: Vars): Vars {
-  const out: Vars = {};
+  const out: Vars = dict();
   for (const key of Object.keys(vars)) out[key] = vars[key];
   return out;
 }
