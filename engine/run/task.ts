@@ -13,6 +13,7 @@ import { compileCoercingSchema } from '../load/validate.js';
 import { findModule } from '../modules/registry.js';
 import type { AnyModule, ModuleContext, Plan } from '../modules/types.js';
 import { secrets } from '../secrets.js';
+import { TextFileError } from '../text.js';
 import { layeredVars } from '../vars/context.js';
 import { evalCondition, ExprError } from '../vars/expr.js';
 import { renderString, renderValue, TemplateError, type Vars } from '../vars/template.js';
@@ -124,7 +125,7 @@ export async function executeTask(env: TaskEnv, task: Task): Promise<TaskOutcome
 function failure(err: unknown, noLog: boolean): TaskOutcome {
   const e = err as Error & { hint?: string };
   // sudo refusing (wrong or missing become password) and a timed-out command are the host's answer, not a bug.
-  const known = err instanceof TaskError || err instanceof TemplateError || err instanceof ExprError || err instanceof BecomeError || err instanceof ExecTimeoutError;
+  const known = err instanceof TaskError || err instanceof TemplateError || err instanceof ExprError || err instanceof BecomeError || err instanceof ExecTimeoutError || err instanceof TextFileError;
   return {
     status: 'failed',
     msg: known ? e.message : `internal error: ${e.stack ?? e.message}`,
