@@ -74,22 +74,18 @@ export interface FileState {
  * A snippet printing what is at `path`, as fixed fields only: whatever the file's name, link
  * target, owner name or content, no line of the output can be made to look like another field.
  *
- *   stat <type> <mode> <uid> <gid> <size> <owner b64> <group b64> <link target b64>
- *   sha <hex>            regular files, with `hash`
- *   content <b64>        with `contentMax`, when the sha differs from `expectSha`
+ *   stat <b64 of type NUL mode NUL uid NUL gid NUL size NUL owner NUL group>   one lstat
+ *   link <b64 of the target>   symlinks
+ *   sha <hex>                  regular files, with `hash`
+ *   content <b64>              with `contentMax`, when the sha differs from `expectSha`
  *
- * `type` is file, directory, link or other, from one lstat (`stat` without -L): a link is
- * reported as the link, never as what it points to.
+ * `stat` without -L: a link is reported as the link, never as what it points to.
  */
 export function statSnippet(path: string, opts: { hash?: boolean; expectSha?: string; contentMax?: number } = {}): string {
   const p = shellQuote(path);
-  const b64 = (cmd: string): string => `"$(${cmd} | base64 -w0)"`;
   const lines = [
-    `if s=$(stat -c '%F|%a|%u|%g|%s' -- ${p} 2>/dev/null); then`,
-    `  case "$s" in 'regular file|'*|'regular empty file|'*) t=file;; 'directory|'*) t=directory;; 'symbolic link|'*) t=link;; *) t=other;; esac`,
-    `  r=\${s#*|}; m=\${r%%|*}; r=\${r#*|}; u=\${r%%|*}; r=\${r#*|}; g=\${r%%|*}; n=\${r#*|}`,
-    `  l=; if [ "$t" = link ]; then l=${b64(`readlink -n -- ${p}`)}; fi`,
-    `  printf 'stat %s %s %s %s %s %s %s %s\n' "$t" "$m" "$u" "$g" "$n" ${b64(`stat -c %U -- ${p} | tr -d '\n'`)} ${b64(`stat -c %G -- ${p} | tr -d '\n'`)} "\${l:--}"`,
+    `if [ -e ${p} ] || [ -L ${p} ]; then printf 'stat '; stat --printf '%F\\0%a\\0%u\\0%g\\0%s\\0%U\\0%G' -- ${p} | base64 -w0; echo;`,
+    `  if [ -L ${p} ]; then printf 'link '; readlink -n -- ${p} | base64 -w0; echo; fi`,
     `else echo 'absent'; fi`,
   ];
   if (opts.hash) {
@@ -102,30 +98,35 @@ export function statSnippet(path: string, opts: { hash?: boolean; expectSha?: st
   return lines.join('\n');
 }
 
-const STAT_LINE = /^stat (file|directory|link|other) ([0-7]{1,4}) (\d+) (\d+) (\d+) ([A-Za-z0-9+/=]*) ([A-Za-z0-9+/=]*) ([A-Za-z0-9+/=]+|-)$/;
+const TYPES: Record<string, NonNullable<FileState['type']>> = { 'regular file': 'file', 'regular empty file': 'file', directory: 'directory', 'symbolic link': 'link' };
 
 /** Read statSnippet's output. Anything that is not one of its fields is an error, not skipped. */
 export function parseStat(out: string, path = 'the file'): FileState {
   const lines = out.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   const bad = (line: string): never => {
-    throw new TaskError(`unexpected probe output for ${path}: ${JSON.stringify(line.slice(0, 120))}`, 'the host\'s stat, base64 or sha256sum behaves unlike GNU coreutils; tsplay needs coreutils on the host');
+    throw new TaskError(`unexpected probe output for ${path}: ${JSON.stringify(line.slice(0, 120))}`, "the host's stat, base64 or sha256sum behaves unlike GNU coreutils; tsplay needs coreutils on the host");
+  };
+  const field = (line: string | undefined, name: string): string | undefined => {
+    const m = line === undefined ? null : new RegExp(`^${name} ([A-Za-z0-9+/=]*)$`).exec(line);
+    return m ? Buffer.from(m[1]!, 'base64').toString('utf8') : undefined;
   };
   const head = lines.shift() ?? bad('');
   if (head === 'absent') {
     if (lines.length > 0) bad(lines[0]!);
     return { exists: false };
   }
-  const m = STAT_LINE.exec(head) ?? bad(head);
-  const text = (b64: string): string => Buffer.from(b64, 'base64').toString('utf8');
-  const type = m[1] as NonNullable<FileState['type']>;
-  const state: FileState = { exists: true, type, mode: m[2]!.padStart(4, '0'), uid: Number(m[3]), gid: Number(m[4]), size: Number(m[5]), owner: text(m[6]!), group: text(m[7]!) };
-  if (type === 'link') state.linkTarget = m[8] === '-' ? '' : text(m[8]!);
+  const fields = field(head, 'stat')?.split('\0') ?? bad(head);
+  const [rawType, mode, uid, gid, size, owner, group] = fields;
+  if (fields.length !== 7 || !/^[0-7]{1,4}$/.test(mode!) || ![uid, gid, size].every((n) => /^\d+$/.test(n!))) bad(head);
+  const type = Object.hasOwn(TYPES, rawType!) ? TYPES[rawType!]! : 'other';
+  const state: FileState = { exists: true, type, mode: mode!.padStart(4, '0'), uid: Number(uid), gid: Number(gid), size: Number(size), owner, group };
+  if (type === 'link') state.linkTarget = field(lines.shift(), 'link') ?? bad(lines[0] ?? '');
   for (const line of lines) {
     const sha = /^sha ([0-9a-f]{64})$/.exec(line);
-    const content = /^content ([A-Za-z0-9+/=]*)$/.exec(line);
+    const content = field(line, 'content');
     if (sha && type === 'file' && state.sha256 === undefined) state.sha256 = sha[1];
-    else if (content && state.sha256 !== undefined && state.content === undefined) state.content = Buffer.from(content[1]!, 'base64');
+    else if (content !== undefined && state.sha256 !== undefined && state.content === undefined) state.content = Buffer.from(/^content (.*)$/.exec(line)![1]!, 'base64');
     else bad(line);
   }
   return state;
