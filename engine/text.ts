@@ -9,6 +9,12 @@ import type { Place } from './errors.js';
 /** Larger files are refused before they are read: no playbook, inventory or template is this big. */
 export const TEXT_FILE_MAX = 16 * 1024 * 1024;
 
+/**
+ * How many nodes aliases may copy, per the yaml library's measure (each alias counts the nodes it
+ * repeats): anchors for shared settings stay cheap, a "billion laughs" document is refused.
+ */
+export const YAML_MAX_ALIAS_COUNT = 1000;
+
 export class TextFileError extends Error {
   constructor(
     message: string,

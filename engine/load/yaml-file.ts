@@ -5,13 +5,7 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Node } from 'yaml';
 import { Diagnostics, type Place } from '../errors.js';
 import { secrets } from '../secrets.js';
-import { readTextFile, TextFileError } from '../text.js';
-
-/**
- * How many nodes aliases may copy, per the yaml library's measure (each alias counts the nodes it
- * repeats): anchors for shared settings stay cheap, a "billion laughs" document is refused.
- */
-export const YAML_MAX_ALIAS_COUNT = 1000;
+import { readTextFile, TextFileError, YAML_MAX_ALIAS_COUNT } from '../text.js';
 
 export interface LoadedYaml {
   file: string;
