@@ -119,7 +119,7 @@ export type HostKeyVerdict =
   | { status: 'known'; entry: KnownHostEntry }
   | { status: 'revoked'; entry: KnownHostEntry }
   | { status: 'changed'; entry: KnownHostEntry }
-  | { status: 'unknown'; otherTypes: string[] };
+  | { status: 'unknown' };
 
 export function checkHostKey(entries: KnownHostEntry[], hostName: string, key: Buffer): HostKeyVerdict {
   // OpenSSH lowercases names before lookup, and hashed entries were made from lowercased names.
@@ -130,10 +130,13 @@ export function checkHostKey(entries: KnownHostEntry[], hostName: string, key: B
   const plain = matching.filter((e) => e.marker === undefined);
   const same = plain.find((e) => e.key.equals(key));
   if (same) return { status: 'known', entry: same };
+  // A host with any known key is known: a key of another type is a changed key too (a
+  // man-in-the-middle offers only the type it has), never a new one to accept. The entry of the
+  // same type, if any, is the one to name.
   const type = keyTypeOf(key);
-  const changed = plain.find((e) => e.keyType === type);
+  const changed = plain.find((e) => e.keyType === type) ?? plain[0];
   if (changed) return { status: 'changed', entry: changed };
-  return { status: 'unknown', otherTypes: [...new Set(plain.map((e) => e.keyType))] };
+  return { status: 'unknown' };
 }
 
 function readEntries(file: string): KnownHostEntry[] {
@@ -228,7 +231,7 @@ export function createHostVerifier(options: HostVerifierOptions): HostVerificati
       failure = new HostKeyError(
         options.host, 'changed', fingerprint,
         `WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED for ${label}! ` +
-          `${old.file}:${old.line} has ${old.keyType} ${fingerprintSha256(old.key)}, the host now presents ${fingerprint}. ` +
+          `${old.file}:${old.line} has ${old.keyType} ${fingerprintSha256(old.key)}, the host now presents ${old.keyType === type ? '' : `only a key of another type, ${type} `}${fingerprint}. ` +
           'Someone could be eavesdropping (man-in-the-middle), or the host was reinstalled. Refusing to connect.',
         `if the change is expected, remove the old key (ssh-keygen -R '${name}' -f ${old.file}) and connect again`,
       );
@@ -236,10 +239,9 @@ export function createHostVerifier(options: HostVerifierOptions): HostVerificati
       return;
     }
     if (!options.acceptNew) {
-      const others = verdict.otherTypes.length > 0 ? ` (keys of other types are known: ${verdict.otherTypes.join(', ')})` : '';
       failure = new HostKeyError(
         options.host, 'unknown', fingerprint,
-        `host key for ${label} is not known: ${type} ${fingerprint} is not in ${file}${others}`,
+        `host key for ${label} is not known: ${type} ${fingerprint} is not in ${file}`,
         `check the fingerprint against the host, then re-run with --accept-new-host-keys to add it to ${file}`,
       );
       verify(false);

@@ -7,6 +7,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Diagnostics, Place } from '../errors.js';
 import { validateAt, validators } from './validate.js';
 import { loadYamlFile, pointerJoin, type LoadedYaml } from './yaml-file.js';
+import { dict } from '../dict.js';
 
 export type VarMap = Record<string, unknown>;
 
@@ -89,7 +90,7 @@ interface RawGroup {
 function ensureGroup(inv: Inventory, name: string, place?: Place): InventoryGroup {
   let g = inv.groups.get(name);
   if (!g) {
-    g = { name, hosts: [], children: [], parents: [], vars: {}, place };
+    g = { name, hosts: [], children: [], parents: [], vars: dict(), place };
     inv.groups.set(name, g);
   }
   g.place ??= place;
@@ -113,7 +114,7 @@ function addGroup(inv: Inventory, name: string, raw: RawGroup | null, doc: Loade
   for (const [hostName, hostVars] of Object.entries(raw.hosts ?? {})) {
     let host = inv.hosts.get(hostName);
     if (!host) {
-      host = { name: hostName, vars: {}, place: doc.keyPlaceOf(pointerJoin(pointerJoin(pointer, 'hosts'), hostName)) };
+      host = { name: hostName, vars: dict(), place: doc.keyPlaceOf(pointerJoin(pointerJoin(pointer, 'hosts'), hostName)) };
       inv.hosts.set(hostName, host);
     }
     mergeInto(host.vars, hostVars ?? {});
@@ -126,7 +127,7 @@ function addGroup(inv: Inventory, name: string, raw: RawGroup | null, doc: Loade
 
 /** group_vars/NAME.yml, group_vars/NAME.yaml, group_vars/NAME (file), or group_vars/NAME/*.yml. */
 export function loadVarsDir(dir: string, name: string, diags: Diagnostics): VarMap {
-  const out: VarMap = {};
+  const out: VarMap = dict();
   if (!existsSync(dir)) return out;
   for (const ext of ['', '.yml', '.yaml']) {
     const p = join(dir, name + ext);
@@ -199,7 +200,7 @@ export function hostsOfGroup(inv: Inventory, group: string): string[] {
 
 /** The inventory-level variables of a host: group vars (all lowest, child over parent), then host vars. */
 export function inventoryVarsOf(inv: Inventory, host: string): VarMap {
-  const out: VarMap = {};
+  const out: VarMap = dict();
   for (const g of groupsOfHost(inv, host)) Object.assign(out, g.vars);
   Object.assign(out, inv.hosts.get(host)?.vars ?? {});
   return out;

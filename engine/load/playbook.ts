@@ -2,7 +2,6 @@
  * Playbook -> Plays. Everything is validated here, before any host is contacted: schema, modules
  * and their arguments, expressions, templates, roles, handlers, and variables templates read.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Diagnostics, Place } from '../errors.js';
 import { exprNames } from '../vars/expr.js';
@@ -17,6 +16,8 @@ import { asList, loadTaskList, type TaskLoadContext } from './tasks.js';
 import { validateAt, validators } from './validate.js';
 import { findModule } from '../modules/registry.js';
 import { loadYamlFile, pointerJoin, type LoadedYaml } from './yaml-file.js';
+import { dict } from '../dict.js';
+import { readTextFile, TextFileError } from '../text.js';
 
 interface RawPlay {
   name?: string;
@@ -68,7 +69,7 @@ function loadPlay(raw: RawPlay, pointer: string, doc: LoadedYaml, inv: Inventory
     if (!(err instanceof PatternError)) throw err;
     diags.add(err.message, doc.placeOf(pointerJoin(pointer, 'hosts')), err.hint);
   }
-  const varsFiles: VarMap = {};
+  const varsFiles: VarMap = dict();
   (raw.vars_files ?? []).forEach((f, i) => Object.assign(varsFiles, loadVarsFile(resolve(dir, f), diags, doc.placeOf(pointerJoin(pointerJoin(pointer, 'vars_files'), i)))));
   const playTags = asList(raw.tags);
   const shared = { diags, tags: playTags, templates: [] as TaskLoadContext['templates'], files: [] as TaskLoadContext['files'] };
@@ -154,7 +155,14 @@ function checkVariables(playbook: Playbook, inv: Inventory, extraVars: VarMap, d
         continue;
       }
       if (!f.ref.template) continue;
-      const text = readFileSync(found, 'utf8');
+      let text: string;
+      try {
+        text = readTextFile(found);
+      } catch (err) {
+        if (!(err instanceof TextFileError)) throw err;
+        diags.add(err.message, err.place, err.hint);
+        continue;
+      }
       try {
         report(referencedNames(text), [...f.scopeNames, ...Object.keys(f.role?.defaults ?? {}), ...Object.keys(f.role?.vars ?? {})], { file: found, line: 1, col: 1 }, `template ${f.ref.name}`);
       } catch (err) {

@@ -9,6 +9,7 @@ import { matchHosts, PatternError } from './patterns.js';
 import { loadPlaybook } from './playbook.js';
 import { loadVarsFile } from './inventory.js';
 import { unwrapSecrets } from './yaml-file.js';
+import { dict } from '../dict.js';
 
 export interface LoadRequest {
   playbook: string;
@@ -50,7 +51,7 @@ export function loadProject(req: LoadRequest): LoadedProject {
 
 /** -e k=v (strings, as in Ansible), -e @file.yml, -e '{"json": true}' or YAML; later ones win. */
 export function parseExtraVars(items: string[], cwd: string, diags: Diagnostics): VarMap {
-  const out: VarMap = {};
+  const out: VarMap = dict();
   for (const item of items) {
     if (item.startsWith('@')) {
       const file = resolve(cwd, item.slice(1));

@@ -10,6 +10,7 @@ import type { Block, RoleInstance, Task, TaskNode } from './model.js';
 import { asList, checkExprList, loadTaskList, type TaskLoadContext } from './tasks.js';
 import { validateAt, validators } from './validate.js';
 import { loadYamlFile, pointerJoin, type LoadedYaml } from './yaml-file.js';
+import { dict } from '../dict.js';
 
 export interface RoleRef {
   role: string;
@@ -49,7 +50,7 @@ export function expandRoles(
   base: Omit<TaskLoadContext, 'doc' | 'baseDir' | 'role'>,
   diags: Diagnostics,
 ): ExpandedRoles {
-  const out: ExpandedRoles = { nodes: [], handlers: [], defaults: {}, vars: {} };
+  const out: ExpandedRoles = { nodes: [], handlers: [], defaults: dict(), vars: dict() };
   const done = new Set<string>();
   const expand = (ref: RoleRef, stack: string[]): void => {
     if (!ref.role) {

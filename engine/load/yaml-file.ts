@@ -2,10 +2,10 @@
  * YAML with positions. Every loaded document keeps a map from JSON pointer to source place,
  * so schema errors and template errors can point at file:line:col.
  */
-import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Node } from 'yaml';
 import { Diagnostics, type Place } from '../errors.js';
 import { secrets } from '../secrets.js';
+import { readTextFile, TextFileError, YAML_MAX_ALIAS_COUNT } from '../text.js';
 
 export interface LoadedYaml {
   file: string;
@@ -82,9 +82,25 @@ export function parseYamlText(text: string, file: string, diags: Diagnostics): L
       p = p.slice(0, p.lastIndexOf('/'));
     }
   };
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: YAML_MAX_ALIAS_COUNT });
+  } catch (err) {
+    // The yaml library throws ReferenceError for aliases that expand too much or name no anchor.
+    if (!(err instanceof ReferenceError)) throw err;
+    let alias: Node | undefined;
+    visit(doc, { Alias: (_key, node) => ((alias ??= node), visit.BREAK) });
+    const bomb = /Excessive alias count/.test(err.message);
+    diags.add(
+      bomb ? `YAML aliases expand to too much data (more than ${YAML_MAX_ALIAS_COUNT} nodes copied by aliases, as in a "billion laughs" document)` : `invalid YAML: ${firstLine(err.message)}`,
+      alias?.range ? at(alias.range[0]) : docPlace,
+      bomb ? 'use fewer aliases of aliases (*name): write the shared values once, e.g. in group_vars' : 'define the anchor (&name) before its alias (*name)',
+    );
+    return undefined;
+  }
   return {
     file,
-    value: unwrapSecrets(doc.toJS({ maxAliasCount: 1000 })),
+    value: unwrapSecrets(value),
     placeOf: (pointer) => nearest(valuePlaces, pointer),
     keyPlaceOf: (pointer) => nearest(keyPlaces, pointer),
   };
@@ -93,8 +109,12 @@ export function parseYamlText(text: string, file: string, diags: Diagnostics): L
 export function loadYamlFile(file: string, diags: Diagnostics, origin?: Place): LoadedYaml | undefined {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readTextFile(file);
   } catch (err) {
+    if (err instanceof TextFileError) {
+      diags.add(err.message, err.place, err.hint);
+      return undefined;
+    }
     const code = (err as NodeJS.ErrnoException).code;
     diags.add(
       code === 'ENOENT' ? `file not found: ${file}` : `cannot read ${file}: ${(err as Error).message}`,

@@ -4,6 +4,7 @@
  */
 import type { Recap, RunListener, Status } from '../run/events.js';
 import { secrets } from '../secrets.js';
+import { dict } from '../dict.js';
 import { unifiedDiff } from './diff.js';
 
 export const REPORT_SCHEMA = 'tsplay.report/v1';
@@ -69,7 +70,7 @@ export function reportCollector(exitCodeOf: (recap: Recap) => number): RunListen
       });
     },
     runEnd(recap) {
-      const hosts: Report['hosts'] = {};
+      const hosts: Report['hosts'] = dict();
       for (const [h, s] of recap.hosts) hosts[h] = { ...s, ...(recap.firstErrors.has(h) ? { firstError: m(recap.firstErrors.get(h)!) } : {}) };
       // Hosts finish tasks in any order; per host the order is the run's. Group by host so two
       // runs of the same plan give the same report.

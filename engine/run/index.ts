@@ -2,6 +2,7 @@
 import type { Inventory } from '../load/inventory.js';
 import { hostsOfGroup, inventoryVarsOf } from '../load/inventory.js';
 import type { Playbook, TaskNode } from '../load/model.js';
+import { dict } from '../dict.js';
 import { secrets } from '../secrets.js';
 import { learnSecrets } from '../vars/context.js';
 import { shardHosts } from './rendezvous.js';
@@ -55,7 +56,7 @@ export async function runPlaybook(input: RunInput): Promise<Recap> {
   const selected = input.options.shard ? shardHosts(input.selected, input.options.shard) : input.selected;
   const inventoryVars = new Map([...inventory.hosts.keys()].map((h) => [h, inventoryVarsOf(inventory, h)]));
   learnStaticSecrets(input.playbook, inventoryVars, input.options.extraVars);
-  const groups = Object.fromEntries([...inventory.groups.keys()].map((g) => [g, hostsOfGroup(inventory, g)]));
+  const groups = dict([...inventory.groups.keys()].map((g) => [g, hostsOfGroup(inventory, g)] as const));
   const run: RunState = {
     options: input.options,
     inventory,

@@ -1,4 +1,5 @@
 /** What one run knows: options, inventory, per-host state, connections, and the event bus. */
+import { dict } from '../dict.js';
 import type { Connection } from '../connect/types.js';
 import type { Inventory, VarMap } from '../load/inventory.js';
 import { emptyStats, type HostStats, type RunBus } from './events.js';
@@ -57,7 +58,7 @@ export interface RunState {
 export function hostState(run: RunState, name: string): HostState {
   let h = run.hosts.get(name);
   if (!h) {
-    h = { name, facts: {}, stats: emptyStats(), failed: false, unreachable: false, notified: new Set() };
+    h = { name, facts: dict(), stats: emptyStats(), failed: false, unreachable: false, notified: new Set() };
     run.hosts.set(name, h);
   }
   return h;

@@ -6,6 +6,7 @@ import type { ValidateFunction } from 'ajv';
 import { BecomeError, ExecTimeoutError } from '../connect/supervise.js';
 import { UnreachableError, type BecomeOptions, type Connection } from '../connect/types.js';
 import { TaskError } from '../errors.js';
+import { dict } from '../dict.js';
 import { findControllerFile, candidatePaths } from '../load/files.js';
 import type { Scope, Task } from '../load/model.js';
 import { compileCoercingSchema } from '../load/validate.js';
@@ -13,6 +14,7 @@ import { findModule } from '../modules/registry.js';
 import type { AnyModule, ModuleContext, Plan } from '../modules/types.js';
 import { secrets } from '../secrets.js';
 import { sleep } from '../sleep.js';
+import { TextFileError } from '../text.js';
 import { layeredVars } from '../vars/context.js';
 import { evalCondition, ExprError } from '../vars/expr.js';
 import { renderString, renderValue, TemplateError, type Vars } from '../vars/template.js';
@@ -60,7 +62,7 @@ export function varsFor(env: TaskEnv, task: Scope | undefined, extra: Vars = {})
 }
 
 function hostvarsView(run: RunState): Vars {
-  const out: Vars = {};
+  const out: Vars = dict();
   for (const name of run.inventoryVars.keys()) {
     Object.defineProperty(out, name, {
       enumerable: true,
@@ -104,7 +106,7 @@ export async function executeTask(env: TaskEnv, task: Task): Promise<TaskOutcome
 function failure(err: unknown, noLog: boolean): TaskOutcome {
   const e = err as Error & { hint?: string };
   // sudo refusing (wrong or missing become password) and a timed-out command are the host's answer, not a bug.
-  const known = err instanceof TaskError || err instanceof TemplateError || err instanceof ExprError || err instanceof BecomeError || err instanceof ExecTimeoutError;
+  const known = err instanceof TaskError || err instanceof TemplateError || err instanceof ExprError || err instanceof BecomeError || err instanceof ExecTimeoutError || err instanceof TextFileError;
   return {
     status: 'failed',
     msg: known ? e.message : `internal error: ${e.stack ?? e.message}`,

@@ -10,6 +10,7 @@ import { REPORT_SCHEMA, type Report } from '../report/collect.js';
 import reportSchema from '../schema/report.schema.json' with { type: 'json' };
 import type { HostStats, Recap } from '../run/events.js';
 import type { Shard } from '../run/rendezvous.js';
+import { dict, own } from '../dict.js';
 
 /** A shard's report carries its place: `shard: {index, count}` (absent in an unsharded run). */
 export type ShardedReport = Report & { shard?: Shard };
@@ -90,8 +91,9 @@ export function mergeReports(inputs: ReportFile[], exitCodeOf: (recap: Recap) =>
     }
   }
   const order = [...owner.keys()].sort(byName);
-  const hosts: Report['hosts'] = {};
-  for (const h of order) hosts[h] = inputs.find((i) => h in i.report.hosts)!.report.hosts[h]!;
+  // Host names are data: `toString` or `__proto__` is a host like any other, never a prototype's.
+  const hosts: Report['hosts'] = dict();
+  for (const h of order) hosts[h] = own(inputs.find((i) => Object.hasOwn(i.report.hosts, h))!.report.hosts, h)!;
   const rank = new Map(order.map((h, i) => [h, i]));
   const tasks = inputs
     .flatMap((i) => i.report.tasks)

@@ -7,6 +7,7 @@
  * unused variable with a broken template does no harm.
  */
 import { namesSecret, secrets } from '../secrets.js';
+import { dict } from '../dict.js';
 import { renderValue, isTemplate, TemplateError, type Vars } from './template.js';
 
 export const MAGIC_VARS = [
@@ -30,7 +31,7 @@ export const FACT_NAMES = ['ansible_facts', 'ansible_hostname', 'ansible_fqdn', 
 
 /** Merge layers (lowest first) into one lazily-resolving view. */
 export function layeredVars(layers: Vars[]): Vars {
-  const raw: Vars = Object.assign({}, ...layers);
+  const raw: Vars = Object.assign(dict(), ...layers);
   return lazyVars(raw);
 }
 
@@ -94,7 +95,7 @@ function containsTemplate(value: unknown): boolean {
 
 /** A plain snapshot (for registering, reports): resolves every value. */
 export function snapshot(vars: Vars): Vars {
-  const out: Vars = {};
+  const out: Vars = dict();
   for (const key of Object.keys(vars)) out[key] = vars[key];
   return out;
 }

@@ -5,6 +5,8 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type * as Cel from '@bufbuild/cel';
+import { dict } from '../dict.js';
+import { CEL_COST_LIMIT, estimateCost, sizeOfValue } from './cel-cost.js';
 import type { Vars } from './template.js';
 import { VersionError, versionTest } from './version.js';
 
@@ -15,7 +17,17 @@ const require = createRequire(import.meta.url);
 let celLib: typeof Cel | undefined;
 const cel = (): typeof Cel => (celLib ??= require('@bufbuild/cel') as typeof Cel);
 let parseOnly: typeof Cel.parse | undefined;
+/** Parsed once per source: names, cost and evaluation of one expression on every host share it. */
+const parsed = new Map<string, ReturnType<typeof Cel.parse>>();
 function parse(source: string): ReturnType<typeof Cel.parse> {
+  let hit = parsed.get(source);
+  if (!hit) {
+    hit = parseUncached(source);
+    parsed.set(source, hit);
+  }
+  return hit;
+}
+function parseUncached(source: string): ReturnType<typeof Cel.parse> {
   if (!parseOnly) {
     try {
       // By file path: the package's exports map names only its index.
@@ -42,10 +54,23 @@ const JINJA_WORDS = /(^|\s)(and|or|not|is|in\s+\[)(\s|$)|\|\s*\w+|\{\{/;
 
 /** Throws ExprError when the expression does not parse. */
 export function checkExpr(source: string): void {
+  let tree;
   try {
-    parse(source);
+    tree = parse(source);
   } catch (err) {
     throw new ExprError(`invalid CEL expression ${JSON.stringify(source)}: ${(err as Error).message.replace(/^<input>:/, 'at ')}`, exprHint(source));
+  }
+  // Variables are not known yet: literals alone can already be too much.
+  checkCost(source, tree.expr, () => undefined);
+}
+
+function checkCost(source: string, expr: ReturnType<typeof parse>['expr'], sizeOf: Parameters<typeof estimateCost>[1]): void {
+  const cost = estimateCost(expr, sizeOf);
+  if (cost > CEL_COST_LIMIT) {
+    throw new ExprError(
+      `CEL expression ${JSON.stringify(source)} may take up to ${cost.toExponential(1)} evaluation steps, more than the limit of ${CEL_COST_LIMIT.toExponential(0)}`,
+      'nested comprehensions (map, filter, all, exists) multiply: iterate over fewer items, or compute the value in a task and register it',
+    );
   }
 }
 
@@ -87,11 +112,18 @@ export function evalExpr(source: string | boolean, vars: Vars): unknown {
   if (typeof source === 'boolean') return source;
   let result: unknown;
   versionFailure = undefined;
+  // Null-prototype: a name like `toString` is a variable or nothing, never Object.prototype's.
+  const bindings = dict<unknown>();
   try {
-    const bindings: Record<string, unknown> = {};
     // Only the names the expression reads are converted: resolving every variable would be slow
     // and would fail on unrelated broken templates.
-    for (const name of exprNames(source)) if (name in vars) bindings[name] = toCel(vars[name]);
+    for (const name of exprNames(source)) if (Object.hasOwn(vars, name)) bindings[name] = toCel(vars[name]);
+  } catch (err) {
+    throw new ExprError(`cannot evaluate ${JSON.stringify(source)}: ${(err as Error).message}`, exprHint(source));
+  }
+  const sizes = new Map<object, ReturnType<typeof sizeOfValue>>();
+  checkCost(source, parse(source).expr, (name) => (name in bindings ? sizeOfValue(bindings[name], sizes) : undefined));
+  try {
     result = cel().run(source, bindings as Record<string, never>, { funcs: funcs() });
   } catch (err) {
     throw new ExprError(`cannot evaluate ${JSON.stringify(source)}: ${(err as Error).message}`, exprHint(source));
@@ -127,8 +159,9 @@ function toCel(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(toCel);
   if (Buffer.isBuffer(value)) return value.toString('utf8');
   if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toCel(v);
+    // A Map, not an object: any key (`__proto__` too) is a key, and CEL takes Maps as maps.
+    const out = new Map<string, unknown>();
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out.set(k, toCel(v));
     return out;
   }
   return value;

@@ -37,7 +37,7 @@ export async function probeContent(ctx: ModuleContext, args: ContentArgs, want: 
     what: `read ${args.dest}`,
     become: ctx.become,
   });
-  return parseStat(res.stdout.toString('utf8'));
+  return parseStat(res.stdout.toString('utf8'), args.dest);
 }
 
 export interface ContentPlanData {
@@ -55,10 +55,25 @@ export function planContent(args: ContentArgs, cur: FileState, want: Desired): P
   if (cur.exists && cur.type === 'directory') {
     return { changes: [], fail: `${args.dest} is a directory; dest must be a file path` };
   }
+  if (cur.exists && cur.type === 'other') {
+    return { changes: [], fail: `${args.dest} is a device, FIFO or socket, not a regular file; refusing to replace it`, };
+  }
+  // A symlink at dest is replaced by a regular file, as Ansible's copy does by default (follow:
+  // no): writing through it would put the bytes, and keep the owner and mode, of whatever file
+  // the link's owner pointed it at.
+  const link = cur.exists && cur.type === 'link';
+  if (link && args.force === false) {
+    return { changes: [], fail: `${args.dest} is a symlink (-> ${JSON.stringify(cur.linkTarget)}); force: false never replaces it, and tsplay never writes through a link`, };
+  }
   const changes: Change[] = [];
-  const write = !cur.exists || (cur.sha256 !== want.sha256 && args.force !== false);
-  if (write) {
-    const text = want.content !== undefined && isProbablyText(want.content) && want.content.length <= DIFF_MAX;
+  const write = !cur.exists || link || (cur.sha256 !== want.sha256 && args.force !== false);
+  const text = want.content !== undefined && isProbablyText(want.content) && want.content.length <= DIFF_MAX;
+  if (link) {
+    changes.push({
+      summary: `replace symlink ${args.dest} (-> ${JSON.stringify(cur.linkTarget)}) with a regular file (${want.size} bytes${mode ? `, mode ${mode}` : ''})`,
+      diff: { path: args.dest, before: '', after: text && !want.secret ? want.content!.toString('utf8') : '', opaque: want.secret ? 'secret' : text ? undefined : 'binary' },
+    });
+  } else if (write) {
     const before = cur.content && isProbablyText(cur.content) ? cur.content.toString('utf8') : cur.exists ? null : null;
     changes.push({
       summary: cur.exists ? `update ${args.dest} (${want.size} bytes)` : `create ${args.dest} (${want.size} bytes${mode ? `, mode ${mode}` : ''})`,
@@ -70,7 +85,7 @@ export function planContent(args: ContentArgs, cur: FileState, want: Desired): P
       },
     });
   }
-  const attrChanges = cur.exists ? attributeChanges(args.dest, cur, { mode, owner: args.owner, group: args.group }) : [];
+  const attrChanges = cur.exists && !link ? attributeChanges(args.dest, cur, { mode, owner: args.owner, group: args.group }) : [];
   for (const summary of attrChanges) changes.push({ summary });
   return { changes, data: { write, attrs: attrChanges.length > 0 } };
 }
@@ -79,17 +94,19 @@ export async function applyContent(ctx: ModuleContext, args: ContentArgs, want: 
   const mode = modeOf(args, want);
   const result: Record<string, unknown> = { dest: args.dest, checksum: want.sha256 };
   if (plan.data?.write) {
-    const res = await runChecked(ctx.conn, atomicWriteScript(args.dest, { mode, owner: args.owner, group: args.group, validate: args.validate, backup: args.backup, keepMode: true, expect: { size: want.size, sha256: want.sha256 } }), {
+    const res = await runChecked(ctx.conn, atomicWriteScript(args.dest, { mode, owner: args.owner, group: args.group, validate: args.validate, backup: args.backup, keepMode: true, keepOwner: !want.secret, expect: { size: want.size, sha256: want.sha256 } }), {
       what: `write ${args.dest}`,
       stdin: want.content ?? want.open!(),
       become: ctx.become,
       signal: ctx.signal,
     });
     want.verifySent?.();
-    const backup = /^backup:(.*)$/m.exec(res.stdout.toString('utf8'));
-    if (backup) result.backup_file = backup[1];
+    const backup = /^backup ([A-Za-z0-9+/=]+)$/m.exec(res.stdout.toString('utf8'));
+    if (backup) result.backup_file = Buffer.from(backup[1]!, 'base64').toString('utf8');
   } else if (plan.data?.attrs) {
-    await runChecked(ctx.conn, attributeScript(q(args.dest), { mode, owner: args.owner, group: args.group }), { what: `set attributes of ${args.dest}`, become: ctx.become });
+    // chmod follows links: if dest became one since the probe, stop rather than change its target.
+    const guard = `if [ -L ${q(args.dest)} ] || [ ! -f ${q(args.dest)} ]; then echo 'dest is no longer a regular file; run again' >&2; exit 5; fi`;
+    await runChecked(ctx.conn, `${guard}\n${attributeScript(q(args.dest), { mode, owner: args.owner, group: args.group })}`, { what: `set attributes of ${args.dest}`, become: ctx.become });
   }
   return { result };
 }

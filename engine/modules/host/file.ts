@@ -56,8 +56,12 @@ export default defineModule<FileArgs, Observed, string>({
       if (tests.length) script += `\nif [ -d ${q(args.path)} ]; then echo "tree:$(find ${q(args.path)} \\( ${tests.join(' -o ')} \\) -print -quit | wc -l)"; fi`;
     }
     const res = await runChecked(ctx.conn, script, { what: `read ${args.path}`, become: ctx.become });
-    const out = res.stdout.toString('utf8');
-    return { cur: parseStat(out), treeDiffers: /tree:[1-9]/.test(out) };
+    // The tree line is this probe's own; every other line is a fixed field of statSnippet's.
+    const lines = res.stdout.toString('utf8').split('\n');
+    const tree = lines.findIndex((l) => /^tree:\d+$/.test(l));
+    const treeDiffers = tree >= 0 && lines[tree] !== 'tree:0';
+    if (tree >= 0) lines.splice(tree, 1);
+    return { cur: parseStat(lines.join('\n'), args.path), treeDiffers };
   },
   plan(args, { cur, treeDiffers }) {
     const state = args.state ?? 'file';

@@ -5,7 +5,7 @@
  *   - name: kubelet config
  *     template: { src: kubelet-config.yaml.hbs, dest: /etc/kubernetes/kubelet-config.yaml, mode: '0644' }
  */
-import { readFileSync } from 'node:fs';
+import { readTextFile } from '../../text.js';
 import { renderString } from '../../vars/template.js';
 import { contentModule, contentSchemaProperties, desired, type ContentArgs } from './content.js';
 
@@ -29,5 +29,5 @@ export default contentModule<TemplateArgs>({
     additionalProperties: false,
   },
   controllerFiles: (args) => [{ kind: 'templates', name: args.src, template: true }],
-  desiredOf: (ctx, args) => desired(Buffer.from(renderString(readFileSync(ctx.files.resolve('templates', args.src), 'utf8'), ctx.vars), 'utf8'), args.secret ?? false),
+  desiredOf: (ctx, args) => desired(Buffer.from(renderString(readTextFile(ctx.files.resolve('templates', args.src)), ctx.vars), 'utf8'), args.secret ?? false),
 });

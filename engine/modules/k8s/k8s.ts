@@ -22,7 +22,7 @@
  * flattened); `src` is a controller file; `template` a controller Handlebars file rendered with
  * the host's variables. Objects are applied in order and deleted in reverse order.
  */
-import { readFileSync } from 'node:fs';
+import { readTextFile } from '../../text.js';
 import { TaskError } from '../../errors.js';
 import { renderString } from '../../vars/template.js';
 import { defineModule, type Change, type ModuleContext } from '../types.js';
@@ -64,10 +64,10 @@ function definitions(ctx: ModuleContext, args: K8sArgs): { docs: Obj[]; origin: 
   if (args.definition !== undefined) return { docs: parseDefinitions(args.definition), origin: 'definition' };
   if (args.src !== undefined) {
     const file = ctx.files.resolve('files', args.src);
-    return { docs: parseDefinitions(readFileSync(file, 'utf8'), args.src), origin: args.src };
+    return { docs: parseDefinitions(readTextFile(file), args.src), origin: args.src };
   }
   const file = ctx.files.resolve('templates', args.template!);
-  return { docs: parseDefinitions(renderString(readFileSync(file, 'utf8'), ctx.vars), args.template), origin: args.template! };
+  return { docs: parseDefinitions(renderString(readTextFile(file), ctx.vars), args.template), origin: args.template! };
 }
 
 /** PATCH application/apply-patch+yaml (JSON is YAML) as field manager tsplay. */

@@ -4,6 +4,7 @@
  * fields a field manager owns (metadata.managedFields, FieldsV1), so diffs show what tsplay manages.
  */
 import { isDeepStrictEqual } from 'node:util';
+import { YAML_MAX_ALIAS_COUNT } from '../../text.js';
 import { parseAllDocuments, stringify } from 'yaml';
 import { TaskError } from '../../errors.js';
 
@@ -26,7 +27,13 @@ export function parseDefinitions(input: unknown, origin = 'definition'): Obj[] {
     docs = [];
     for (const d of parseAllDocuments(input)) {
       if (d.errors.length > 0) throw new TaskError(`${origin}: invalid YAML: ${d.errors[0]!.message.split('\n')[0]}`);
-      docs.push(d.toJS());
+      try {
+        docs.push(d.toJS({ maxAliasCount: YAML_MAX_ALIAS_COUNT }));
+      } catch (err) {
+        // The yaml library's answer to an alias bomb or an alias without its anchor.
+        if (!(err instanceof ReferenceError)) throw err;
+        throw new TaskError(`${origin}: invalid YAML: ${err.message}`, 'use fewer aliases of aliases (*name), and define each anchor (&name) before its alias');
+      }
     }
   } else if (Array.isArray(input)) docs = input;
   else docs = [input];

@@ -58,11 +58,14 @@ describe('known_hosts parsing', () => {
     expect(checkHostKey(entries, 'x.wild.example', edKey).status).toBe('known');
     expect(checkHostKey(entries, 'bad.wild.example', edKey).status).toBe('unknown');
     expect(checkHostKey(entries, 'HASHED.example', edKey).status).toBe('known');
-    expect(checkHostKey(entries, '[hashed.example]:2222', edKey).status).toBe('unknown');
+    // Only an ecdsa key is known for [hashed.example]:2222: an ed25519 key there is a changed key.
+    expect(checkHostKey(entries, '[hashed.example]:2222', edKey).status).toBe('changed');
     expect(checkHostKey(entries, 'hashed.example', key(freshPublicKey('ed25519')))).toMatchObject({ status: 'changed' });
     const changed = checkHostKey(entries, 'a.example', key(freshPublicKey('ed25519')));
     expect(changed).toMatchObject({ status: 'changed', entry: { file: '/k', line: 3 } });
-    expect(checkHostKey(entries, 'a.example', key(freshPublicKey('ecdsa')))).toMatchObject({ status: 'unknown', otherTypes: ['ssh-ed25519'] });
+    // Only ed25519 is known for a.example: an ecdsa key is a changed key, not a new one.
+    expect(checkHostKey(entries, 'a.example', key(freshPublicKey('ecdsa')))).toMatchObject({ status: 'changed', entry: { file: '/k', line: 3, keyType: 'ssh-ed25519' } });
+    expect(checkHostKey(entries, 'nowhere.example', key(freshPublicKey('ecdsa')))).toEqual({ status: 'unknown' });
   });
 
   it('prints fingerprints the way ssh-keygen -l does', () => {
@@ -180,5 +183,28 @@ describe('host key verification against a real host', () => {
     expect(ecdsa).toMatch(/ ecdsa-sha2-nistp256 AAAA/);
     // Left to ssh2's default order the server would show its ed25519 key, unknown in this file.
     await tryConnect(tempFile(`${ecdsa}\n`));
+  });
+
+  it('refuses a host that offers only a key of another type than the pinned one, even with acceptNewHostKeys', async () => {
+    // The man in the middle: ed25519 is pinned, the host (now serving only its ecdsa key) offers ECDSA.
+    const pinned = hostLines.filter((l) => l.split(' ')[1] === 'ssh-ed25519');
+    expect(pinned.length).toBe(1);
+    const root = await connectSsh(specFor(booted, host));
+    const only = await root.exec("sed -i '/ssh_host_ed25519_key/d' /etc/ssh/sshd_config.d/test.conf && grep -q ecdsa /etc/ssh/sshd_config.d/test.conf && systemctl reload ssh");
+    expect(only.code, only.stderr.toString()).toBe(0);
+    try {
+      const content = `${pinned[0]}\n`;
+      const file = tempFile(content);
+      const error = await rejection(tryConnect(file, true));
+      expect(error).toBeInstanceOf(HostKeyError);
+      expect((error as HostKeyError).kind).toBe('changed');
+      expect(error.message).toContain('REMOTE HOST IDENTIFICATION HAS CHANGED');
+      expect(error.message).toMatch(/has ssh-ed25519 SHA256:\S+, the host now presents only a key of another type, ecdsa-sha2-nistp256 SHA256:/);
+      expect(readFileSync(file, 'utf8')).toBe(content); // nothing appended: the key was not accepted
+    } finally {
+      const back = await root.exec("sed -i '1a HostKey /etc/ssh/ssh_host_ed25519_key' /etc/ssh/sshd_config.d/test.conf && systemctl reload ssh");
+      await root.close();
+      expect(back.code).toBe(0);
+    }
   });
 });

@@ -1,5 +1,6 @@
 /** k8s module internals: definitions, normalization, managed-field projection, the plan from (live, dry run). */
 import { describe, expect, it } from 'vitest';
+import { TaskError } from '../../../engine/errors.js';
 import { managedBy, managedView, normalize, parseDefinitions, project, toYaml, verdict, type Obj } from '../../../engine/modules/k8s/objects.js';
 import { planK8s, type K8sItem } from '../../../engine/modules/k8s/k8s.js';
 
@@ -41,6 +42,12 @@ items:
   it('rejects non-mappings and bad YAML', () => {
     expect(() => parseDefinitions('- a\n- b')).toThrow(/must be a mapping/);
     expect(() => parseDefinitions('a: [')).toThrow(/invalid YAML/);
+  });
+  it('an alias bomb in a manifest is a task error, not an internal error', () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (const [prev, name] of [...'abcdefgh'].map((c, i) => [c, 'bcdefghi'[i]!])) levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(', ')}]`);
+    expect(() => parseDefinitions(`${levels.join('\n')}\n`, 'bomb.yaml')).toThrow(TaskError);
+    expect(() => parseDefinitions(`${levels.join('\n')}\n`, 'bomb.yaml')).toThrow(/bomb.yaml: invalid YAML: Excessive alias count/);
   });
 });
 
