@@ -40,6 +40,7 @@ export async function runPlaybook(input: RunInput): Promise<Recap> {
     inventoryVars,
     groups,
     aborted: false,
+    warnings: 0,
   };
   bus.emit('runStart', { playbook: input.playbook.file, check: input.options.check, diff: input.options.diff });
   try {
@@ -56,6 +57,7 @@ export async function runPlaybook(input: RunInput): Promise<Recap> {
     elapsedMs: Date.now() - started,
     check: input.options.check,
     interrupted: input.options.signal.aborted,
+    warnings: run.warnings,
   };
   bus.emit('runEnd', recap);
   return recap;

@@ -189,6 +189,10 @@ async function runTaskOn(run: RunState, bs: BatchState, host: HostState, task: T
   if (task.register) host.facts[task.register] = outcome.result;
   if (outcome.status === 'changed') for (const n of task.notify) host.notified.add(n);
   run.bus.emit('taskEnd', info, host.name, outcome);
+  for (const w of outcome.warnings ?? []) {
+    run.warnings++;
+    run.bus.emit('warn', `[${host.name}] ${title}: ${outcome.censored ? '(hidden: no_log)' : w}`);
+  }
   if (outcome.status === 'failed' && !outcome.ignored) {
     markFailed(host, `${title}: ${outcome.msg ?? 'failed'}`);
     return false;

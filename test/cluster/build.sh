@@ -8,16 +8,21 @@
 # Rerunning on a warm machine only checks a stamp, so callers may run it before every test file.
 #
 #   build.sh           the control plane (what startCluster needs) and the stand-ins (seconds)
+#   build.sh csrcheck  only csrcheck (csrcheck/main.go: the cluster's own CSR parsing, validation and
+#                      signing, the oracle of test/unit/k8s/csr-differential.test.ts), with its own
+#                      stamp that leaves the control plane alone; prints the binary's path
 #   build.sh kubelet   also the upstream kubelet and a CRI fake (k8s.io/cri-client/pkg/fake) to serve
 #                      it as a container runtime: the experiment of test/e2e/README.md, "Upstream
 #                      kubelet". Both build without cgo (CGO_ENABLED=0, static).
 set -euo pipefail
 
 want_kubelet=0
+only_csrcheck=0
 case "${1:-}" in
   "") ;;
   kubelet) want_kubelet=1 ;;
-  *) echo "usage: $0 [kubelet]" >&2; exit 2 ;;
+  csrcheck) only_csrcheck=1 ;;
+  *) echo "usage: $0 [kubelet|csrcheck]" >&2; exit 2 ;;
 esac
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -39,6 +44,12 @@ mkdir -p "$out"
 stamp_want="$(cat go.mod go.sum etcd/main.go fakecri/main.go build.sh | sha256sum | cut -d' ' -f1) $(go env GOVERSION)"
 # The stand-ins have their own stamp, so changing one relinks only them (a few seconds).
 standin_stamp_want="$(cat go.mod go.sum standin/kubelet/main.go standin/kube-proxy/main.go build.sh | sha256sum | cut -d' ' -f1) $(go env GOVERSION)"
+# csrcheck's stamp leaves out build.sh: a unit test builds it, and editing this script must not
+# make that test relink the control plane (nor the control plane's build relink csrcheck).
+csrcheck_stamp_want="$(cat go.mod go.sum csrcheck/main.go | sha256sum | cut -d' ' -f1) $(go env GOVERSION) trimpath cgo0"
+have_csrcheck() {
+  [ -x "$out/csrcheck" ] && [ "$(cat "$out/.stamp-csrcheck" 2>/dev/null)" = "$csrcheck_stamp_want" ]
+}
 have_all() {
   [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] && [ -x "$out/etcd" ] &&
     [ "$(cat "$out/.stamp" 2>/dev/null)" = "$stamp_want" ]
@@ -51,12 +62,16 @@ have_standins() {
     [ "$(cat "$out/.stamp-standin" 2>/dev/null)" = "$standin_stamp_want" ]
 }
 have_wanted() {
+  if [ "$only_csrcheck" = 1 ]; then have_csrcheck; return; fi
   have_all && have_standins && { [ "$want_kubelet" = 0 ] || have_kubelet; }
 }
+# What this invocation prints: the directory, or csrcheck's path.
+result="$out"
+[ "$only_csrcheck" = 0 ] || result="$out/csrcheck"
 
 if have_wanted; then
-  log "up to date: $out"
-  echo "$out"
+  log "up to date: $result"
+  echo "$result"
   exit 0
 fi
 
@@ -65,8 +80,8 @@ exec 9>"$out/.lock"
 log "waiting for build lock $out/.lock"
 flock 9
 if have_wanted; then
-  log "built by another process meanwhile: $out"
-  echo "$out"
+  log "built by another process meanwhile: $result"
+  echo "$result"
   exit 0
 fi
 
@@ -89,6 +104,14 @@ build() { # name package
   t1=$(date +%s)
   log "built $name in $((t1 - t0))s ($(du -h "$out/$name" | cut -f1))"
 }
+
+if [ "$only_csrcheck" = 1 ]; then
+  rm -f "$out/.stamp-csrcheck"
+  build csrcheck ./csrcheck
+  echo "$csrcheck_stamp_want" >"$out/.stamp-csrcheck"
+  echo "$result"
+  exit 0
+fi
 
 log "building k8s $k8s_version with $(go env GOVERSION) (GOMODCACHE=$(go env GOMODCACHE), GOCACHE=$(go env GOCACHE))"
 if ! have_all; then
