@@ -13,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureCsrcheck } from '../../cluster/cluster.js';
 import { evaluateCsr, normalizeAddress, parseRequest, SIGNERS, type Evaluation, type NodeIdentity, type SignerKind } from '../../../engine/modules/k8s/csr-policy.js';
-import { bmp, keyPair, extension, extensions, extReqAttr, ip4, name, nodeSubject, OID, oid, octets, pem, printable, request, sanExt, sanValue, seq, set, signed, tbs, tlv, utf8 } from './csr-der.js';
+import { bmp, keyPair, extension, extensions, extReqAttr, ip4, name, nodeSubject, OID, oid, octets, pem, printable, request, sanExt, sanValue, seq, set, signed, tbs, tlv, utf8 } from '../../helpers/csr-der.js';
 
 const nodes: NodeIdentity[] = [
   { name: 'w1', addresses: ['w1', 'w1.example.com', '127.0.1.1'] },
