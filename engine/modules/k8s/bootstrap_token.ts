@@ -7,6 +7,10 @@
  *     register: bt            # bt.token is "<id>.<secret>", masked in all output
  *
  * The token's groups are system:bootstrappers:<node> (nodeGroup: collision-free) and extra_groups.
+ * Tokens made before nodeGroup wrote '.' as ':' carry system:bootstrappers:a-b for node a.b: a
+ * rerun does not reuse them (other groups), and for a node not joined yet issues a new one; an
+ * old one still valid is left to expire (a kubelet may be using it), and csr_approve lets it
+ * prove only the node of its tsplay.dev/node annotation, so it cannot stand for node a-b.
  * Reuse rule (idempotence): a token is reused, and the task is `ok`, when it was made by tsplay
  * for the same node (annotation tsplay.dev/node), has the same description, usages and extra
  * groups, is not expired, and has at least a third of the requested ttl left (so a kubelet that
