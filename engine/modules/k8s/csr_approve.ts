@@ -134,9 +134,9 @@ function conditionBody(csr: CsrLike, type: 'Approved' | 'Denied', reason: string
 }
 
 /** Warnings: every refused or denied CSR that claims a node of the play. */
-function warningsOf(s: Sorted, denied: Array<{ name: string; node: string; reason: string }>): string[] {
+function warningsOf(s: Sorted, denied: Array<{ name: string; node: string; reason: string }>, planned = false): string[] {
   return [
-    ...denied.map((d) => `denied CSR ${d.name} claiming node ${d.node}: ${d.reason}`),
+    ...denied.map((d) => `${planned ? 'deny' : 'denied'} CSR ${d.name} claiming node ${d.node}: ${d.reason}`),
     ...s.rejected.filter((r) => r.claimed).map((r) => `refused CSR ${r.name} claiming node ${r.claimed}, left pending: ${r.reason}`),
   ];
 }
@@ -232,7 +232,7 @@ export default defineModule<CsrApproveArgs, CsrObserved, CsrPlanData>({
     const denied = s.deny.map((d) => ({ name: d.name, node: d.node, reason: d.reason }));
     return {
       changes,
-      warnings: warningsOf(s, denied),
+      warnings: warningsOf(s, denied, true),
       data: { nodes: obs.nodes },
       result: resultOf(s, s.approve.map((a) => ({ name: a.name, node: a.node })), denied),
       unpredictable: s.waiting.length > 0 ? `would wait up to ${args.timeout ?? 300}s for CSRs of ${s.waiting.join(', ')}` : undefined,

@@ -150,7 +150,7 @@ describe('sorting CSRs for the play', () => {
     const plan = await csrApprove.plan({}, { nodes: w12, csrs: seen }, {} as ModuleContext);
     expect(plan.warnings).toEqual(['refused CSR forged-w1 claiming node w1, left pending: SAN DNS:evil is not an inventory name or address of w1']);
     const denyPlan = await csrApprove.plan({ deny_forged: true }, { nodes: w12, csrs: seen }, {} as ModuleContext);
-    expect(denyPlan.warnings).toEqual(['denied CSR forged-w1 claiming node w1: SAN DNS:evil is not an inventory name or address of w1']);
+    expect(denyPlan.warnings).toEqual(['deny CSR forged-w1 claiming node w1: SAN DNS:evil is not an inventory name or address of w1']);
   });
 
   it('CSR state from conditions', () => {
