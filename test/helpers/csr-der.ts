@@ -5,12 +5,12 @@
  */
 import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 
-/** One DER element; len: 'long' writes a short length in long form (0x81 n), 'indef' BER indefinite. */
+/** One DER element; len: 'long' writes the length in two bytes (0x82 hi lo: not minimal below 256), 'indef' BER indefinite. */
 export function tlv(tag: number, content: Buffer, len: 'der' | 'long' | 'indef' = 'der'): Buffer {
   if (len === 'indef') return Buffer.concat([Buffer.from([tag | 0x20, 0x80]), content, Buffer.from([0, 0])]);
   const n = content.length;
   let head: number[];
-  if (len === 'long' && n < 256) head = [0x81, n];
+  if (len === 'long') head = [0x82, n >> 8, n & 0xff];
   else if (n < 0x80) head = [n];
   else if (n < 0x100) head = [0x81, n];
   else head = [0x82, n >> 8, n & 0xff];

@@ -7,7 +7,8 @@
  * differently (a PEM regex that skips a block with indented lines, only the first extensionRequest
  * attribute). Rather than imitate one decoder with another, only a canonical request is read at
  * all, one that every reader sees the same way:
- *   - exactly one PEM block "CERTIFICATE REQUEST", only whitespace before and after it, no headers;
+ *   - exactly one PEM block "CERTIFICATE REQUEST", only whitespace before (ending in a newline)
+ *     and after it, no headers;
  *   - its body lines of base64 characters only (no spaces or tabs), strict base64 (padding only
  *     at the end, and re-encoding the bytes gives the same text);
  *   - DER whose re-encoding with minimal definite lengths is exactly the bytes received (no
@@ -45,7 +46,9 @@ export interface ParsedRequest {
   verified: boolean;
 }
 
-const PEM_RE = /^\s*-----BEGIN CERTIFICATE REQUEST-----\r?\n((?:[A-Za-z0-9+/=]+\r?\n)+)-----END CERTIFICATE REQUEST-----\s*$/;
+// Before BEGIN only whitespace that ends in a newline: Go's pem.Decode finds BEGIN only at the
+// start or right after a newline ("  -----BEGIN" is no block to it).
+const PEM_RE = /^(?:\s*\n)?-----BEGIN CERTIFICATE REQUEST-----\r?\n((?:[A-Za-z0-9+/=]+\r?\n)+)-----END CERTIFICATE REQUEST-----\s*$/;
 
 /** The DER bytes of the one PEM block of spec.request (the base64 of the PEM text). */
 export function canonicalDer(requestB64: string): Buffer {
