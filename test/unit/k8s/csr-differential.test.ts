@@ -6,7 +6,8 @@
  * that is not the node's. Each case also states what tsplay says now, and, for the attacks, that
  * the cluster really would sign a foreign name (so the case tests something).
  *
- * CSR_TABLE=file.md writes the verdicts as a Markdown table.
+ * CSR_TABLE=file.md writes the verdicts as a Markdown table; csr-differential-verdicts.md beside
+ * this file holds that table with the verdicts of b070f72 (before the canonical reading) too.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
