@@ -173,7 +173,12 @@ async function runTaskOn(run: RunState, bs: BatchState, host: HostState, task: T
     return true;
   }
   try {
-    outcome = await run.forks.run(async () => (task.runOnce ? (await runOnceShared(bs, task, () => executeTask(env, task))).outcome : executeTask(env, task)));
+    outcome = await run.forks.run(async () => {
+      if (!task.runOnce) return executeTask(env, task);
+      const shared = await runOnceShared(bs, task, () => executeTask(env, task));
+      // The other hosts share the outcome, not its warnings: those are said once, by the host that ran it.
+      return shared.first ? shared.outcome : { ...shared.outcome, warnings: undefined };
+    });
   } catch (err) {
     if (!(err instanceof UnreachableError)) throw err;
     host.unreachable = true;
