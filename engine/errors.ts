@@ -72,5 +72,7 @@ export const EXIT = {
   unreachable: 3,
   parse: 4,
   options: 5,
+  /** --detailed-exitcode: converged (or nothing to change), but a task warned (a forged CSR pending). */
+  warnings: 6,
   interrupted: 99,
 } as const;

@@ -27,17 +27,23 @@ export function positiveInt(flag: string): (value: string) => number {
   };
 }
 
-/** ansible-playbook's codes; with --check --detailed-exitcode: 0 nothing to change, 2 changes, 1 error. */
+/**
+ * ansible-playbook's codes. With --detailed-exitcode, a check run: 0 nothing to change, 2 changes,
+ * 1 error, 6 nothing to change but a task warned; a real run: as without, except 6 instead of 0
+ * when a task warned (converged, but e.g. forged CSRs are pending).
+ */
 export function exitCode(recap: Recap, detailed = false): number {
   if (recap.interrupted) return EXIT.interrupted;
   const stats = [...recap.hosts.values()];
-  if (detailed) {
+  const warned = detailed && (recap.warnings ?? 0) > 0;
+  if (detailed && recap.check) {
     if (stats.some((s) => s.failed > 0 || s.unreachable > 0)) return EXIT.error;
-    return stats.some((s) => s.changed > 0) ? 2 : EXIT.ok;
+    if (stats.some((s) => s.changed > 0)) return 2;
+    return warned ? EXIT.warnings : EXIT.ok;
   }
   if (stats.some((s) => s.failed > 0)) return EXIT.hostFailed;
   if (stats.some((s) => s.unreachable > 0)) return EXIT.unreachable;
-  return EXIT.ok;
+  return warned ? EXIT.warnings : EXIT.ok;
 }
 
 export function reportNameError(path: string): string | undefined {

@@ -17,7 +17,7 @@ export function defineReport(cmd: Command, done: (code: number) => void): Comman
     .description("merge the JSON reports of a sharded run (tsplay --shard I/N --report shard-I.json) into one recap and plan; exits with the code one unsharded run would have")
     .argument('<reports...>', 'the shards\' .json reports, or a directory holding shard-*.json (as `tsplay job` writes them)')
     .option('--report <file>', 'write the merged run (a plan, for check-mode shards) as JSON (.json) or Markdown (.md)')
-    .option('--detailed-exitcode', 'for check-mode shards: exit 0 when nothing would change, 2 when changes are pending, 1 on error')
+    .option('--detailed-exitcode', 'for check-mode shards: exit 0 when nothing would change, 2 when changes are pending, 1 on error; 6 when converged but a task warned')
     .addHelpText('after', `
 Examples:
   tsplay report merge shard-0.json shard-1.json shard-2.json shard-3.json --report plan.md
@@ -40,7 +40,7 @@ async function merge(paths: string[], opts: MergeOptions): Promise<number> {
   let merged;
   try {
     const inputs = expandReportPaths(paths).map(readReport);
-    merged = mergeReports(inputs, (recap) => exitCode(recap, !!opts.detailedExitcode && recap.check));
+    merged = mergeReports(inputs, (recap) => exitCode(recap, !!opts.detailedExitcode));
   } catch (err) {
     if (!(err instanceof MergeError)) throw err;
     process.stderr.write(`error: ${err.message}\n`);

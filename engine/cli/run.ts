@@ -75,7 +75,7 @@ export function defineRun(cmd: Command, done: (code: number) => void): Command {
     .option('--accept-new-host-keys', 'record unknown SSH host keys (like StrictHostKeyChecking=accept-new); changed keys are always refused')
     .option('--force-handlers', 'run notified handlers even after an interrupt')
     .option('--report <file>', 'write the run (a plan, with --check) as JSON (.json, schema tsplay.report/v1) or Markdown (.md)')
-    .option('--detailed-exitcode', 'with --check: exit 0 when nothing would change, 2 when changes are pending, 1 on error')
+    .option('--detailed-exitcode', 'with --check: exit 0 when nothing would change, 2 when changes are pending, 1 on error; with or without --check: 6 when converged but a task warned (forged CSRs pending)')
     .option('-v, --verbose', 'more output (-vvv for the most)', countVerbose, 0)
     .addHelpText('after', RUN_EXAMPLES)
     .action(async (playbookPath: string, opts: RunCliOptions) => done(await run(playbookPath, opts)));
@@ -128,7 +128,7 @@ async function run(playbookPath: string, opts: RunCliOptions): Promise<number> {
   // listr2 is loaded only for the terminal view.
   const live = tty ? (await import('../report/tty.js')).ttyReporter({ write, verbosity: opts.verbose, diff: !!opts.diff, stream: process.stdout }) : undefined;
   bus.on(live ?? plainReporter({ write, verbosity: opts.verbose, diff: !!opts.diff, color: false, timestamps: true }));
-  const detailed = !!opts.detailedExitcode && !!opts.check;
+  const detailed = !!opts.detailedExitcode;
   const collector = reportCollector((r) => exitCode(r, detailed));
   bus.on(collector);
   if (opts.shard) write(`SHARD ${opts.shard.index}/${opts.shard.count}: ${shardHosts(project.selected, opts.shard).size} of ${project.selected.size} selected hosts\n`);

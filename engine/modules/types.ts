@@ -34,6 +34,11 @@ export interface Plan<D = unknown> {
   fail?: string;
   /** Facts to set on the host (set_fact), applied in check mode too. */
   facts?: Record<string, unknown>;
+  /**
+   * Things an operator must see even at default verbosity (a forged CSR left pending): printed as
+   * WARNING lines, listed in the report, and counted by --detailed-exitcode (exit 6).
+   */
+  warnings?: string[];
 }
 
 export interface ApplyResult {
@@ -42,6 +47,8 @@ export interface ApplyResult {
   /** Registered fields: rc, stdout, stderr, ... */
   result?: Record<string, unknown>;
   failed?: string;
+  /** Replaces the plan's warnings once apply ran (it saw the state after its changes). */
+  warnings?: string[];
 }
 
 export interface FileLookup {

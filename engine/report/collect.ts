@@ -24,6 +24,8 @@ export interface ReportTask {
   handler?: boolean;
   msg?: string;
   unpredictable?: string;
+  /** The task's warnings (what a human must look at, e.g. a forged CSR left pending). */
+  warnings?: string[];
   changes: ReportChange[];
 }
 
@@ -66,6 +68,7 @@ export function reportCollector(exitCodeOf: (recap: Recap) => number): RunListen
         ...(info.handler ? { handler: true } : {}),
         ...(outcome.msg && !censored && outcome.status !== 'ok' ? { msg: m(outcome.msg) } : {}),
         ...(outcome.unpredictable ? { unpredictable: m(outcome.unpredictable) } : {}),
+        ...(outcome.warnings?.length ? { warnings: censored ? ['(hidden: no_log)'] : outcome.warnings.map(m) } : {}),
         changes: censored ? (outcome.changes.length ? [{ summary: '(hidden: no_log)' }] : []) : outcome.changes.map((c) => ({ summary: m(c.summary), ...(c.diff ? { diff: m(unifiedDiff(c.diff)) } : {}) })),
       });
     },

@@ -9,6 +9,12 @@ export function toMarkdown(r: Report): string {
   out.push('| host | ok | changed | failed | skipped | unreachable | rescued | ignored |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const [h, s] of Object.entries(r.hosts)) out.push(`| ${h} | ${s.ok} | ${s.changed} | ${s.failed} | ${s.skipped} | ${s.unreachable} | ${s.rescued} | ${s.ignored} |`);
   out.push('');
+  const warned = r.tasks.filter((t) => t.warnings?.length);
+  if (warned.length > 0) {
+    out.push('### Warnings', '');
+    for (const t of warned) for (const w of t.warnings!) out.push(`- **${t.host}** ${escape(t.task)}: ${escape(w)}`);
+    out.push('');
+  }
   for (const host of Object.keys(r.hosts)) {
     const tasks = r.tasks.filter((t) => t.host === host && (t.status === 'changed' || t.status === 'failed' || t.status === 'unreachable'));
     if (tasks.length === 0) continue;

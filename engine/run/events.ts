@@ -23,6 +23,8 @@ export interface TaskOutcome {
   ignored?: boolean;
   /** no_log: nothing of the result may be shown. */
   censored?: boolean;
+  /** The module's warnings (ModuleDef Plan.warnings): what a human must see. */
+  warnings?: string[];
   /** Per loop item, when the task loops. */
   items?: Array<{ label: string; outcome: TaskOutcome }>;
 }
@@ -44,6 +46,8 @@ export interface Recap {
   elapsedMs: number;
   check: boolean;
   interrupted: boolean;
+  /** How many task warnings the run reported (--detailed-exitcode: 6 when converged with some). */
+  warnings?: number;
 }
 
 export interface TaskInfo {

@@ -68,6 +68,7 @@ export async function runPlaybook(input: RunInput): Promise<Recap> {
     inventoryVars,
     groups,
     aborted: false,
+    warnings: 0,
   };
   bus.emit('runStart', { playbook: input.playbook.file, check: input.options.check, diff: input.options.diff });
   for (const name of secrets.takeShortNames()) {

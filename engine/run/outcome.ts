@@ -105,5 +105,6 @@ export function recapOf(run: RunState, selected: Set<string>, elapsedMs: number)
     elapsedMs,
     check: run.options.check,
     interrupted: run.options.signal.aborted,
+    warnings: run.warnings,
   };
 }

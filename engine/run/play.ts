@@ -10,7 +10,7 @@ import { evalCondition, ExprError } from '../vars/expr.js';
 import { TemplateError } from '../vars/template.js';
 import { runOnceShard } from './rendezvous.js';
 import { secrets } from '../secrets.js';
-import type { TaskInfo, TaskOutcome } from './events.js';
+import { NO_LOG_HIDDEN, type TaskInfo, type TaskOutcome } from './events.js';
 import { gatherFacts } from './facts.js';
 import { checkpoint, despiteFailure, recordOutcome, rescue } from './outcome.js';
 import { hostState, type HostState, type RunState } from './state.js';
@@ -165,7 +165,12 @@ async function runTaskOn(run: RunState, bs: BatchState, host: HostState, task: T
     outcome = { status: 'skipped', msg: reason, changes: [], result: { skipped: true, changed: false, skip_reason: reason } };
   } else {
     try {
-      outcome = await run.forks.run(async () => (task.runOnce ? (await runOnceShared(bs, task, () => executeTask(env, task))).outcome : executeTask(env, task)));
+      outcome = await run.forks.run(async () => {
+        if (!task.runOnce) return executeTask(env, task);
+        const shared = await runOnceShared(bs, task, () => executeTask(env, task));
+        // The other hosts share the outcome, not its warnings: those are said once, by the host that ran it.
+        return shared.first ? shared.outcome : { ...shared.outcome, warnings: undefined };
+      });
     } catch (err) {
       if (!(err instanceof UnreachableError)) throw err;
       outcome = { status: 'unreachable', msg: err.message, hint: err.hint, changes: [], result: { unreachable: true, msg: err.message } };
@@ -178,6 +183,10 @@ async function runTaskOn(run: RunState, bs: BatchState, host: HostState, task: T
     if (outcome.status === 'changed') for (const n of task.notify) host.notified.add(n);
   }
   run.bus.emit('taskEnd', info, host.name, outcome);
+  for (const w of outcome.warnings ?? []) {
+    run.warnings++;
+    run.bus.emit('warn', `[${host.name}] ${title}: ${outcome.censored ? NO_LOG_HIDDEN : w}`);
+  }
   recordOutcome(run, host, { kind: 'task', outcome, title, place: task.place });
   return isActive(host);
 }

@@ -53,6 +53,8 @@ export interface RunState {
   inventoryVars: Map<string, VarMap>;
   groups: Record<string, string[]>;
   aborted: boolean;
+  /** Task warnings so far (Recap.warnings). */
+  warnings: number;
 }
 
 export function hostState(run: RunState, name: string): HostState {

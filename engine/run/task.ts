@@ -148,6 +148,7 @@ async function runLoop(env: TaskEnv, task: Task, vars: Vars): Promise<TaskOutcom
     hint: failed?.hint,
     changes: results.flatMap((r) => r.changes),
     unpredictable: results.find((r) => r.unpredictable)?.unpredictable,
+    ...(results.some((r) => r.warnings?.length) ? { warnings: results.flatMap((r) => r.warnings ?? []) } : {}),
     result: { results: results.map((r) => r.result), changed, failed: !!failed, skipped: allSkipped },
     items: labelled,
   };
@@ -215,6 +216,7 @@ async function runOnce(env: TaskEnv, task: Task, vars: Vars): Promise<TaskOutcom
   const result: Record<string, unknown> = { ...(plan.result ?? {}) };
   let failedMsg = plan.fail;
   let changed = plan.changes.length > 0;
+  let warnings = plan.warnings;
   if (!failedMsg && plan.changes.length > 0 && !check) {
     // What was read ahead on the host this apply runs on may be what it changes. (A controller
     // module, an API call, leaves the host as it was; a delegated task changes its delegate.)
@@ -224,6 +226,7 @@ async function runOnce(env: TaskEnv, task: Task, vars: Vars): Promise<TaskOutcom
     Object.assign(result, applied.result ?? {});
     changed = applied.changed ?? true;
     failedMsg = applied.failed;
+    warnings = applied.warnings;
   }
   result.changed = changed;
   result.failed = failedMsg !== undefined;
@@ -240,6 +243,7 @@ async function runOnce(env: TaskEnv, task: Task, vars: Vars): Promise<TaskOutcom
     changes: !changed ? [] : task.diff === false ? plan.changes.map((c) => ({ summary: c.summary })) : plan.changes,
     unpredictable: check ? plan.unpredictable : undefined,
     ...(plan.say !== undefined ? { says: plan.say } : {}),
+    ...(warnings?.length ? { warnings } : {}),
     result,
   };
 }

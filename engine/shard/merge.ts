@@ -109,6 +109,7 @@ export function mergeReports(inputs: ReportFile[], exitCodeOf: (recap: Recap) =>
     elapsedMs,
     check: first.report.check,
     interrupted: inputs.some((i) => i.report.interrupted),
+    warnings: tasks.reduce((n, t) => n + (t.warnings?.length ?? 0), 0),
   };
   const report: Report = {
     schema: REPORT_SCHEMA,

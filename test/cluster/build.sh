@@ -12,15 +12,20 @@
 #
 #   build.sh           all of the above. Everything builds without cgo (CGO_ENABLED=0, static):
 #                      the test hosts have no Go toolchain or matching libc to rely on.
+#   build.sh csrcheck  only csrcheck (csrcheck/main.go: the cluster's own CSR parsing, validation and
+#                      signing, the oracle of test/unit/k8s/csr-differential.test.ts), with its own
+#                      stamp that leaves the control plane alone; prints the binary's path
 #   build.sh fake-cri  also the upstream CRI fake (k8s.io/cri-client/pkg/fake, fakecri/): not used
 #                      by any test; kept to diagnose a kubelet without a working containerd.
 set -euo pipefail
 
 want_fakecri=0
+only_csrcheck=0
 case "${1:-}" in
   "") ;;
   fake-cri) want_fakecri=1 ;;
-  *) echo "usage: $0 [fake-cri]" >&2; exit 2 ;;
+  csrcheck) only_csrcheck=1 ;;
+  *) echo "usage: $0 [fake-cri|csrcheck]" >&2; exit 2 ;;
 esac
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -42,6 +47,12 @@ mkdir -p "$out"
 stamp_want="$(cat go.mod go.sum etcd/main.go fakecri/main.go build.sh | sha256sum | cut -d' ' -f1) $(go env GOVERSION)"
 # The stand-ins have their own stamp, so changing one relinks only them (a few seconds).
 standin_stamp_want="$(cat go.mod go.sum standin/kubelet/main.go standin/kube-proxy/main.go build.sh | sha256sum | cut -d' ' -f1) $(go env GOVERSION)"
+# csrcheck's stamp leaves out build.sh: a unit test builds it, and editing this script must not
+# make that test relink the control plane (nor the control plane's build relink csrcheck).
+csrcheck_stamp_want="$(cat go.mod go.sum csrcheck/main.go | sha256sum | cut -d' ' -f1) $(go env GOVERSION) trimpath cgo0"
+have_csrcheck() {
+  [ -x "$out/csrcheck" ] && [ "$(cat "$out/.stamp-csrcheck" 2>/dev/null)" = "$csrcheck_stamp_want" ]
+}
 have_all() {
   [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] && [ -x "$out/etcd" ] &&
     [ "$(cat "$out/.stamp" 2>/dev/null)" = "$stamp_want" ]
@@ -57,12 +68,16 @@ have_standins() {
     [ "$(cat "$out/.stamp-standin" 2>/dev/null)" = "$standin_stamp_want" ]
 }
 have_wanted() {
+  if [ "$only_csrcheck" = 1 ]; then have_csrcheck; return; fi
   have_all && have_nodes && have_standins && { [ "$want_fakecri" = 0 ] || have_fakecri; }
 }
+# What this invocation prints: the directory, or csrcheck's path.
+result="$out"
+[ "$only_csrcheck" = 0 ] || result="$out/csrcheck"
 
 if have_wanted; then
-  log "up to date: $out"
-  echo "$out"
+  log "up to date: $result"
+  echo "$result"
   exit 0
 fi
 
@@ -71,8 +86,8 @@ exec 9>"$out/.lock"
 log "waiting for build lock $out/.lock"
 flock 9
 if have_wanted; then
-  log "built by another process meanwhile: $out"
-  echo "$out"
+  log "built by another process meanwhile: $result"
+  echo "$result"
   exit 0
 fi
 
@@ -95,6 +110,14 @@ build() { # name package
   t1=$(date +%s)
   log "built $name in $((t1 - t0))s ($(du -h "$out/$name" | cut -f1))"
 }
+
+if [ "$only_csrcheck" = 1 ]; then
+  rm -f "$out/.stamp-csrcheck"
+  build csrcheck ./csrcheck
+  echo "$csrcheck_stamp_want" >"$out/.stamp-csrcheck"
+  echo "$result"
+  exit 0
+fi
 
 log "building k8s $k8s_version with $(go env GOVERSION) (GOMODCACHE=$(go env GOMODCACHE), GOCACHE=$(go env GOCACHE))"
 if ! have_all; then

@@ -78,6 +78,11 @@ export function ensureClusterBinaries(): Promise<string> {
   return ensured;
 }
 
+/** build.sh csrcheck: the path of the CSR oracle (the cluster's own parse, validation, signing). */
+export function ensureCsrcheck(): Promise<string> {
+  return runBuild(['csrcheck']);
+}
+
 async function ensureOpenssl(): Promise<void> {
   if (await which('openssl')) return;
   process.stderr.write('[cluster] openssl missing; installing with apt-get\n');
@@ -99,7 +104,7 @@ async function which(cmd: string): Promise<string | undefined> {
   return undefined;
 }
 
-function runBuild(): Promise<string> {
+function runBuild(args: string[] = []): Promise<string> {
   return new Promise((resolve, reject) => {
     // Compiled copies live in dist/test/cluster/, beside no build.sh: fall back to the source tree.
     const script = [path.join(here, 'build.sh'), path.resolve(here, '../../../test/cluster/build.sh')].find((f) =>
@@ -107,7 +112,7 @@ function runBuild(): Promise<string> {
     );
     if (!script) return reject(new Error(`test/cluster/build.sh not found from ${here}`));
     // stderr is the build's progress: let a waiting developer see a long cold build move.
-    const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('bash', [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.on('error', reject);

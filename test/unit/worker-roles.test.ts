@@ -23,6 +23,7 @@ import { snapshot } from '../../engine/vars/context.js';
 import { renderValue, type Vars } from '../../engine/vars/template.js';
 import { tsplay } from '../helpers/cli.js';
 import { PLAYBOOK, project, render as renderFor, taskArgs, tasks, varsFor } from '../helpers/roles.js';
+import { wanted } from '../../engine/modules/k8s/bootstrap_token.js';
 import { parseUnit, seed003KubeletConfig, seed003KubeletFlags, seed004KubeProxyConfig, SEED_000_FEATURE_GATES, SEED_002_EXTRA_FLAGS, SEED_003_CSR_CRB, SEED_003_KUBELET_BIN, SEED_003_KUBELET_UNIT, SEED_004_KUBE_PROXY_BIN, SEED_004_KUBE_PROXY_FLAGS, SEED_004_KUBE_PROXY_UNIT, withoutExecStart, type Unit } from '../helpers/seeds.js';
 
 // The seeds ran kubelet and kube-proxy 1.16/1.17 (003, 004): their files are what the roles
@@ -240,9 +241,11 @@ describe('kubelet files and bootstrap (prod node)', () => {
       node: PROD_NODE,
       ttl: '24h',
       usages: ['authentication', 'signing'],
-      extra_groups: [`system:bootstrappers:${PROD_NODE}`],
+      extra_groups: [],
       description: 'kubelet-bootstrap-token',
     });
+    // The module adds the node's own group: 003's --groups system:bootstrappers:${node_name}.
+    expect(wanted({ node: PROD_NODE, extra_groups: [] }).groups).toEqual([`system:bootstrappers:${PROD_NODE}`]);
   });
 
   it('every kubelet file task notifies "restart kubelet"', () => {

@@ -6,6 +6,11 @@
  *     bootstrap_token: { node: "{{ inventory_hostname }}", ttl: 2h }
  *     register: bt            # bt.token is "<id>.<secret>", masked in all output
  *
+ * The token's groups are system:bootstrappers:<node> (nodeGroup: collision-free) and extra_groups.
+ * Tokens made before nodeGroup wrote '.' as ':' carry system:bootstrappers:a-b for node a.b: a
+ * rerun does not reuse them (other groups), and for a node not joined yet issues a new one; an
+ * old one still valid is left to expire (a kubelet may be using it), and csr_approve lets it
+ * prove only the node of its tsplay.dev/node annotation, so it cannot stand for node a-b.
  * Reuse rule (idempotence): a token is reused, and the task is `ok`, when it was made by tsplay
  * for the same node (annotation tsplay.dev/node), has the same description, usages and extra
  * groups, is not expired, and has at least a third of the requested ttl left (so a kubelet that
@@ -67,18 +72,27 @@ export const PLACEHOLDER = { id: 'chkmod', secret: 'checkmodenotreal' };
 const GROUP_RE = /^system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]$/;
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
-/** The default extra group: system:bootstrappers:<node>, with what the apiserver rejects in a group (dots, capitals) made '-'. */
-export function nodeGroup(node: string): string {
-  const safe = node.toLowerCase().replace(/[^a-z0-9:-]/g, '-').replace(/[^a-z0-9]+$/, '');
-  return `system:bootstrappers:${safe || 'node'}`;
+/** A Kubernetes node name: a lowercase RFC 1123 subdomain (what the apiserver accepts for a Node). */
+const NODE_NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/**
+ * The group that binds a token to its node: system:bootstrappers:<node> with each '.' made ':'.
+ * A group may hold [a-z0-9:-] only, and a node name never holds ':', so no two nodes share a
+ * group (the old '.' -> '-' gave a.b and a-b the same one). undefined: not a valid node name.
+ */
+export function nodeGroup(node: string): string | undefined {
+  if (node.length > 253 || !NODE_NAME_RE.test(node)) return undefined;
+  return `system:bootstrappers:${node.replace(/\./g, ':')}`;
 }
 
+/** The token always carries its node's group (csr_approve relies on it), plus extra_groups. */
 export function wanted(args: BootstrapTokenArgs): Wanted {
+  const own = nodeGroup(args.node);
   return {
     node: args.node,
     ttlSeconds: parseDuration(args.ttl ?? '24h'),
     usages: [...new Set(args.usages ?? ['authentication', 'signing'])].sort(),
-    groups: [...new Set(args.extra_groups ?? [nodeGroup(args.node)])].sort(),
+    groups: [...new Set([...(own ? [own] : []), ...(args.extra_groups ?? [])])].sort(),
     description: args.description ?? `tsplay bootstrap token for ${args.node}`,
   };
 }
@@ -164,7 +178,7 @@ export default defineModule<BootstrapTokenArgs, TokenObserved, TokenPlanData>({
       node: { type: 'string', minLength: 1, description: 'The node the token is for (recorded in annotation tsplay.dev/node).' },
       ttl: { type: ['string', 'integer'], minimum: 0, pattern: '^([0-9]+|([0-9]+(\\.[0-9]+)?[hms])+)$', description: 'Lifetime: 24h (default), 90m, 1h30m, seconds; 0 = never expires.' },
       usages: { type: 'array', items: { enum: ['authentication', 'signing'] }, description: 'Default [authentication, signing].' },
-      extra_groups: { type: 'array', items: { type: 'string' }, description: 'Default [system:bootstrappers:<node>] (dots in the node name become -).' },
+      extra_groups: { type: 'array', items: { type: 'string' }, description: "Groups besides the node's own system:bootstrappers:<node> (dots in the node name become ':'), which every token carries." },
       description: { type: 'string', description: 'Default "tsplay bootstrap token for <node>".' },
       ...accessSchemaProperties,
     },
@@ -188,6 +202,9 @@ export default defineModule<BootstrapTokenArgs, TokenObserved, TokenPlanData>({
     return { tokens, now: Date.now() };
   },
   plan(args, obs, ctx) {
+    if (nodeGroup(args.node) === undefined) {
+      return { changes: [], fail: `node ${JSON.stringify(args.node)} is not a Kubernetes node name (lowercase letters, digits, '-' and '.', as a DNS name): no bootstrap group can name it; set kubelet_node_name to the name the kubelet registers` };
+    }
     const want = wanted(args);
     const bad = want.groups.filter((g) => !GROUP_RE.test(g));
     if (bad.length > 0) {

@@ -1,7 +1,12 @@
 /**
  * Which kubelet CSRs tsplay approves: only those that prove they belong to a node of the play.
  * Pure apart from the signature check (WebCrypto is async); tested as a table in
- * test/unit/k8s/csr-policy.test.ts with CSRs made by openssl.
+ * test/unit/k8s/csr-policy.test.ts with CSRs made by openssl, and against the cluster's own
+ * reading in test/unit/k8s/csr-differential.test.ts.
+ *
+ * Every CSR: spec.request is one canonical request (csr-request.ts: one PEM block, strict base64,
+ * canonical DER, one extensionRequest attribute, one SAN extension), and spec.expirationSeconds,
+ * when set, is at most the cap (367 days by default, as kubelet-csr-approver).
  *
  * Serving (kubernetes.io/kubelet-serving), all of:
  *   - spec.username is system:node:<name> for a node of the play, and spec.groups has system:nodes
@@ -13,27 +18,17 @@
  * Client (kubernetes.io/kube-apiserver-client-kubelet), all of:
  *   - the requester is the node itself (system:node:<name>, group system:nodes: a renewal), or a
  *     bootstrap token user (system:bootstrap:<id>, group system:bootstrappers) whose token was
- *     issued for that node: its groups hold system:bootstrappers:<name> (bootstrap_token's default)
+ *     issued for that node: its groups hold nodeGroup(<name>) (bootstrap_token's default group,
+ *     collision-free), and when the token secrets are known, a token tsplay made for another node
+ *     (annotation tsplay.dev/node) proves nothing whatever groups it carries
  *   - subject CN=system:node:<name>, O=system:nodes; usages ⊆ {digital signature, key
  *     encipherment, client auth}, with client auth; no SANs at all; the signature verifies
  */
-import type * as X509 from '@peculiar/x509';
-import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
-import { webcrypto } from 'node:crypto';
 import { nodeGroup } from './bootstrap_token.js';
+import { parseRequest, type ParsedRequest } from './csr-request.js';
 
-/** Loaded on first use (~0.4 s at startup otherwise, for every run); it needs reflect-metadata first. */
-const requireLib = createRequire(import.meta.url);
-let x509lib: typeof X509 | undefined;
-function x509(): typeof X509 {
-  if (!x509lib) {
-    requireLib('reflect-metadata');
-    x509lib = requireLib('@peculiar/x509') as typeof X509;
-    x509lib.cryptoProvider.set(webcrypto as unknown as Crypto);
-  }
-  return x509lib;
-}
+export { parseRequest };
 
 export type SignerKind = 'serving' | 'client';
 export const SIGNERS: Record<SignerKind, string> = {
@@ -44,7 +39,6 @@ const USAGES: Record<SignerKind, { allowed: string[]; required: string }> = {
   serving: { allowed: ['digital signature', 'key encipherment', 'server auth'], required: 'server auth' },
   client: { allowed: ['digital signature', 'key encipherment', 'client auth'], required: 'client auth' },
 };
-const SAN_OID = '2.5.29.17';
 const NODE_PREFIX = 'system:node:';
 
 export interface NodeIdentity {
@@ -54,8 +48,8 @@ export interface NodeIdentity {
 }
 
 export interface CsrLike {
-  metadata?: { name?: string };
-  spec?: { signerName?: string; username?: string; groups?: string[]; usages?: string[]; request?: string };
+  metadata?: { name?: string; uid?: string };
+  spec?: { signerName?: string; username?: string; groups?: string[]; usages?: string[]; request?: string; expirationSeconds?: number };
   status?: { conditions?: Array<{ type?: string; status?: string }> };
 }
 
@@ -63,6 +57,20 @@ export type Evaluation =
   | { ok: true; node: string; check: string }
   /** claimed: a node of the play this CSR names (so a failure there looks forged). */
   | { ok: false; claimed?: string; reason: string };
+
+/** kubelet-csr-approver's default cap on spec.expirationSeconds: 367 days. */
+export const DEFAULT_MAX_EXPIRATION_SECONDS = 367 * 24 * 3600;
+
+export interface PolicyOptions {
+  /** Refuse a CSR asking for a longer certificate life (default DEFAULT_MAX_EXPIRATION_SECONDS). */
+  maxExpirationSeconds?: number;
+  /**
+   * Bootstrap tokens by id -> the node they were issued for (annotation tsplay.dev/node, undefined
+   * for a token tsplay did not make). Given, a bootstrap CSR must come from a listed token, and a
+   * token tsplay made proves only its own node, whatever groups it carries.
+   */
+  tokenNodes?: Map<string, string | undefined>;
+}
 
 export type CsrState = 'pending' | 'approved' | 'denied' | 'failed';
 
@@ -84,35 +92,11 @@ export function normalizeAddress(a: string): string {
   return s;
 }
 
-interface ParsedRequest {
-  cn: string[];
-  o: string[];
-  sans: Array<{ type: string; value: string }>;
-  verified: boolean;
-}
-
-export async function parseRequest(requestB64: string): Promise<ParsedRequest> {
-  const pem = Buffer.from(requestB64, 'base64').toString('utf8');
-  const req = new (x509().Pkcs10CertificateRequest)(pem.includes('-----BEGIN') ? pem : Buffer.from(requestB64, 'base64'));
-  const sans: Array<{ type: string; value: string }> = [];
-  for (const ext of req.extensions) {
-    if (ext.type !== SAN_OID) continue;
-    for (const n of new (x509().SubjectAlternativeNameExtension)(ext.rawData).names.items) sans.push({ type: n.type, value: n.value });
-  }
-  let verified = false;
-  try {
-    verified = await req.verify();
-  } catch {
-    verified = false;
-  }
-  return { cn: req.subjectName.getField('CN'), o: req.subjectName.getField('O'), sans, verified };
-}
-
 function nodeFrom(name: string | undefined): string | undefined {
   return name?.startsWith(NODE_PREFIX) ? name.slice(NODE_PREFIX.length) : undefined;
 }
 
-export async function evaluateCsr(csr: CsrLike, nodes: NodeIdentity[], signer: SignerKind): Promise<Evaluation> {
+export async function evaluateCsr(csr: CsrLike, nodes: NodeIdentity[], signer: SignerKind, opts: PolicyOptions = {}): Promise<Evaluation> {
   const spec = csr.spec ?? {};
   const byName = new Map(nodes.map((n) => [n.name, n]));
   const username = spec.username ?? '';
@@ -141,9 +125,18 @@ export async function evaluateCsr(csr: CsrLike, nodes: NodeIdentity[], signer: S
     node = userNode;
     requester = `${username} in system:nodes`;
   } else if (signer === 'client' && username.startsWith('system:bootstrap:') && groups.includes('system:bootstrappers')) {
+    if (!parsed) return fail(`spec.request refused: ${parseError}`);
     const cnNode = nodeFrom(parsed?.cn[0]);
     if (cnNode === undefined || !byName.has(cnNode)) return fail(`bootstrap request by ${username} for ${parsed?.cn[0] ?? 'an unreadable subject'}, which is not a node of this play`);
-    if (!groups.includes(nodeGroup(cnNode))) return fail(`requested by ${username}, whose token was not issued for ${cnNode} (no group ${nodeGroup(cnNode)})`);
+    const group = nodeGroup(cnNode);
+    if (group === undefined) return fail(`bootstrap request by ${username} for ${cnNode}, which is not a Kubernetes node name`);
+    if (!groups.includes(group)) return fail(`requested by ${username}, whose token was not issued for ${cnNode} (no group ${group})`);
+    if (opts.tokenNodes) {
+      const id = username.slice('system:bootstrap:'.length);
+      if (!opts.tokenNodes.has(id)) return fail(`requested by ${username}, but no bootstrap token ${id} exists (expired or deleted)`);
+      const issuedFor = opts.tokenNodes.get(id);
+      if (issuedFor !== undefined && issuedFor !== cnNode) return fail(`requested by ${username}, whose token tsplay issued for ${issuedFor}, not ${cnNode}`);
+    }
     node = cnNode;
     requester = `${username} with a token issued for ${cnNode}`;
   } else {
@@ -151,9 +144,12 @@ export async function evaluateCsr(csr: CsrLike, nodes: NodeIdentity[], signer: S
   }
 
   // The request itself.
-  if (!parsed) return fail(`spec.request is not a PKCS#10 certificate request (${parseError})`);
+  if (!parsed) return fail(`spec.request refused: ${parseError}`);
   if (parsed.cn.length !== 1 || parsed.cn[0] !== `${NODE_PREFIX}${node}`) return fail(`subject CN is ${parsed.cn.join(',') || '(none)'}, not ${NODE_PREFIX}${node}`);
   if (parsed.o.length !== 1 || parsed.o[0] !== 'system:nodes') return fail(`subject O is ${parsed.o.join(',') || '(none)'}, not exactly system:nodes`);
+
+  const maxSeconds = opts.maxExpirationSeconds ?? DEFAULT_MAX_EXPIRATION_SECONDS;
+  if (spec.expirationSeconds !== undefined && !(spec.expirationSeconds <= maxSeconds)) return fail(`expirationSeconds ${spec.expirationSeconds} is above the allowed ${maxSeconds} (${Math.floor(maxSeconds / 86400)} days)`);
 
   const usages = spec.usages ?? [];
   const extra = usages.filter((u) => !USAGES[signer].allowed.includes(u));

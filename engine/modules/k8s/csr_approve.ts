@@ -14,6 +14,12 @@
  * done. Anything else is left alone and registered in `rejected` with the reason; with
  * deny_forged, a CSR of this signer that claims a play node but fails a check is denied. CSRs of
  * hosts outside the play are never approved or denied. Check mode lists what would be approved.
+ * Each refused CSR that claims a play node is a task warning (printed at default verbosity, in the
+ * report, exit 6 with --detailed-exitcode): a forgery attempt is what an operator must see.
+ * A 409 on approval re-reads the CSR and evaluates it again; the approval goes only to the object
+ * that was evaluated (same metadata.uid), never to a CSR replaced under the same name.
+ * For the client signer, the bootstrap token secrets are read so that a token proves only the
+ * node it was issued for (csr-policy.ts).
  *
  * Registers approved (name, node), already_approved, denied, rejected (name, reason), waiting.
  * Note: the controller-manager removes approved CSRs after an hour, so a later run finds none and
@@ -23,12 +29,14 @@ import { defineModule, type Change, type ModuleContext } from '../types.js';
 import type { Vars } from '../../vars/template.js';
 import { sleep } from '../../sleep.js';
 import { accessSchemaProperties, describeError, K8sApiError, k8sClient, type AccessArgs, type K8sClient } from './client.js';
-import { csrState, evaluateCsr, SIGNERS, type CsrLike, type CsrState, type Evaluation, type NodeIdentity, type SignerKind } from './csr-policy.js';
+import { csrState, DEFAULT_MAX_EXPIRATION_SECONDS, evaluateCsr, SIGNERS, type CsrLike, type CsrState, type Evaluation, type NodeIdentity, type PolicyOptions, type SignerKind } from './csr-policy.js';
+import { NAMESPACE, parseTokenSecret, SECRET_TYPE, type TokenInfo } from './bootstrap_token.js';
 
 export interface CsrApproveArgs extends AccessArgs {
   nodes?: NodeIdentity[];
   signer?: SignerKind;
   deny_forged?: boolean;
+  max_expiration_seconds?: number;
   timeout?: number;
   poll?: number;
 }
@@ -63,13 +71,32 @@ export function nodesFromVars(vars: Vars): NodeIdentity[] {
   });
 }
 
-async function observe(client: K8sClient, nodes: NodeIdentity[], signer: SignerKind, signal: AbortSignal): Promise<Seen[]> {
+/** What evaluateCsr needs besides the CSR: the cap, and for bootstrap CSRs the token secrets (masked). */
+async function policyOptions(client: K8sClient, ctx: ModuleContext, args: CsrApproveArgs): Promise<PolicyOptions> {
+  const opts: PolicyOptions = { maxExpirationSeconds: args.max_expiration_seconds ?? DEFAULT_MAX_EXPIRATION_SECONDS };
+  if ((args.signer ?? 'serving') !== 'client') return opts;
+  const list = await client.request<{ items?: Array<Parameters<typeof parseTokenSecret>[0]> }>(
+    'GET',
+    `/api/v1/namespaces/${NAMESPACE}/secrets`,
+    { query: { fieldSelector: `type=${SECRET_TYPE}` }, signal: ctx.signal },
+    'list bootstrap tokens',
+  );
+  const tokens = (list.items ?? []).map(parseTokenSecret).filter((t): t is TokenInfo => t !== undefined);
+  for (const t of tokens) {
+    ctx.secret(t.secret);
+    ctx.secret(`${t.id}.${t.secret}`);
+  }
+  opts.tokenNodes = new Map(tokens.map((t) => [t.id, t.node]));
+  return opts;
+}
+
+async function observe(client: K8sClient, nodes: NodeIdentity[], signer: SignerKind, opts: PolicyOptions, signal: AbortSignal): Promise<Seen[]> {
   const list = await client.request<{ items?: CsrLike[] }>('GET', CSR_PATH, { signal }, 'list CertificateSigningRequests');
   const out: Seen[] = [];
   for (const csr of list.items ?? []) {
     const state = csrState(csr);
     if (state === 'denied' || state === 'failed') continue;
-    out.push({ name: csr.metadata?.name ?? '?', state, eval: await evaluateCsr(csr, nodes, signer), csr });
+    out.push({ name: csr.metadata?.name ?? '?', state, eval: await evaluateCsr(csr, nodes, signer, opts), csr });
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -78,7 +105,7 @@ interface Sorted {
   approve: Array<{ name: string; node: string; check: string; csr: CsrLike }>;
   already: Array<{ name: string; node: string }>;
   deny: Array<{ name: string; node: string; reason: string; csr: CsrLike }>;
-  rejected: Array<{ name: string; reason: string }>;
+  rejected: Array<{ name: string; reason: string; claimed?: string }>;
   done: Set<string>;
   waiting: string[];
 }
@@ -94,7 +121,7 @@ export function sortCsrs(seen: Seen[], nodes: NodeIdentity[], args: CsrApproveAr
       s.done.add(e.node);
     } else if (c.state === 'pending') {
       if (args.deny_forged && e.claimed && c.csr.spec?.signerName === signer) s.deny.push({ name: c.name, node: e.claimed, reason: e.reason, csr: c.csr });
-      else s.rejected.push({ name: c.name, reason: e.reason });
+      else s.rejected.push({ name: c.name, reason: e.reason, ...(e.claimed ? { claimed: e.claimed } : {}) });
     }
   }
   s.waiting = nodes.map((n) => n.name).filter((n) => !s.done.has(n));
@@ -107,19 +134,50 @@ function conditionBody(csr: CsrLike, type: 'Approved' | 'Denied', reason: string
   return body;
 }
 
-/** PUT the /approval subresource; on 409 read the CSR again and retry while it is still pending. */
-async function decide(client: K8sClient, ctx: ModuleContext, name: string, csr: CsrLike, type: 'Approved' | 'Denied', reason: string, message: string): Promise<boolean> {
+/** Warnings: every refused or denied CSR that claims a node of the play. */
+function warningsOf(s: Sorted, denied: Array<{ name: string; node: string; reason: string }>, planned = false): string[] {
+  return [
+    ...denied.map((d) => `${planned ? 'deny' : 'denied'} CSR ${d.name} claiming node ${d.node}: ${d.reason}`),
+    ...s.rejected.filter((r) => r.claimed).map((r) => `refused CSR ${r.name} claiming node ${r.claimed}, left pending: ${r.reason}`),
+  ];
+}
+
+/**
+ * Is the CSR read again after a 409 still the one decided on? The same object (metadata.uid:
+ * a CSR deleted and created again under the name is another request) and, evaluated again, the
+ * same verdict: approve only what passes for the same node, deny only what still fails.
+ */
+export async function stillSame(fresh: CsrLike, decided: CsrLike, type: 'Approved' | 'Denied', reevaluate: (c: CsrLike) => Promise<Evaluation>): Promise<string | undefined> {
+  const uid = decided.metadata?.uid;
+  if (!uid || fresh.metadata?.uid !== uid) return `it was replaced (uid ${fresh.metadata?.uid ?? '(none)'}, evaluated ${uid ?? '(none)'})`;
+  if (csrState(fresh) !== 'pending') return `it is ${csrState(fresh)} now`;
+  const again = await reevaluate(fresh);
+  const before = await reevaluate(decided);
+  if (type === 'Approved' && !(again.ok && before.ok && again.node === before.node)) return `it changed and no longer passes: ${again.ok ? `now for ${again.node}` : again.reason}`;
+  if (type === 'Denied' && again.ok) return 'it changed and now passes the checks';
+  return undefined;
+}
+
+/**
+ * PUT the /approval subresource; on 409 read the CSR again and retry only while stillSame holds.
+ * Returns undefined when decided, else why not.
+ */
+export async function decide(client: K8sClient, ctx: ModuleContext, name: string, csr: CsrLike, type: 'Approved' | 'Denied', reason: string, message: string, reevaluate: (c: CsrLike) => Promise<Evaluation>): Promise<string | undefined> {
   let current = csr;
+  const what = `${type === 'Approved' ? 'approve' : 'deny'} CSR ${name}`;
   for (let attempt = 1; ; attempt++) {
     try {
       // Through request(): the same bounded retries (429, 5xx, resets) as every other API call.
-      await client.request('PUT', `${CSR_PATH}/${encodeURIComponent(name)}/approval`, { body: conditionBody(current, type, reason, message), signal: ctx.signal }, `${type === 'Approved' ? 'approve' : 'deny'} CSR ${name}`);
-      return true;
+      // The body carries the evaluated uid: the apiserver refuses it (409) for any other object.
+      await client.request('PUT', `${CSR_PATH}/${encodeURIComponent(name)}/approval`, { body: conditionBody(current, type, reason, message), signal: ctx.signal }, what);
+      return undefined;
     } catch (err) {
-      const e = describeError(err, `${type === 'Approved' ? 'approve' : 'deny'} CSR ${name}`, client.server);
+      const e = describeError(err, what, client.server);
       if (!(e instanceof K8sApiError && e.code === 409) || attempt >= 5) throw e;
       const fresh = await client.get<CsrLike>(`${CSR_PATH}/${encodeURIComponent(name)}`, `read CSR ${name}`, ctx.signal);
-      if (!fresh || csrState(fresh) !== 'pending') return false;
+      if (!fresh) return 'it was deleted';
+      const why = await stillSame(fresh, csr, type, reevaluate);
+      if (why) return why;
       current = fresh;
     }
   }
@@ -134,7 +192,7 @@ function changesOf(s: Sorted, args: CsrApproveArgs): Change[] {
 }
 
 function resultOf(s: Sorted, approved: Array<{ name: string; node: string }>, denied: Array<{ name: string; node: string; reason: string }>): Record<string, unknown> {
-  return { approved, already_approved: s.already, denied, rejected: s.rejected, waiting: s.waiting };
+  return { approved, already_approved: s.already, denied, rejected: s.rejected.map((r) => ({ name: r.name, reason: r.reason })), waiting: s.waiting };
 }
 
 export default defineModule<CsrApproveArgs, CsrObserved, CsrPlanData>({
@@ -157,6 +215,7 @@ export default defineModule<CsrApproveArgs, CsrObserved, CsrPlanData>({
       },
       signer: { enum: ['serving', 'client'], description: 'serving (default): kubernetes.io/kubelet-serving; client: kubernetes.io/kube-apiserver-client-kubelet.' },
       deny_forged: { type: 'boolean', description: 'Deny CSRs of this signer that claim a play node but fail a check (default false: leave them pending).' },
+      max_expiration_seconds: { type: 'integer', minimum: 600, description: `Refuse CSRs whose spec.expirationSeconds is above this (default ${DEFAULT_MAX_EXPIRATION_SECONDS}: 367 days, as kubelet-csr-approver).` },
       timeout: { type: 'number', minimum: 0, description: 'Seconds to wait for every node to have an approved CSR (default 300).' },
       poll: { type: 'number', exclusiveMinimum: 0, description: 'Seconds between lists (default 3).' },
       ...accessSchemaProperties,
@@ -166,16 +225,18 @@ export default defineModule<CsrApproveArgs, CsrObserved, CsrPlanData>({
   async probe(ctx, args) {
     const nodes = (args.nodes ?? nodesFromVars(ctx.vars)).map((n) => ({ name: n.name, addresses: [...new Set([n.name, ...(n.addresses ?? [])])] }));
     const client = k8sClient(args, ctx.vars);
-    return { nodes, csrs: await observe(client, nodes, args.signer ?? 'serving', ctx.signal) };
+    return { nodes, csrs: await observe(client, nodes, args.signer ?? 'serving', await policyOptions(client, ctx, args), ctx.signal) };
   },
   plan(args, obs) {
     if (obs.nodes.length === 0) return { changes: [], fail: 'no nodes: give nodes, or run in a play with hosts' };
     const s = sortCsrs(obs.csrs, obs.nodes, args);
     const changes = changesOf(s, args);
+    const denied = s.deny.map((d) => ({ name: d.name, node: d.node, reason: d.reason }));
     return {
       changes,
+      warnings: warningsOf(s, denied, true),
       data: { nodes: obs.nodes },
-      result: resultOf(s, s.approve.map((a) => ({ name: a.name, node: a.node })), s.deny.map((d) => ({ name: d.name, node: d.node, reason: d.reason }))),
+      result: resultOf(s, s.approve.map((a) => ({ name: a.name, node: a.node })), denied),
       unpredictable: s.waiting.length > 0 ? `would wait up to ${args.timeout ?? 300}s for CSRs of ${s.waiting.join(', ')}` : undefined,
     };
   },
@@ -187,21 +248,32 @@ export default defineModule<CsrApproveArgs, CsrObserved, CsrPlanData>({
     const approved: Array<{ name: string; node: string }> = [];
     const denied: Array<{ name: string; node: string; reason: string }> = [];
     const handled = new Set<string>();
+    const skipped: string[] = [];
     let s: Sorted;
     for (;;) {
-      s = sortCsrs(await observe(client, nodes, signer, ctx.signal), nodes, args);
+      const opts = await policyOptions(client, ctx, args);
+      const reevaluate = (c: CsrLike) => evaluateCsr(c, nodes, signer, opts);
+      s = sortCsrs(await observe(client, nodes, signer, opts, ctx.signal), nodes, args);
+      // Handled per object, not per name: a CSR created again under a name is judged again.
+      const key = (c: CsrLike, name: string) => `${name}/${c.metadata?.uid ?? ''}`;
       for (const a of s.approve) {
-        if (handled.has(a.name)) continue;
-        handled.add(a.name);
-        if (await decide(client, ctx, a.name, a.csr, 'Approved', 'TsplayApproved', `tsplay csr_approve: ${a.check}`)) {
+        if (handled.has(key(a.csr, a.name))) continue;
+        handled.add(key(a.csr, a.name));
+        const why = await decide(client, ctx, a.name, a.csr, 'Approved', 'TsplayApproved', `tsplay csr_approve: ${a.check}`, reevaluate);
+        if (why === undefined) {
           approved.push({ name: a.name, node: a.node });
           ctx.log(`approved CSR ${a.name} of ${a.node}`);
+        } else {
+          skipped.push(`CSR ${a.name} of ${a.node} not approved: ${why}`);
+          ctx.log(`CSR ${a.name} not approved: ${why}`);
         }
       }
       for (const d of s.deny) {
-        if (handled.has(d.name)) continue;
-        handled.add(d.name);
-        if (await decide(client, ctx, d.name, d.csr, 'Denied', 'TsplayDenied', `tsplay csr_approve: ${d.reason}`)) denied.push({ name: d.name, node: d.node, reason: d.reason });
+        if (handled.has(key(d.csr, d.name))) continue;
+        handled.add(key(d.csr, d.name));
+        const why = await decide(client, ctx, d.name, d.csr, 'Denied', 'TsplayDenied', `tsplay csr_approve: ${d.reason}`, reevaluate);
+        if (why === undefined) denied.push({ name: d.name, node: d.node, reason: d.reason });
+        else ctx.log(`CSR ${d.name} not denied: ${why}`);
       }
       if (s.waiting.length === 0 || Date.now() >= deadline || ctx.signal.aborted) break;
       await sleep(Math.min((args.poll ?? 3) * 1000, Math.max(0, deadline - Date.now())), ctx.signal);
@@ -209,10 +281,11 @@ export default defineModule<CsrApproveArgs, CsrObserved, CsrPlanData>({
     const result = resultOf(s, approved, denied);
     result.already_approved = s.already.filter((a) => !approved.some((x) => x.name === a.name));
     const changed = approved.length > 0 || denied.length > 0;
+    const warnings = [...warningsOf(s, denied), ...skipped];
     if (s.waiting.length > 0) {
       const pending = s.rejected.length > 0 ? `; left pending: ${s.rejected.map((r) => `${r.name} (${r.reason})`).join('; ')}` : '';
-      return { changed, result, failed: `timed out after ${args.timeout ?? 300}s: no approvable ${SIGNERS[signer]} CSR from ${s.waiting.join(', ')}${pending}` };
+      return { changed, result, warnings, failed: `timed out after ${args.timeout ?? 300}s: no approvable ${SIGNERS[signer]} CSR from ${s.waiting.join(', ')}${pending}` };
     }
-    return { changed, result };
+    return { changed, result, warnings };
   },
 });

@@ -6,6 +6,9 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { extensions, extReqAttr, ip4, nodeSubject, OID, oid, pem, request, sanExt, seq, signed, tbs } from '../../helpers/csr-der.js';
 import { apiFrom, asUser, cluster, CLUSTER_TIMEOUT_MS, csrObject, opensslCsr, recap, until, work, type Api, type TestCluster, type Work } from './fixture.js';
 
 let c: TestCluster;
@@ -132,6 +135,46 @@ describe('csr_approve', () => {
     const again = await w.play(approvePb(), inventory());
     expect(again.code, again.stdout).toBe(0);
     expect(recap(again.stdout).w1).toMatchObject({ changed: 0, failed: 0 });
+    // At default verbosity, each forgery that claims a play node is a warning line; an outsider's is not.
+    expect(again.stdout).toMatch(/WARNING: \[w1\] approve: refused CSR forged-foreign-san claiming node worker-1, left pending: SAN DNS:kubernetes.default.svc is not an inventory name or address of worker-1/);
+    expect(again.stdout).toMatch(/WARNING: \[w1\] approve: refused CSR forged-no-san claiming node w2, left pending: no DNS or IP SAN/);
+    expect(again.stdout).not.toMatch(/WARNING: .*forged-outsider/);
+    // run_once: said once, by the host that ran it, not again for w2 that shares its outcome.
+    expect(again.stdout).not.toMatch(/WARNING: \[w2\]/);
+  });
+
+  it('the worst forgeries, posted as the node, stay pending; the report lists them and --detailed-exitcode says 6', async () => {
+    // Requests the apiserver stores and its signer would sign for kubernetes.default.svc and
+    // 10.96.0.1, while @peculiar/x509 read the genuine names (csr-differential.test.ts): Go reads
+    // the first PEM block (indented or tab-ended lines and all), the first value of an
+    // extensionRequest attribute, and skips an attribute it cannot parse.
+    const forged = sanExt({ dns: 'kubernetes.default.svc' }, { ip: ip4('10.96.0.1') });
+    const genuine = sanExt({ dns: 'worker-1' }, { ip: ip4('127.0.1.1') });
+    const subject = nodeSubject('worker-1');
+    const one = (san: Buffer) => signed(tbs(subject, [extReqAttr(extensions(san))]));
+    const requests: Record<string, string> = {
+      'forged-x-two-pem-indented': request(pem(one(forged), { line: (l) => `  ${l}` }) + pem(one(genuine))),
+      'forged-x-two-pem-tabs': request(pem(one(forged), { line: (l) => `${l}\t` }) + pem(one(genuine))),
+      'forged-x-skipped-attribute': request(pem(signed(tbs(subject, [seq(oid(OID.extReq), seq(extensions(genuine))), extReqAttr(extensions(forged))])))),
+      'forged-x-two-values': request(pem(signed(tbs(subject, [extReqAttr(extensions(forged), extensions(genuine))])))),
+    };
+    for (const [name, req] of Object.entries(requests)) {
+      const r = await admin('POST', CSRS, csrObject(name, req, SERVING, USAGES), asNode('worker-1'));
+      expect(r.status, `${name}: ${JSON.stringify(r.body)}`).toBe(201);
+    }
+    const report = join(w.dir, 'plan.json');
+    const check = await w.play(approvePb(), inventory(), ['--check', '--detailed-exitcode', '--report', report]);
+    expect(check.code, check.stdout + check.stderr).toBe(6);
+    const run = await w.play(approvePb(), inventory(), ['--detailed-exitcode', '--report', join(w.dir, 'run.md')]);
+    expect(run.code, run.stdout + run.stderr).toBe(6);
+    for (const name of Object.keys(requests)) {
+      expect((await state(name)).conditions, name).toEqual([]);
+      expect(run.stdout).toMatch(new RegExp(`WARNING: \\[w1\\] approve: refused CSR ${name} claiming node worker-1, left pending: spec.request refused: (spec.request holds 2 PEM blocks|not a PKCS#10|the extensionRequest attribute has 2 values)`));
+    }
+    const tasks = (JSON.parse(readFileSync(report, 'utf8')) as { tasks: Array<{ task: string; warnings?: string[] }> }).tasks;
+    const warned = tasks.find((t) => t.task === 'approve')!.warnings!;
+    for (const name of Object.keys(requests)) expect(warned.some((x) => x.startsWith(`refused CSR ${name} claiming node worker-1`)), name).toBe(true);
+    expect(readFileSync(join(w.dir, 'run.md'), 'utf8')).toMatch(/### Warnings\n\n- \*\*w1\*\* approve: .*refused CSR forged-x-two-pem-indented claiming node worker-1/s);
   });
 
   it('times out naming the node without a CSR and what was left pending', async () => {

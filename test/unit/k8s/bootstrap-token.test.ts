@@ -70,9 +70,20 @@ describe('bootstrap token secret', () => {
     expect(`${PLACEHOLDER.id}.${PLACEHOLDER.secret}`).toMatch(/^[a-z0-9]{6}\.[a-z0-9]{16}$/);
   });
 
-  it('node groups are valid group names', () => {
+  it('node groups are valid group names, one per node: a.b and a-b never share one', () => {
     expect(nodeGroup('w1')).toBe('system:bootstrappers:w1');
-    expect(nodeGroup('Worker-1.Example.com')).toBe('system:bootstrappers:worker-1-example-com');
+    expect(nodeGroup('a.b')).toBe('system:bootstrappers:a:b');
+    expect(nodeGroup('a-b')).toBe('system:bootstrappers:a-b');
+    const names = ['a.b', 'a-b', 'ab', 'a.b.c', 'a-b.c', 'a.b-c', 'a-b-c', 'worker-1.example.com', 'worker-1-example.com', 'worker-1-example-com', 'x'.repeat(253), `${'x'.repeat(62)}.${'y'.repeat(62)}`];
+    const groups = names.map(nodeGroup);
+    expect(new Set(groups).size).toBe(names.length);
+    for (const g of groups) expect(g).toMatch(/^system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]$/);
+    // Not node names: no group, rather than one shared with a valid name.
+    for (const bad of ['Worker-1', 'w_1', 'w1.', '-w1', 'a..b', '', 'x'.repeat(254)]) expect(nodeGroup(bad), bad).toBeUndefined();
+  });
+
+  it('the token carries its node group besides extra_groups', () => {
+    expect(wanted({ node: 'w1.example.com', extra_groups: ['system:bootstrappers:workers'] }).groups).toEqual(['system:bootstrappers:w1:example:com', 'system:bootstrappers:workers']);
   });
 
   it('durations', () => {
@@ -102,6 +113,11 @@ describe('bootstrap_token plan', () => {
     const p = await mod.plan({ node: 'w1' }, { tokens: [tok('aaaaaa')], now: NOW }, ctx(false));
     expect(p.changes).toEqual([]);
     expect(p.result).toMatchObject({ token: `aaaaaa.${'x'.repeat(16)}`, token_id: 'aaaaaa', reused: true });
+  });
+
+  it('a node name no group can name fails before touching the cluster', async () => {
+    const p = await mod.plan({ node: 'Worker_1' }, { tokens: [], now: NOW }, ctx(false));
+    expect(p.fail).toMatch(/"Worker_1" is not a Kubernetes node name/);
   });
 
   it('invalid extra group fails before touching the cluster', async () => {

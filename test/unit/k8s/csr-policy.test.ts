@@ -7,8 +7,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { csrState, evaluateCsr, normalizeAddress, SIGNERS, type CsrLike, type NodeIdentity, type SignerKind } from '../../../engine/modules/k8s/csr-policy.js';
-import { sortCsrs, nodesFromVars } from '../../../engine/modules/k8s/csr_approve.js';
+import { csrState, evaluateCsr, normalizeAddress, SIGNERS, type CsrLike, type NodeIdentity, type PolicyOptions, type SignerKind } from '../../../engine/modules/k8s/csr-policy.js';
+import csrApprove, { sortCsrs, nodesFromVars } from '../../../engine/modules/k8s/csr_approve.js';
+import type { ModuleContext } from '../../../engine/modules/types.js';
 
 let dir: string;
 let n = 0;
@@ -40,6 +41,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const nodes: NodeIdentity[] = [
   { name: 'w1', addresses: ['w1', 'w1.example.com', '127.0.1.1', '0:0:0:0:0:0:0:1'] },
   { name: 'w2', addresses: ['w2', '127.0.1.2'] },
+  { name: 'a.b', addresses: ['a.b'] },
+  { name: 'a-b', addresses: ['a-b'] },
 ];
 const SERVING = ['digital signature', 'key encipherment', 'server auth'];
 const CLIENT = ['digital signature', 'key encipherment', 'client auth'];
@@ -52,6 +55,7 @@ interface Case {
   ok?: string; // node it is approved for
   reason?: RegExp;
   claimed?: string;
+  opts?: PolicyOptions;
 }
 
 const node1 = { username: 'system:node:w1', groups: ['system:nodes', 'system:authenticated'] };
@@ -75,13 +79,25 @@ const cases: Case[] = [
   { name: 'URI SAN', request: () => csr('/O=system:nodes/CN=system:node:w1', 'DNS:w1,URI:spiffe://cluster/ns/x'), reason: /SAN url:spiffe/ },
   { name: 'no SAN at all', request: () => csr('/O=system:nodes/CN=system:node:w1'), reason: /no DNS or IP SAN/ },
   { name: 'signature does not verify', request: () => tampered(csr('/O=system:nodes/CN=system:node:w1', 'DNS:w1')), reason: /signature does not verify/ },
-  { name: 'not a CSR', request: () => Buffer.from('hello').toString('base64'), reason: /not a PKCS#10/ },
+  { name: 'not a CSR', request: () => Buffer.from('hello').toString('base64'), reason: /refused: spec.request holds 0 PEM blocks/ },
   // client signer
   { name: 'client: bootstrap token issued for the node', signer: 'client', request: () => csr('/O=system:nodes/CN=system:node:w1'), spec: { signerName: SIGNERS.client, usages: CLIENT, username: 'system:bootstrap:abcdef', groups: ['system:bootstrappers', 'system:bootstrappers:w1', 'system:authenticated'] }, ok: 'w1' },
   { name: 'client: renewal by the node itself', signer: 'client', request: () => csr('/O=system:nodes/CN=system:node:w2'), spec: { signerName: SIGNERS.client, usages: CLIENT, username: 'system:node:w2', groups: ['system:nodes'] }, ok: 'w2' },
   { name: 'client: token of another node', signer: 'client', request: () => csr('/O=system:nodes/CN=system:node:w1'), spec: { signerName: SIGNERS.client, usages: CLIENT, username: 'system:bootstrap:abcdef', groups: ['system:bootstrappers', 'system:bootstrappers:w2'] }, reason: /token was not issued for w1/ },
   { name: 'client: with a SAN', signer: 'client', request: () => csr('/O=system:nodes/CN=system:node:w1', 'DNS:w1'), spec: { signerName: SIGNERS.client, usages: CLIENT, username: 'system:bootstrap:abcdef', groups: ['system:bootstrappers', 'system:bootstrappers:w1'] }, reason: /has no SANs/ },
   { name: 'client: server auth usage', signer: 'client', request: () => csr('/O=system:nodes/CN=system:node:w1'), spec: { signerName: SIGNERS.client, usages: SERVING, username: 'system:node:w1', groups: ['system:nodes'] }, reason: /server auth are not allowed/ },
+  // Bootstrap groups: a.b and a-b are two nodes, two groups; a token proves only its own node.
+  { name: 'client: a token of a-b (group system:bootstrappers:a-b) does not prove a.b', signer: 'client', request: () => csr('/O=system:nodes/CN=system:node:a.b'), spec: { signerName: SIGNERS.client, usages: CLIENT, username: 'system:bootstrap:abcdef', groups: ['system:bootstrappers', 'system:bootstrappers:a-b'] }, reason: /not issued for a.b \(no group system:bootstrappers:a:b\)/, claimed: 'a.b' },
+  { name: 'client: a token of a.b proves a.b', signer: 'client', request: () => csr('/O=system:nodes/CN=system:node:a.b'), spec: { signerName: SIGNERS.client, usages: CLIENT, username: 'system:bootstrap:abcdef', groups: ['system:bootstrappers', 'system:bootstrappers:a:b'] }, ok: 'a.b' },
+  { name: 'client: a token of a.b does not prove a-b', signer: 'client', request: () => csr('/O=system:nodes/CN=system:node:a-b'), spec: { signerName: SIGNERS.client, usages: CLIENT, username: 'system:bootstrap:abcdef', groups: ['system:bootstrappers', 'system:bootstrappers:a:b'] }, reason: /not issued for a-b/ },
+  { name: 'client: an old token tsplay issued for a.b (group system:bootstrappers:a-b) does not prove a-b', signer: 'client', request: () => csr('/O=system:nodes/CN=system:node:a-b'), spec: { signerName: SIGNERS.client, usages: CLIENT, username: 'system:bootstrap:abcdef', groups: ['system:bootstrappers', 'system:bootstrappers:a-b'] }, opts: { tokenNodes: new Map([['abcdef', 'a.b']]) }, reason: /whose token tsplay issued for a.b, not a-b/ },
+  { name: 'client: a token of a-b that tsplay issued for a-b', signer: 'client', request: () => csr('/O=system:nodes/CN=system:node:a-b'), spec: { signerName: SIGNERS.client, usages: CLIENT, username: 'system:bootstrap:abcdef', groups: ['system:bootstrappers', 'system:bootstrappers:a-b'] }, opts: { tokenNodes: new Map([['abcdef', 'a-b']]) }, ok: 'a-b' },
+  { name: 'client: a kubeadm token (no tsplay annotation) goes by its group', signer: 'client', request: () => csr('/O=system:nodes/CN=system:node:w1'), spec: { signerName: SIGNERS.client, usages: CLIENT, username: 'system:bootstrap:abcdef', groups: ['system:bootstrappers', 'system:bootstrappers:w1'] }, opts: { tokenNodes: new Map([['abcdef', undefined]]) }, ok: 'w1' },
+  { name: 'client: a token that no longer exists', signer: 'client', request: () => csr('/O=system:nodes/CN=system:node:w1'), spec: { signerName: SIGNERS.client, usages: CLIENT, username: 'system:bootstrap:abcdef', groups: ['system:bootstrappers', 'system:bootstrappers:w1'] }, opts: { tokenNodes: new Map() }, reason: /no bootstrap token abcdef exists/ },
+  // Lifetime: kubelet-csr-approver's cap.
+  { name: 'expirationSeconds above 367 days', request: () => csr('/O=system:nodes/CN=system:node:w1', 'DNS:w1'), spec: { expirationSeconds: 368 * 86400 }, reason: /expirationSeconds 31795200 is above the allowed 31708800 \(367 days\)/, claimed: 'w1' },
+  { name: 'expirationSeconds of exactly 367 days', request: () => csr('/O=system:nodes/CN=system:node:w1', 'DNS:w1'), spec: { expirationSeconds: 367 * 86400 }, ok: 'w1' },
+  { name: 'expirationSeconds above a configured cap of 30 days', request: () => csr('/O=system:nodes/CN=system:node:w1', 'DNS:w1'), spec: { expirationSeconds: 31 * 86400 }, opts: { maxExpirationSeconds: 30 * 86400 }, reason: /above the allowed 2592000 \(30 days\)/ },
   { name: 'client task ignores serving CSRs', signer: 'client', request: () => csr('/O=system:nodes/CN=system:node:w1', 'DNS:w1'), reason: /this task approves kubernetes.io\/kube-apiserver-client-kubelet/ },
 ];
 
@@ -89,7 +105,7 @@ describe('evaluateCsr', () => {
   for (const c of cases) {
     it(c.name, async () => {
       const spec = { signerName: SIGNERS.serving, usages: SERVING, ...node1, request: c.request(), ...c.spec };
-      const e = await evaluateCsr({ metadata: { name: 'csr-x' }, spec }, nodes, c.signer ?? 'serving');
+      const e = await evaluateCsr({ metadata: { name: 'csr-x' }, spec }, nodes, c.signer ?? 'serving', c.opts);
       if (c.ok) {
         expect(e).toMatchObject({ ok: true, node: c.ok });
         if (e.ok) expect(e.check).toMatch(/signature verified/);
@@ -105,6 +121,7 @@ describe('evaluateCsr', () => {
 });
 
 describe('sorting CSRs for the play', () => {
+  const w12 = nodes.slice(0, 2);
   const approved = { conditions: [{ type: 'Approved', status: 'True' }] };
   it('approves genuine, reports forged, counts approved ones as done, never denies hosts outside the play', async () => {
     const mk = async (name: string, spec: Partial<NonNullable<CsrLike['spec']>>, status?: CsrLike['status']) => {
@@ -118,17 +135,22 @@ describe('sorting CSRs for the play', () => {
       await mk('forged-w1', { request: csr('/O=system:nodes/CN=system:node:w1', 'DNS:evil') }),
       await mk('outsider', { username: 'system:node:w9', request: csr('/O=system:nodes/CN=system:node:w9', 'DNS:w9') }),
     ];
-    const keep = sortCsrs(seen, nodes, {});
+    const keep = sortCsrs(seen, w12, {});
     expect(keep.approve.map((a) => a.name)).toEqual(['good-w1']);
     expect(keep.already).toEqual([{ name: 'old-w2', node: 'w2' }]);
     expect(keep.deny).toEqual([]);
     expect(keep.rejected.map((r) => r.name)).toEqual(['forged-w1', 'outsider']);
     expect(keep.waiting).toEqual([]);
-    const deny = sortCsrs(seen, nodes, { deny_forged: true });
+    const deny = sortCsrs(seen, w12, { deny_forged: true });
     expect(deny.deny.map((d) => d.name)).toEqual(['forged-w1']);
     expect(deny.rejected.map((r) => r.name)).toEqual(['outsider']);
-    const noW1 = sortCsrs(seen.filter((s) => s.name !== 'good-w1'), nodes, {});
+    const noW1 = sortCsrs(seen.filter((s) => s.name !== 'good-w1'), w12, {});
     expect(noW1.waiting).toEqual(['w1']);
+    // The plan warns about the forgery that claims w1 (even in check mode), not about the outsider.
+    const plan = await csrApprove.plan({}, { nodes: w12, csrs: seen }, {} as ModuleContext);
+    expect(plan.warnings).toEqual(['refused CSR forged-w1 claiming node w1, left pending: SAN DNS:evil is not an inventory name or address of w1']);
+    const denyPlan = await csrApprove.plan({ deny_forged: true }, { nodes: w12, csrs: seen }, {} as ModuleContext);
+    expect(denyPlan.warnings).toEqual(['deny CSR forged-w1 claiming node w1: SAN DNS:evil is not an inventory name or address of w1']);
   });
 
   it('CSR state from conditions', () => {
