@@ -90,7 +90,8 @@ function job(playbook: string, opts: JobOptions): number {
   try {
     // -e @FILE names a file in the pod (often a mounted Secret): checked here only when it is here too.
     const local = opts.extraVars.filter((e) => !e.startsWith('@') || existsSync(resolve(e.slice(1))));
-    const project = loadProject({ playbook, inventory: opts.inventory, extraVars: local, limit: opts.limit, cwd: process.cwd() });
+    // Strict: a Job printed for a mistyped -l would run every shard for nothing.
+    const project = loadProject({ playbook, inventory: opts.inventory, extraVars: local, limit: opts.limit, strict: true, cwd: process.cwd() });
     hosts = [...project.selected];
     // A password given on the command line would be printed into the manifest for all to read.
     const probe = new Secrets();
