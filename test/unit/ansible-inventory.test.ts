@@ -78,7 +78,7 @@ async function bothListHosts(name: string, sources: string[], patterns: string[]
   return { ours: listedHosts(ours.stdout), theirs: listedHosts(theirs.stdout), stderr: ours.stderr };
 }
 
-describe.skipIf(!hasAnsible)('Ansible inventory compatibility (skipped only when ansible-core is not installed)', () => {
+describe.concurrent.skipIf(!hasAnsible)('Ansible inventory compatibility (skipped only when ansible-core is not installed)', () => {
   it('has a corpus of real-world and edge-case inventories', () => {
     expect(names.length).toBeGreaterThanOrEqual(25);
   });
