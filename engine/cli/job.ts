@@ -92,7 +92,8 @@ function job(playbook: string, opts: JobOptions): number {
   try {
     // -e @FILE names a file in the pod (often a mounted Secret): checked here only when it is here too.
     const local = opts.extraVars.filter((e) => !e.startsWith('@') || existsSync(resolve(e.slice(1))));
-    const project = loadProject({ playbook, inventory: opts.inventory, extraVars: local, limit: opts.limit, cwd: process.cwd() });
+    // Strict: a Job printed for a mistyped -l would run every shard for nothing.
+    const project = loadProject({ playbook, inventory: opts.inventory, extraVars: local, limit: opts.limit, strict: true, cwd: process.cwd() });
     hosts = [...project.selected];
     // A value given inline is written into the manifest, for anyone who can read the Job. Refused:
     // a secret by name or declaration (any shape, any length), or a value the project holds secret.

@@ -15,8 +15,12 @@ import { secrets } from '../secrets.js';
 import { parseShard, shardHosts, ShardError, type Shard } from '../run/rendezvous.js';
 import { collectRaw, collectTags, countVerbose, exitCode, positiveInt, reportNameError, writeReport } from './common.js';
 
+/** -i a -i b: both, in order (no default, so commander still reports a missing -i). */
+const collectInventory = (value: string, prev: string[] | undefined): string[] => [...(prev ?? []), value];
+
 interface RunCliOptions {
-  inventory: string;
+  inventory: string[];
+  strict?: boolean;
   check?: boolean;
   diff?: boolean;
   limit?: string;
@@ -60,10 +64,11 @@ export function defineRun(cmd: Command, done: (code: number) => void): Command {
   return cmd
     .description('Run a playbook: converge hosts, idempotently, with an honest --check (the default command).')
     .argument('<playbook>', 'playbook file (YAML list of plays)')
-    .requiredOption('-i, --inventory <inventory>', 'inventory file or directory; a bare name means inventories/NAME/')
+    .requiredOption('-i, --inventory <inventory>', "inventory file (YAML, JSON or INI) or directory, or a host list 'h1,h2,'; a bare name means inventories/NAME/; repeatable, merged in order", collectInventory)
     .option('-C, --check', 'do not change anything; report what would change')
     .option('-D, --diff', 'show a unified diff of every file change')
-    .option('-l, --limit <pattern>', 'limit to hosts matching PATTERN (a:b union, a:!b exclusion, a:&b intersection, globs, ~regex)')
+    .option('-l, --limit <pattern>', 'limit to hosts matching PATTERN (a,b or a:b union, a:!b exclusion, a:&b intersection, globs, ~regex, web[0] / web[1:] subscripts, @file with one pattern per line)')
+    .option('--strict', 'a host pattern name that matches no group or host is an error (exit 5 for -l, 4 in a play); without it tsplay warns and ignores the name, as Ansible does')
     .option('-t, --tags <tags>', 'only run tasks tagged with these (comma separated, repeatable)', collectTags, [])
     .option('--skip-tags <tags>', 'skip tasks tagged with these', collectTags, [])
     .option('-e, --extra-vars <vars>', 'set variables: k=v, @file.yml, or JSON (repeatable; highest precedence)', collectRaw, [])
@@ -84,13 +89,14 @@ export function defineRun(cmd: Command, done: (code: number) => void): Command {
 async function run(playbookPath: string, opts: RunCliOptions): Promise<number> {
   let project: LoadedProject;
   try {
-    project = loadProject({ playbook: playbookPath, inventory: opts.inventory, extraVars: opts.extraVars, limit: opts.limit, cwd: process.cwd() });
+    project = loadProject({ playbook: playbookPath, inventory: opts.inventory, extraVars: opts.extraVars, limit: opts.limit, strict: opts.strict, cwd: process.cwd() });
   } catch (err) {
     if (!(err instanceof DiagnosticsError)) throw err;
     for (const d of err.diagnostics) process.stderr.write(secrets.redact(formatDiagnostic(d)) + '\n');
     process.stderr.write(`${err.diagnostics.length} problem${err.diagnostics.length === 1 ? '' : 's'} found; nothing was run.\n`);
     return err.kind === 'options' ? EXIT.options : EXIT.parse;
   }
+  for (const w of project.warnings) process.stderr.write(`[WARNING]: ${w}\n`);
   if (project.selected.size === 0) {
     process.stderr.write(`error: --limit '${opts.limit}' matches no host in the inventory\n`);
     return EXIT.options;

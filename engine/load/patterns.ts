@@ -1,8 +1,13 @@
 /**
- * Host patterns as Ansible reads them: `all`, `*`, group or host names, globs (`web*`),
- * regexes (`~web\d+`), unions `a:b` / `a,b`, intersections `a:&b`, exclusions `a:!b`.
+ * Host patterns as Ansible's InventoryManager reads them (lib/ansible/inventory/manager.py):
+ * `all`, `*`, group or host names, globs (`web*`, `w[12]`), regexes (`~web\d+`, matched from the
+ * start), separated by `,` (or `:` when the whole is no single host), with `&` intersections and
+ * `!` exclusions applied after the unions, and subscripts `web[0]`, `web[-1]`, `web[0:2]`,
+ * `web[1:]` on the hosts a name selects. A name that matches nothing is reported to `unmatched`
+ * (Ansible warns and ignores it) rather than failing here.
  */
-import { hostsOfGroup, type Inventory } from './inventory.js';
+import { parseAddress } from './host-range.js';
+import { hostsOfGroupInAnsibleOrder, LOCALHOST_NAMES, type Inventory } from './inventory.js';
 
 export class PatternError extends Error {
   constructor(
@@ -14,68 +19,145 @@ export class PatternError extends Error {
   }
 }
 
+export const PATTERN_HINT = 'patterns look like web, web,db, web:!db1, web:&prod, web*, ~web\\d+, web[0], web[1:]';
+
+/** Ansible's split_host_pattern. */
 export function splitPattern(pattern: string | string[]): string[] {
-  const parts = Array.isArray(pattern) ? pattern : [pattern];
-  // A ':' inside an IPv6 address or regex is rare in host patterns; Ansible splits on ':' and ','.
-  return parts.flatMap((p) => (p.startsWith('~') ? [p] : p.split(/[:,]/))).map((p) => p.trim());
+  if (Array.isArray(pattern)) return pattern.flatMap((p) => splitPattern(p));
+  let parts: string[];
+  if (pattern.includes(',')) parts = pattern.split(',');
+  else if (parseAddress(pattern, true)) parts = [pattern];
+  else parts = pattern.match(/(?:[^\s:[\]]|\[[^\]]*\])+/g) ?? [];
+  return parts.map((p) => p.trim()).filter(Boolean);
 }
 
-/** Hosts matching the pattern, in inventory order. Throws PatternError on malformed patterns. */
-export function matchHosts(inv: Inventory, pattern: string | string[]): string[] {
-  const terms = splitPattern(pattern);
-  if (terms.length === 0 || terms.some((t) => t === '' || t === '!' || t === '&')) {
-    throw new PatternError(`malformed host pattern '${String(pattern)}'`, 'patterns look like web, web:db, web:!db1, web:&prod, web*, ~web\\d+');
-  }
-  let selected = new Set<string>();
-  const intersections: Set<string>[] = [];
-  const exclusions: Set<string>[] = [];
-  for (const term of terms) {
-    if (term.startsWith('!')) exclusions.push(matchTerm(inv, term.slice(1)));
-    else if (term.startsWith('&')) intersections.push(matchTerm(inv, term.slice(1)));
-    else selected = new Set([...selected, ...matchTerm(inv, term)]);
-  }
-  for (const set of intersections) selected = new Set([...selected].filter((h) => set.has(h)));
-  for (const set of exclusions) selected = new Set([...selected].filter((h) => !set.has(h)));
-  return [...inv.hosts.keys()].filter((h) => selected.has(h));
+export interface MatchOptions {
+  /** Called for each term that names nothing (Ansible: "Could not match supplied host pattern"). */
+  unmatched?: (term: string) => void;
 }
 
-function matchTerm(inv: Inventory, term: string): Set<string> {
-  if (term === 'all' || term === '*') return new Set(inv.hosts.keys());
-  if (term.startsWith('~')) {
-    let re: RegExp;
-    try {
-      re = new RegExp(term.slice(1));
-    } catch (err) {
-      throw new PatternError(`invalid regular expression in host pattern '${term}': ${(err as Error).message}`, 'after ~ comes a JavaScript regular expression, e.g. ~worker-\\d+');
+/** Hosts matching the pattern, in Ansible's order. Throws PatternError on a malformed pattern. */
+export function matchHosts(inv: Inventory, pattern: string | string[], opts: MatchOptions = {}): string[] {
+  return evaluate(inv, splitPattern(pattern), opts);
+}
+
+/**
+ * `--limit`: like a pattern, and `@file` names a file with one pattern per line (Ansible's
+ * subset()). `readFile` returns the file's text or throws.
+ */
+export function matchLimit(inv: Inventory, limit: string, readFile: (path: string) => string, opts: MatchOptions = {}): string[] {
+  const terms = splitPattern(limit).flatMap((t) =>
+    t.startsWith('@')
+      ? readFile(t.slice(1))
+          .split('\n')
+          .map((l) => l.trim())
+      : [t],
+  );
+  return evaluate(inv, terms.filter(Boolean), opts);
+}
+
+/** _evaluate_patterns: unions in order, then intersections, then exclusions; only ! or & means all first. */
+function evaluate(inv: Inventory, terms: string[], opts: MatchOptions): string[] {
+  if (terms.length === 0) throw new PatternError('empty host pattern', PATTERN_HINT);
+  for (const t of terms) if (t === '!' || t === '&') throw new PatternError(`malformed host pattern: '${t}' with no name after it`, PATTERN_HINT);
+  const regular = terms.filter((t) => t[0] !== '!' && t[0] !== '&');
+  const ordered = [...(regular.length ? regular : ['all']), ...terms.filter((t) => t[0] === '&'), ...terms.filter((t) => t[0] === '!')];
+  let hosts: string[] = [];
+  for (const p of ordered) {
+    if (inv.hosts.has(p)) {
+      if (!hosts.includes(p)) hosts.push(p);
+      continue;
     }
-    return namesMatching(inv, (n) => re.test(n));
+    const that = matchOne(inv, p, opts);
+    if (p[0] === '!') {
+      const drop = new Set(that);
+      hosts = hosts.filter((h) => !drop.has(h));
+    } else if (p[0] === '&') {
+      const keep = new Set(that);
+      hosts = hosts.filter((h) => keep.has(h));
+    } else {
+      const have = new Set(hosts);
+      for (const h of that) if (!have.has(h)) (have.add(h), hosts.push(h));
+    }
   }
-  if (/[*?[]/.test(term)) {
-    const re = globToRegExp(term);
-    return namesMatching(inv, (n) => re.test(n));
+  return hosts;
+}
+
+const SUBSCRIPT = /^(.+)\[(?:(-?[0-9]+)|([0-9]+)([:-])([0-9]*))\]$/s;
+
+function matchOne(inv: Inventory, term: string, opts: MatchOptions): string[] {
+  const pattern = term[0] === '&' || term[0] === '!' ? term.slice(1) : term;
+  let expr = pattern;
+  let subscript: { start: number; end?: number } | undefined;
+  const m = pattern[0] === '~' ? null : SUBSCRIPT.exec(pattern);
+  if (m) {
+    expr = m[1]!;
+    subscript = m[2] !== undefined ? { start: Number(m[2]) } : { start: Number(m[3]), end: m[5] ? Number(m[5]) : -1 };
   }
-  if (inv.groups.has(term)) return new Set(hostsOfGroup(inv, term));
-  if (inv.hosts.has(term)) return new Set([term]);
-  throw new PatternError(`host pattern '${term}' names no group or host in the inventory`, suggestion(inv, term));
+  const hosts = enumerate(inv, expr, term === pattern, opts);
+  if (!subscript || hosts.length === 0) return hosts;
+  const { start, end } = subscript;
+  // As Ansible: [x:y] is inclusive, [x:] runs to the end, and an end of 0 means the single host x.
+  if (end) return hosts.slice(start, (end === -1 ? hosts.length - 1 : end) + 1);
+  const i = start < 0 ? hosts.length + start : start;
+  if (i < 0 || i >= hosts.length) throw new PatternError(`no host matched the subscripted pattern '${pattern}': '${expr}' has ${hosts.length} host(s)`, `subscripts count from 0 (web[0] is the first host, web[-1] the last)`);
+  return [hosts[i]!];
 }
 
-function namesMatching(inv: Inventory, test: (name: string) => boolean): Set<string> {
-  const out = new Set<string>();
-  for (const g of inv.groups.keys()) if (test(g)) hostsOfGroup(inv, g).forEach((h) => out.add(h));
-  for (const h of inv.hosts.keys()) if (test(h)) out.add(h);
-  return out;
+/** _enumerate_matches: groups whose name matches; hosts too if no group did or it is a glob/regex. */
+function enumerate(inv: Inventory, expr: string, regular: boolean, opts: MatchOptions): string[] {
+  const test = compile(expr);
+  const results: string[] = [];
+  const groups = [...inv.groups.keys()].filter((g) => test(g));
+  for (const g of groups) results.push(...hostsOfGroupInAnsibleOrder(inv, g));
+  if (groups.length === 0 || expr[0] === '~' || /[.?*[]/.test(expr)) for (const h of inv.hosts.keys()) if (test(h)) results.push(h);
+  if (results.length === 0 && groups.length === 0 && expr !== 'all') {
+    if (LOCALHOST_NAMES.has(expr)) {
+      if (!regular) return results; // excluding or intersecting an absent localhost changes nothing
+      throw new PatternError(`'${expr}' is not in the inventory, and tsplay has no implicit localhost as a play target`, `add it to the inventory (e.g. ${expr}: {ansible_connection: local}), or use delegate_to: ${expr} in the tasks`);
+    }
+    opts.unmatched?.(expr);
+  }
+  return results; // duplicates stay, as in Ansible: a subscript counts them
 }
 
-function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`);
+function compile(expr: string): (name: string) => boolean {
+  let re: RegExp;
+  if (expr[0] === '~') {
+    try {
+      // Python's re.match: anchored at the start only. Named groups are spelled (?P<n>...) there.
+      re = new RegExp(`^(?:${expr.slice(1).replace(/\(\?P</g, '(?<').replace(/\(\?P=(\w+)\)/g, '\\k<$1>')})`);
+    } catch (err) {
+      throw new PatternError(`invalid regular expression in host pattern '${expr}': ${(err as Error).message}`, 'after ~ comes a regular expression matched from the start of the name, e.g. ~worker-\\d+');
+    }
+  } else re = fnmatchToRegExp(expr);
+  return (name) => re.test(name);
 }
 
-function suggestion(inv: Inventory, term: string): string {
-  const names = [...inv.groups.keys(), ...inv.hosts.keys()];
-  const close = names.filter((n) => editDistance(n, term) <= 2);
-  const groups = [...inv.groups.keys()].filter((g) => g !== 'ungrouped').join(', ');
-  return close.length ? `did you mean ${close.map((c) => `'${c}'`).join(' or ')}?` : `groups in this inventory: ${groups}`;
+/** Python's fnmatch.translate: * ? [seq] [!seq], everything else literal, the whole name. */
+export function fnmatchToRegExp(glob: string): RegExp {
+  let out = '';
+  for (let i = 0; i < glob.length; ) {
+    const c = glob[i++]!;
+    if (c === '*') {
+      if (!out.endsWith('.*')) out += '.*';
+    } else if (c === '?') out += '.';
+    else if (c === '[') {
+      let j = i;
+      if (glob[j] === '!') j++;
+      if (glob[j] === ']') j++;
+      while (j < glob.length && glob[j] !== ']') j++;
+      if (j >= glob.length) out += '\\[';
+      else {
+        let stuff = glob.slice(i, j).replace(/\\/g, '\\\\');
+        i = j + 1;
+        if (stuff[0] === '!') stuff = '^' + stuff.slice(1);
+        else if (stuff[0] === '^' || stuff[0] === '[') stuff = '\\' + stuff;
+        out += `[${stuff.replace(/\]/g, '\\]')}]`;
+      }
+    } else out += c.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+  }
+  return new RegExp(`^(?:${out})$`, 's');
 }
 
 export function editDistance(a: string, b: string): number {
@@ -87,4 +169,12 @@ export function editDistance(a: string, b: string): number {
     }
   }
   return dp[a.length]![b.length]!;
+}
+
+/** "did you mean" for a name that matched nothing. */
+export function suggestion(inv: Inventory, term: string): string {
+  const names = [...inv.groups.keys(), ...inv.hosts.keys()];
+  const close = names.filter((n) => editDistance(n, term) <= 2);
+  const groups = [...inv.groups.keys()].filter((g) => g !== 'ungrouped').join(', ');
+  return close.length ? `did you mean ${close.map((c) => `'${c}'`).join(' or ')}?` : `groups in this inventory: ${groups}`;
 }

@@ -3,14 +3,14 @@
  * and their arguments, expressions, templates, roles, handlers, and variables templates read.
  */
 import { dirname, resolve } from 'node:path';
-import type { Diagnostics, Place } from '../errors.js';
+import { formatPlace, type Diagnostics, type Place } from '../errors.js';
 import { exprNames } from '../vars/expr.js';
 import { isTemplate, referencedNames, TemplateError } from '../vars/template.js';
 import { MAGIC_VARS, FACT_NAMES } from '../vars/context.js';
 import { candidatePaths, findControllerFile } from './files.js';
-import { inventoryVarsOf, loadVarsFile, type Inventory, type VarMap } from './inventory.js';
+import { inventoryVarsOf, loadVarsFile, LOCALHOST_NAMES, type Inventory, type VarMap } from './inventory.js';
 import { tasksIn, type Play, type Playbook, type Task, type TaskNode } from './model.js';
-import { editDistance, matchHosts, PatternError } from './patterns.js';
+import { editDistance, matchHosts, PatternError, suggestion } from './patterns.js';
 import { expandRoles, parseRoleRef, roleSearchPath } from './roles.js';
 import { asList, loadTaskList, type TaskLoadContext } from './tasks.js';
 import { validateAt, validators } from './validate.js';
@@ -42,7 +42,13 @@ interface RawPlay {
   force_handlers?: boolean;
 }
 
-export function loadPlaybook(file: string, inv: Inventory, extraVars: VarMap, diags: Diagnostics, cwd: string): Playbook | undefined {
+/** How a play's `hosts:` name that matches nothing is reported: an error with --strict, else a warning. */
+export interface PatternPolicy {
+  strict: boolean;
+  warn: (message: string) => void;
+}
+
+export function loadPlaybook(file: string, inv: Inventory, extraVars: VarMap, diags: Diagnostics, cwd: string, patterns: PatternPolicy = { strict: true, warn: () => {} }): Playbook | undefined {
   const path = resolve(cwd, file);
   const doc = loadYamlFile(path, diags);
   if (!doc) return undefined;
@@ -52,7 +58,7 @@ export function loadPlaybook(file: string, inv: Inventory, extraVars: VarMap, di
   }
   if (!validateAt(validators.playbook, doc.value, doc, diags, 'play')) return undefined;
   const dir = dirname(path);
-  const plays = (doc.value as RawPlay[]).map((raw, i) => loadPlay(raw, pointerJoin('', i), doc, inv, diags, dir, cwd));
+  const plays = (doc.value as RawPlay[]).map((raw, i) => loadPlay(raw, pointerJoin('', i), doc, inv, diags, dir, cwd, patterns));
   const playbook: Playbook = { file: path, dir, plays };
   checkVariables(playbook, inv, extraVars, diags);
   return playbook;
@@ -61,10 +67,16 @@ export function loadPlaybook(file: string, inv: Inventory, extraVars: VarMap, di
 // Filled per play while loading, read by checkVariables.
 const playTemplates = new WeakMap<Play, Pick<TaskLoadContext, 'templates' | 'files'>>();
 
-function loadPlay(raw: RawPlay, pointer: string, doc: LoadedYaml, inv: Inventory, diags: Diagnostics, dir: string, cwd: string): Play {
+function loadPlay(raw: RawPlay, pointer: string, doc: LoadedYaml, inv: Inventory, diags: Diagnostics, dir: string, cwd: string, patterns: PatternPolicy): Play {
   const place = doc.placeOf(pointer);
+  const hostsPlace = doc.placeOf(pointerJoin(pointer, 'hosts'));
+  const unmatched = (term: string): void => {
+    const message = `host pattern '${term}' names no group or host in the inventory`;
+    if (patterns.strict) diags.add(message, hostsPlace, suggestion(inv, term));
+    else patterns.warn(`${formatPlace(hostsPlace)}: ${message}; ignoring it (--strict makes this an error). ${suggestion(inv, term)}`);
+  };
   try {
-    matchHosts(inv, raw.hosts);
+    matchHosts(inv, raw.hosts, { unmatched });
   } catch (err) {
     if (!(err instanceof PatternError)) throw err;
     diags.add(err.message, doc.placeOf(pointerJoin(pointer, 'hosts')), err.hint);
@@ -117,11 +129,15 @@ function checkNotify(play: Play, diags: Diagnostics): void {
   }
 }
 
-/** delegate_to names the controller or an inventory host (a templated name is checked at run time). */
+/**
+ * delegate_to names the controller, an inventory host, or localhost / 127.0.0.1 / ::1, which are
+ * the controller when the inventory has no such host (Ansible's implicit localhost). A templated
+ * name is checked at run time.
+ */
 function checkDelegates(play: Play, inv: Inventory, diags: Diagnostics): void {
   for (const task of [...play.sections.flatMap((section) => [...tasksIn(section)]), ...play.handlers]) {
     const target = task.delegateTo;
-    if (!target || target === 'controller' || target === 'localhost' || isTemplate(target) || inv.hosts.has(target)) continue;
+    if (!target || target === 'controller' || LOCALHOST_NAMES.has(target) || isTemplate(target) || inv.hosts.has(target)) continue;
     const near = [...inv.hosts.keys()].filter((h) => editDistance(h, target) <= 2);
     diags.add(`delegate_to names no host: '${target}'`, task.place, near.length ? `did you mean '${near[0]}'?` : "use an inventory host name, or 'controller' for the machine running tsplay");
   }

@@ -1,21 +1,24 @@
 /** Loads everything a run needs and validates it all before any host is contacted. */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { Diagnostics, DiagnosticsError } from '../errors.js';
-import { loadInventory, resolveInventoryPath, type Inventory, type VarMap } from './inventory.js';
+import { Diagnostics } from '../errors.js';
+import { loadVarsFile, type Inventory, type VarMap } from './inventory.js';
+import { addPlaybookVarsDir, loadInventory, resolveInventoryPath } from './inventory-sources.js';
 import type { Playbook } from './model.js';
-import { matchHosts, PatternError } from './patterns.js';
+import { matchLimit, PatternError, suggestion } from './patterns.js';
 import { loadPlaybook } from './playbook.js';
-import { loadVarsFile } from './inventory.js';
 import { unwrapSecrets } from './yaml-file.js';
 import { dict } from '../dict.js';
 
 export interface LoadRequest {
   playbook: string;
-  inventory: string;
+  /** One or more -i, merged in order. */
+  inventory: string | string[];
   extraVars: string[];
   limit?: string;
+  /** A host pattern name that matches nothing is an error (Ansible: a warning, and it is ignored). */
+  strict?: boolean;
   cwd: string;
 }
 
@@ -24,29 +27,48 @@ export interface LoadedProject {
   inventory: Inventory;
   extraVars: VarMap;
   selected: Set<string>;
+  /** Said on stderr before the run, as Ansible's [WARNING] lines. */
+  warnings: string[];
 }
 
 export function loadProject(req: LoadRequest): LoadedProject {
   const diags = new Diagnostics();
   const extraVars = parseExtraVars(req.extraVars, req.cwd, diags);
-  const invPath = resolveInventoryPath(req.inventory, req.cwd);
-  if (!invPath) {
-    diags.add(`inventory '${req.inventory}' not found`, undefined, `give a file or directory path, or a name under inventories/ (looked for ${resolve(req.cwd, req.inventory)} and ${resolve(req.cwd, 'inventories', req.inventory)})`, 'options');
-    throw new DiagnosticsError(diags.items);
+  const sources: string[] = [];
+  for (const arg of [req.inventory].flat()) {
+    const path = resolveInventoryPath(arg, req.cwd);
+    if (path) sources.push(path);
+    else diags.add(`inventory '${arg}' not found`, undefined, `give a file or directory path, a comma list of hosts (-i 'h1,h2,'), or a name under inventories/ (looked for ${resolve(req.cwd, arg)} and ${resolve(req.cwd, 'inventories', arg)})`, 'options');
   }
-  const inventory = loadInventory(invPath, diags);
+  diags.throwIfAny();
+  const inventory = loadInventory(sources, diags);
+  // Ansible reads group_vars/ and host_vars/ beside the playbook too (above the inventory's).
+  addPlaybookVarsDir(inventory, dirname(resolve(req.cwd, req.playbook)), diags);
+  const warnings: string[] = [];
+  const unmatched = (where: string) => (term: string): void => {
+    const message = `${where}host pattern '${term}' names no group or host in the inventory`;
+    if (req.strict) diags.add(message, undefined, suggestion(inventory, term), 'options');
+    else warnings.push(`${message}; ignoring it (--strict makes this an error). ${suggestion(inventory, term)}`);
+  };
   let selected = new Set(inventory.hosts.keys());
   if (req.limit) {
     try {
-      selected = new Set(matchHosts(inventory, req.limit));
+      selected = new Set(matchLimit(inventory, req.limit, (file) => readLimitFile(resolve(req.cwd, file)), { unmatched: unmatched('--limit: ') }));
     } catch (err) {
       if (!(err instanceof PatternError)) throw err;
       diags.add(`--limit: ${err.message}`, undefined, err.hint, 'options');
     }
   }
-  const playbook = loadPlaybook(req.playbook, inventory, extraVars, diags, req.cwd);
+  const playbook = loadPlaybook(req.playbook, inventory, extraVars, diags, req.cwd, { strict: !!req.strict, warn: (w) => warnings.push(w) });
   diags.throwIfAny();
-  return { playbook: playbook!, inventory, extraVars, selected };
+  return { playbook: playbook!, inventory, extraVars, selected, warnings };
+}
+
+/** -l @FILE: the file's lines are patterns (Ansible's subset()). */
+function readLimitFile(file: string): string {
+  if (!existsSync(file)) throw new PatternError(`limit file not found: ${file}`, 'after -l @ comes a file with one host pattern per line, relative to the current directory');
+  if (statSync(file).isDirectory()) throw new PatternError(`limit file is a directory: ${file}`, 'after -l @ comes a file with one host pattern per line');
+  return readFileSync(file, 'utf8');
 }
 
 /** -e k=v (strings, as in Ansible), -e @file.yml, -e '{"json": true}' or YAML; later ones win. */

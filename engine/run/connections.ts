@@ -4,7 +4,7 @@ import { ConnectionPool } from '../connect/pool.js';
 import { resolveConnectionSpec } from '../connect/ssh-config.js';
 import type { Connection } from '../connect/types.js';
 import type { Inventory, VarMap } from '../load/inventory.js';
-import { inventoryVarsOf } from '../load/inventory.js';
+import { inventoryVarsOf, isControllerName } from '../load/inventory.js';
 import { secrets } from '../secrets.js';
 import { layeredVars } from '../vars/context.js';
 import type { RunBus } from './events.js';
@@ -23,7 +23,7 @@ export function createConnections(inv: Inventory, extraVars: VarMap, bus: RunBus
   const controller = new LocalConnection('controller');
   return {
     get(host: string): Promise<Connection> {
-      if (host === 'controller' || host === 'localhost' && !inv.hosts.has('localhost')) return Promise.resolve(controller);
+      if (isControllerName(inv, host)) return Promise.resolve(controller);
       const vars = layeredVars([inventoryVarsOf(inv, host), extraVars]);
       const spec = resolveConnectionSpec(host, vars, {
         acceptNewHostKeys: settings.acceptNewHostKeys,

@@ -8,6 +8,8 @@ import { UnreachableError, type BecomeOptions, type Connection } from '../connec
 import { TaskError } from '../errors.js';
 import { dict } from '../dict.js';
 import { findControllerFile, candidatePaths } from '../load/files.js';
+import { isIpAddress } from '../load/host-range.js';
+import { groupNamesOf, isControllerName } from '../load/inventory.js';
 import type { Scope, Task } from '../load/model.js';
 import { compileCoercingSchema } from '../load/validate.js';
 import { findModule } from '../modules/registry.js';
@@ -31,11 +33,9 @@ export function varsFor(env: TaskEnv, task: Scope | undefined, extra: Vars = {})
   const role = [...env.scopes, ...(task ? [task] : [])].reverse().find((s) => s.role)?.role;
   const magic: Vars = {
     inventory_hostname: host.name,
-    inventory_hostname_short: host.name.split('.')[0],
+    inventory_hostname_short: isIpAddress(host.name) ? host.name : host.name.split('.')[0],
     groups: run.groups,
-    group_names: Object.entries(run.groups)
-      .filter(([g, hs]) => g !== 'all' && hs.includes(host.name))
-      .map(([g]) => g),
+    group_names: groupNamesOf(run.inventory, host.name),
     hostvars: hostvarsView(run),
     play_hosts: env.batch,
     ansible_play_hosts: env.batch,
@@ -270,7 +270,7 @@ function checkArgs(mod: AnyModule, args: Record<string, unknown>): void {
 
 async function moduleContext(env: TaskEnv, task: Task, mod: AnyModule, vars: Vars, check: boolean): Promise<ModuleContext> {
   const { run, host } = env;
-  const onController = mod.runsOn === 'controller' || task.delegateTo === 'controller' || task.delegateTo === 'localhost' || env.play.connection === 'local';
+  const onController = mod.runsOn === 'controller' || isControllerName(run.inventory, task.delegateTo) || env.play.connection === 'local';
   const conn: Connection = onController ? run.connections.controller() : await run.connections.get(task.delegateTo ?? host.name);
   return {
     host: host.name,
