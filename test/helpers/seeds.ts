@@ -1,12 +1,12 @@
 /**
  * The seeds' expectations for the worker roles, shared by the unit test that renders the role
  * templates (test/unit/worker-roles.test.ts) and the end-to-end test that reads the files off
- * converged hosts (test/e2e/worker.test.ts). Copied out of the seed articles (in
- * /work/shared/seeds), cited by file:
- *   000 = 000_3ce83c3117f77e51.txt  opsnull "07-2.部署 kubelet 组件" (kubelet v1.8)
- *   002 = 002_b222682476e3f270.txt  "Kubelet bootstrap 流程" (v1.11)
- *   003 = 003_272aca6657619272.txt  opsnull "06-4. 部署 kubelet 组件" (v1.16)
- *   004 = 004_9a91085a9a5202d0.txt  "kubernetes(七)二进制安装-worker节点安装" (kubelet + kube-proxy, v1.17)
+ * converged hosts (test/e2e/worker.test.ts). Copied out of the public guides the roles follow
+ * (roles/README.md lists them), cited by number:
+ *   000  opsnull, follow-me-install-kubernetes-cluster, "07-2.部署 kubelet 组件" (kubelet v1.8)
+ *   002  "Kubelet bootstrap 流程" (v1.11)
+ *   003  opsnull, follow-me-install-kubernetes-cluster, "06-4. 部署 kubelet 组件" (v1.16)
+ *   004  "kubernetes(七)二进制安装-worker节点安装" (kubelet + kube-proxy, v1.17)
  * The seeds' placeholders take the seeds' own environment values: K8S_DIR=/data/k8s/k8s,
  * CLUSTER_CIDR=172.30.0.0/16, CLUSTER_DNS_SVC_IP=10.254.0.2, clusterDomain cluster.local (all 004).
  * Also the parser that turns a systemd unit into sections and an ExecStart flag map.

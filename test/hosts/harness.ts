@@ -2,7 +2,7 @@
 // systemd-nspawn container per host, each on its own loopback address 127.0.1.<i> (the machine's
 // network namespace), or, with `network: 'bridge'`, in a network namespace of its own on a bridge
 // the harness creates (network.ts).
-// See README.md beside this file and DESIGN.md "Real test hosts".
+// See README.md beside this file and ARCHITECTURE.md.
 //
 // Only Node built-ins: CI and the benchmark load this before anything else is known to work.
 

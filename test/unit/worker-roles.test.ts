@@ -2,12 +2,12 @@
  * The worker roles (playbooks/worker.yml) against the seeds they automate.
  *
  * The expectations are the seeds' own values, copied out of the seed articles into
- * test/helpers/seeds.ts (shared with test/e2e/worker.test.ts; cited by file, the seeds live
- * outside the repo, in /work/shared/seeds):
- *   000 = 000_3ce83c3117f77e51.txt  opsnull "07-2.部署 kubelet 组件" (kubelet v1.8)
- *   002 = 002_b222682476e3f270.txt  "Kubelet bootstrap 流程" (v1.11)
- *   003 = 003_272aca6657619272.txt  opsnull "06-4. 部署 kubelet 组件" (v1.16)
- *   004 = 004_9a91085a9a5202d0.txt  "kubernetes(七)二进制安装-worker节点安装" (kubelet + kube-proxy, v1.17)
+ * test/helpers/seeds.ts (shared with test/e2e/worker.test.ts; cited by number, the public guides
+ * listed in roles/README.md):
+ *   000  opsnull "07-2.部署 kubelet 组件" (kubelet v1.8)
+ *   002  "Kubelet bootstrap 流程" (v1.11)
+ *   003  opsnull "06-4. 部署 kubelet 组件" (v1.16)
+ *   004  "kubernetes(七)二进制安装-worker节点安装" (kubelet + kube-proxy, v1.17)
  * The seeds' placeholders take the seeds' own environment values: K8S_DIR=/data/k8s/k8s,
  * CLUSTER_CIDR=172.30.0.0/16, CLUSTER_DNS_SVC_IP=10.254.0.2, clusterDomain cluster.local (all 004),
  * which the prod inventory keeps; ##NODE_IP## / ##NODE_NAME## are the prod node's.
