@@ -40,6 +40,10 @@ function lazyVars(raw: Vars): Vars {
   const resolving = new Set<string>();
   const view: Vars = new Proxy(raw, {
     get(target, key) {
+      // The view has no prototype (a variable named toString is a variable), yet Handlebars
+      // compares its root context with loose equality (`context != depths[0]` in runtime.js),
+      // which converts an object to a primitive: answer that as a plain object would.
+      if (key === Symbol.toPrimitive) return () => '[object Object]';
       if (typeof key !== 'string' || !(key in target)) return Reflect.get(target, key);
       if (resolved.has(key)) return resolved.get(key);
       const value = target[key];

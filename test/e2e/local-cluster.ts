@@ -357,8 +357,10 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       hostRoutes: [SERVICE_CIDR],
       // The kubelet reads the kernel log (OOM events) and refuses to start without /dev/kmsg,
       // which nspawn gives no container; opening it needs CAP_SYSLOG (kernel.dmesg_restrict=1
-      // here), which nspawn drops by default.
-      nspawnArgs: ['--bind-ro=/dev/kmsg', '--capability=CAP_SYSLOG'],
+      // here), which nspawn drops by default. In a network namespace of its own nspawn's /sys has
+      // no /sys/module: the shared kernel's, read-only, is how a node (and tsplay's modprobe)
+      // sees which modules are loaded or built in.
+      nspawnArgs: ['--bind-ro=/dev/kmsg', '--capability=CAP_SYSLOG', '--bind-ro=/sys/module'],
     });
     const clusterP = Promise.race([bridge, hostsP.then(() => bridge)]).then((net) => startCluster({ address: net.gateway }));
     const [h, c] = await Promise.allSettled([hostsP, clusterP]);
