@@ -25,8 +25,8 @@
  * placeholder token `chkmod.checkmodenotreal` (also masked) so later templates still render.
  */
 import { randomInt } from 'node:crypto';
-import { defineModule, type Change } from '../types.js';
-import { accessSchemaProperties, K8sApiError, k8sClient, parseDuration, type AccessArgs } from './client.js';
+import { defineModule, type Change, type ModuleContext } from '../types.js';
+import { accessSchemaProperties, K8sApiError, k8sClient, parseDuration, type AccessArgs, type K8sClient } from './client.js';
 
 export interface BootstrapTokenArgs extends AccessArgs {
   node: string;
@@ -103,6 +103,22 @@ export function randomToken(): { id: string; secret: string } {
 }
 
 /** A Secret of type bootstrap.kubernetes.io/token, read back (data is base64). */
+/** Every bootstrap token in the cluster; each secret is masked before anything else happens. */
+export async function listBootstrapTokens(client: K8sClient, ctx: Pick<ModuleContext, 'secret' | 'signal'>): Promise<TokenInfo[]> {
+  const list = await client.request<{ items?: Array<Parameters<typeof parseTokenSecret>[0]> }>(
+    'GET',
+    `/api/v1/namespaces/${NAMESPACE}/secrets`,
+    { query: { fieldSelector: `type=${SECRET_TYPE}` }, signal: ctx.signal },
+    'list bootstrap tokens',
+  );
+  const tokens = (list.items ?? []).map(parseTokenSecret).filter((t): t is TokenInfo => t !== undefined);
+  for (const t of tokens) {
+    ctx.secret(t.secret);
+    ctx.secret(`${t.id}.${t.secret}`);
+  }
+  return tokens;
+}
+
 export function parseTokenSecret(secret: { metadata?: { name?: string; annotations?: Record<string, string> }; data?: Record<string, string> }): TokenInfo | undefined {
   const d = (k: string): string | undefined => (secret.data?.[k] !== undefined ? Buffer.from(secret.data[k]!, 'base64').toString('utf8') : undefined);
   const id = d('token-id');
@@ -186,19 +202,7 @@ export default defineModule<BootstrapTokenArgs, TokenObserved, TokenPlanData>({
     additionalProperties: false,
   },
   async probe(ctx, args) {
-    const client = k8sClient(args, ctx.vars);
-    const list = await client.request<{ items?: Array<Parameters<typeof parseTokenSecret>[0]> }>(
-      'GET',
-      `/api/v1/namespaces/${NAMESPACE}/secrets`,
-      { query: { fieldSelector: `type=${SECRET_TYPE}` }, signal: ctx.signal },
-      'list bootstrap tokens',
-    );
-    const tokens = (list.items ?? []).map(parseTokenSecret).filter((t): t is TokenInfo => t !== undefined);
-    // Every token secret read is masked before anything else happens.
-    for (const t of tokens) {
-      ctx.secret(t.secret);
-      ctx.secret(`${t.id}.${t.secret}`);
-    }
+    const tokens = await listBootstrapTokens(k8sClient(args, ctx.vars), ctx);
     return { tokens, now: Date.now() };
   },
   plan(args, obs, ctx) {

@@ -30,7 +30,7 @@ import type { Vars } from '../../vars/template.js';
 import { sleep } from '../../sleep.js';
 import { accessSchemaProperties, describeError, K8sApiError, k8sClient, type AccessArgs, type K8sClient } from './client.js';
 import { csrState, DEFAULT_MAX_EXPIRATION_SECONDS, evaluateCsr, SIGNERS, type CsrLike, type CsrState, type Evaluation, type NodeIdentity, type PolicyOptions, type SignerKind } from './csr-policy.js';
-import { NAMESPACE, parseTokenSecret, SECRET_TYPE, type TokenInfo } from './bootstrap_token.js';
+import { listBootstrapTokens } from './bootstrap_token.js';
 
 export interface CsrApproveArgs extends AccessArgs {
   nodes?: NodeIdentity[];
@@ -75,17 +75,7 @@ export function nodesFromVars(vars: Vars): NodeIdentity[] {
 async function policyOptions(client: K8sClient, ctx: ModuleContext, args: CsrApproveArgs): Promise<PolicyOptions> {
   const opts: PolicyOptions = { maxExpirationSeconds: args.max_expiration_seconds ?? DEFAULT_MAX_EXPIRATION_SECONDS };
   if ((args.signer ?? 'serving') !== 'client') return opts;
-  const list = await client.request<{ items?: Array<Parameters<typeof parseTokenSecret>[0]> }>(
-    'GET',
-    `/api/v1/namespaces/${NAMESPACE}/secrets`,
-    { query: { fieldSelector: `type=${SECRET_TYPE}` }, signal: ctx.signal },
-    'list bootstrap tokens',
-  );
-  const tokens = (list.items ?? []).map(parseTokenSecret).filter((t): t is TokenInfo => t !== undefined);
-  for (const t of tokens) {
-    ctx.secret(t.secret);
-    ctx.secret(`${t.id}.${t.secret}`);
-  }
+  const tokens = await listBootstrapTokens(client, ctx);
   opts.tokenNodes = new Map(tokens.map((t) => [t.id, t.node]));
   return opts;
 }
