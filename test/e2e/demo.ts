@@ -66,7 +66,7 @@ function run(cmd: string, args: string[], opts: { group?: boolean } = {}): Promi
 
 async function main(): Promise<number> {
   say('build: dist/, the test host image, the Kubernetes binaries (cached after the first time)');
-  if ((await run('npx', ['tsc', '-p', '.'])) !== 0 && !existsSync(`${ROOT}/${CLI}`)) throw new Error('tsc failed and there is no dist/');
+  if ((await run('npm', ['run', 'build'])) !== 0 && !existsSync(`${ROOT}/${CLI}`)) throw new Error('the build failed and there is no dist/');
   await ensureHostTools();
   await ensureImage({ log });
   log(`Kubernetes binaries: ${await ensureClusterBinaries()}`);

@@ -4,7 +4,7 @@
  * split in 4 shards run at once. Each tsplay process reports its own getrusage (CPU time, peak
  * RSS) and its peak open sockets (rusage-hook.mjs). The figures feed README "Sharding".
  *
- *   npx tsc -p . && node --import tsx test/shard/measure.ts [--reps 3] [--json out.json]
+ *   npm run build && node --import tsx test/shard/measure.ts [--reps 3] [--json out.json]
  *
  * Needs root (test hosts 160-199 and 207-216; not while test/shard/hosts.test.ts runs).
  */

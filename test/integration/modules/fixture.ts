@@ -3,7 +3,7 @@
  * suite's), the built CLI (dist/) over real SSH, playbooks written to a temp dir.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -25,8 +25,9 @@ export async function bootHost(index: number): Promise<TestHosts> {
 
 let built: Promise<void> | undefined;
 /**
- * `npx tsc -p .` once per worker, serialised across workers by a lock directory. tsc still emits
- * when some other file in the tree has a type error; that is reported, not fatal, while cli.js exists.
+ * `npm run build` (the engine into dist/, as users get it) once per worker, serialised across
+ * workers by a lock directory, so a test file run on its own never tests a stale dist/. tsc still
+ * emits when a file has a type error; that is reported, not fatal, while cli.js exists.
  */
 export function ensureBuilt(): Promise<void> {
   built ??= (async () => {
@@ -44,7 +45,10 @@ export function ensureBuilt(): Promise<void> {
       }
     }
     try {
-      await run('npx', ['tsc', '-p', '.'], { cwd: ROOT, maxBuffer: 16 << 20 }).catch((err: { stdout?: string }) => {
+      // Already built from these sources (npm test builds first): leave dist/ alone, other test
+      // files may be running the CLI from it.
+      if (distIsFresh()) return;
+      await run('npm', ['run', 'build'], { cwd: ROOT, maxBuffer: 16 << 20 }).catch((err: { stdout?: string }) => {
         if (!existsSync(CLI)) throw err;
         process.stderr.write(`tsc reported errors (dist/ was still emitted):\n${err.stdout ?? ''}\n`);
       });
@@ -53,6 +57,18 @@ export function ensureBuilt(): Promise<void> {
     }
   })();
   return built;
+}
+
+/** dist/engine/cli.js is newer than every engine source file. */
+function distIsFresh(): boolean {
+  const built = statSync(CLI, { throwIfNoEntry: false })?.mtimeMs;
+  if (built === undefined) return false;
+  const newest = (dir: string): number =>
+    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
+      const p = join(dir, e.name);
+      return Math.max(m, e.isDirectory() ? newest(p) : e.name.endsWith('.ts') || e.name.endsWith('.json') ? statSync(p).mtimeMs : 0);
+    }, 0);
+  return newest(join(ROOT, 'engine')) < built;
 }
 
 export interface PlayRun extends CliRun {
