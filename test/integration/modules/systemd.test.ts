@@ -125,18 +125,19 @@ describe('systemd on a real host', () => {
     expect((await play(t, UNMASK)).changed).toBe(0);
   });
 
-  it('a start that fails reports the unit error (missing Requires=containerd.service)', async () => {
+  // (containerd.service itself is installed in the test image now, disabled: a unit no host has)
+  it('a start that fails reports the unit error (missing Requires=tsplay-absent.service)', async () => {
     const res = await play(
       t,
       `- copy:
     dest: /etc/systemd/system/tsplay-needs.service
-    content: "[Unit]\\nRequires=containerd.service\\nAfter=containerd.service\\n[Service]\\nExecStart=/bin/sleep infinity\\n"
+    content: "[Unit]\\nRequires=tsplay-absent.service\\nAfter=tsplay-absent.service\\n[Service]\\nExecStart=/bin/sleep infinity\\n"
 - systemd: { name: tsplay-needs, state: started }
 `,
     );
     expect(res.code).toBe(2);
     expect(res.failed).toBe(1);
-    expect(res.stdout).toContain('failed: [w42] systemd => systemctl start tsplay-needs.service failed (exit 5): Failed to start tsplay-needs.service: Unit containerd.service not found.');
+    expect(res.stdout).toContain('failed: [w42] systemd => systemctl start tsplay-needs.service failed (exit 5): Failed to start tsplay-needs.service: Unit tsplay-absent.service not found.');
     expect(res.stdout).toContain('  systemctl status tsplay-needs.service:');
   });
 
