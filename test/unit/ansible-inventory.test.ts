@@ -105,13 +105,14 @@ describe.skipIf(!hasAnsible).concurrent('Ansible inventory compatibility (skippe
       }
     });
 
-    it.skipIf(c.patterns.length === 0)('play host patterns select what ansible-playbook --list-hosts selects', async () => {
+    // A case without patterns or limits has no such test (rather than a skipped one).
+    if (c.patterns.length > 0) it('play host patterns select what ansible-playbook --list-hosts selects', async () => {
       const { ours, theirs } = await bothListHosts(name, sources, c.patterns);
       expect(theirs).toHaveLength(c.patterns.length);
       expect(Object.fromEntries(c.patterns.map((p, i) => [p, ours[i]]))).toEqual(Object.fromEntries(c.patterns.map((p, i) => [p, theirs[i]])));
     });
 
-    it.skipIf(!c.limits?.length)('-l limits select what ansible-playbook -l selects', async () => {
+    if (c.limits?.length) it('-l limits select what ansible-playbook -l selects', async () => {
       for (const limit of c.limits ?? []) {
         const { ours, theirs } = await bothListHosts(name, sources, ['all'], limit);
         expect(ours, `-l ${limit}`).toEqual(theirs);
