@@ -27,6 +27,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { shellQuote } from '../../engine/connect/shell.js';
 import { ensureClusterBinaries, startCluster, type TestCluster } from '../cluster/cluster.js';
 import { bootHosts, ensureHostTools, ensureImage, sshExec, type TestHosts } from '../hosts/harness.js';
 import type { BridgeNetwork } from '../hosts/network.js';
@@ -305,20 +306,15 @@ async function prepareRuntime(ssh: LocalCluster['ssh'], n: LocalNode, mode: Node
           'set -e',
           // Debian's containerd as packaged (its config already names Debian's CNI plugin dir).
           'mkdir -p /etc/cni/net.d',
-          `printf '%s' ${shq(cniConfig(n.index))} > /etc/cni/net.d/10-tsplay-test.conflist`,
+          `printf '%s' ${shellQuote(cniConfig(n.index))} > /etc/cni/net.d/10-tsplay-test.conflist`,
           'systemctl enable --now containerd.service 2>&1',
           // containerd answers CRI on its socket once its plugins are up
           'for i in $(seq 100); do [ -S /run/containerd/containerd.sock ] && break; sleep 0.1; done',
           '[ -S /run/containerd/containerd.sock ]',
         ].join('\n')
-      : `printf '%s' ${shq(CONTAINERD_STANDIN_UNIT)} > /etc/systemd/system/containerd.service && systemctl daemon-reload && systemctl enable --now containerd.service 2>&1`;
+      : `printf '%s' ${shellQuote(CONTAINERD_STANDIN_UNIT)} > /etc/systemd/system/containerd.service && systemctl daemon-reload && systemctl enable --now containerd.service 2>&1`;
   const r = await ssh(n.name, script);
   if (r.code !== 0) throw new Error(`container runtime on ${n.name}: ${r.stdout}${r.stderr}`);
-}
-
-/** POSIX single quotes for the harness's own scripts (tsplay has its own quoting in engine/connect). */
-function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 export async function startLocalCluster(opts: LocalClusterOptions): Promise<LocalCluster> {

@@ -25,40 +25,21 @@ export interface Credentials {
   token?: string;
 }
 
-/** GET https://ADDRESS:PORT/PATH, verifying the server's certificate against `caPem` (by IP SAN). */
-export function httpsGet(address: string, port: number, path: string, caPem: string, creds: Credentials = {}): Promise<Reply> {
+/**
+ * GET http(s)://ADDRESS:PORT/PATH. With `caPem`, over TLS, verifying the server's certificate
+ * against it (by IP SAN) and presenting `creds`; without, plain HTTP (kube-proxy's /healthz).
+ */
+export function get(address: string, port: number, path: string, caPem?: string, creds: Credentials = {}): Promise<Reply> {
+  const url = `${caPem ? 'https' : 'http'}://${address}:${port}${path}`;
   return new Promise((resolve, reject) => {
-    const req = https.get(
-      {
-        host: address,
-        port,
-        path,
-        ca: caPem,
-        cert: creds.cert,
-        key: creds.key,
-        headers: creds.token ? { Authorization: `Bearer ${creds.token}` } : {},
-        timeout: 10_000,
-        agent: false,
-      },
-      (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`GET https://${address}:${port}${path}: timeout`)));
-    req.on('error', reject);
-  });
-}
-
-export function httpGet(address: string, port: number, path: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: address, port, path, timeout: 10_000, agent: false }, (res) => {
+    const options = { host: address, port, path, timeout: 10_000, agent: false as const, headers: creds.token ? { Authorization: `Bearer ${creds.token}` } : {} };
+    const onReply = (res: http.IncomingMessage) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET http://${address}:${port}${path}: timeout`)));
+    };
+    const req = caPem ? https.get({ ...options, ca: caPem, cert: creds.cert, key: creds.key }, onReply) : http.get(options, onReply);
+    req.on('timeout', () => req.destroy(new Error(`GET ${url}: timeout`)));
     req.on('error', reject);
   });
 }

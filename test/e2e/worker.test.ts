@@ -21,7 +21,7 @@ import { parseUnit, seed003KubeletConfig, seed004KubeProxyConfig, seedFeatureGat
 import { apiFrom, csrObject, until, type Api } from '../integration/k8s/fixture.js';
 import { ensureBuilt } from '../integration/modules/fixture.js';
 import { CLUSTER_DNS_IP, KERNEL_FORCED_KUBELET_CONFIG, KERNEL_FORCED_KUBE_PROXY_CONFIG, KUBERNETES_SERVICE_IP, startLocalCluster, type LocalCluster, type LocalNode } from './local-cluster.js';
-import { clientCertificate, describeConditions, httpGet, httpsGet, kubeconfigCredentials, kubeletApiTestToken, type NodeCondition } from './node-checks.js';
+import { clientCertificate, describeConditions, get as httpGet, kubeconfigCredentials, kubeletApiTestToken, type NodeCondition } from './node-checks.js';
 
 const FIRST = 151;
 const COUNT = 3;
@@ -319,7 +319,7 @@ describe('playbooks/worker.yml on 3 real hosts and a real control plane', () => 
     const adminCreds = kubeconfigCredentials(lc.cluster.adminKubeconfig);
     const saToken = await kubeletApiTestToken(admin);
     for (const n of lc.nodes) {
-      const get = (creds = {}) => httpsGet(n.ip, 10250, '/metrics', caPem, creds);
+      const get = (creds = {}) => httpGet(n.ip, 10250, '/metrics', caPem, creds);
       // anonymous: authentication.anonymous.enabled false
       expect(await get()).toEqual({ status: 401, body: 'Unauthorized' });
       // a token the apiserver does not know (webhook authentication)
