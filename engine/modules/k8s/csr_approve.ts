@@ -19,7 +19,10 @@
  * A 409 on approval re-reads the CSR and evaluates it again; the approval goes only to the object
  * that was evaluated (same metadata.uid), never to a CSR replaced under the same name.
  * For the client signer, the bootstrap token secrets are read so that a token proves only the
- * node it was issued for (csr-policy.ts).
+ * node it was issued for (csr-policy.ts). CSRs are judged against every node of the play as well
+ * as `nodes` (knownNodes): a per-node task (nodes: [one]) still sees, and warns about, a request
+ * made with its node's token for another node of the play, and leaves another node's genuine CSR
+ * to that node's task.
  *
  * Registers approved (name, node), already_approved, denied, rejected (name, reason), waiting.
  * Note: the controller-manager removes approved CSRs after an hour, so a later run finds none and
