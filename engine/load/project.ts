@@ -8,6 +8,7 @@ import { addPlaybookVarsDir, loadInventory, resolveInventoryPath } from './inven
 import type { Playbook } from './model.js';
 import { matchLimit, PatternError, suggestion } from './patterns.js';
 import { loadPlaybook } from './playbook.js';
+import { withVaultKeyring, type VaultKeyring } from './vault-keyring.js';
 import { unwrapSecrets } from './yaml-file.js';
 import { dict } from '../dict.js';
 
@@ -20,6 +21,8 @@ export interface LoadRequest {
   /** A host pattern name that matches nothing is an error (Ansible: a warning, and it is ignored). */
   strict?: boolean;
   cwd: string;
+  /** The run's vault passwords (readVaultPasswords); none: vault-encrypted data is an error. */
+  vault?: VaultKeyring;
 }
 
 export interface LoadedProject {
@@ -32,6 +35,10 @@ export interface LoadedProject {
 }
 
 export function loadProject(req: LoadRequest): LoadedProject {
+  return withVaultKeyring(req.vault, () => loadAll(req));
+}
+
+function loadAll(req: LoadRequest): LoadedProject {
   const diags = new Diagnostics();
   const extraVars = parseExtraVars(req.extraVars, req.cwd, diags);
   const sources: string[] = [];
