@@ -49,7 +49,8 @@ export class VaultKeyring {
       envelope = parseVaultText(text);
     } catch (err) {
       if (!(err instanceof VaultFormatError)) throw err;
-      throw new VaultError(`malformed vault data: ${err.message}`, 'make it again with ansible-vault encrypt (a file) or ansible-vault encrypt_string (a !vault value), and paste the whole output');
+      const label = /^\$ANSIBLE_VAULT;1\.2;[^;\n]*;([^;\s]+)/.exec(text)?.[1];
+      throw new VaultError(`malformed vault data: ${err.message}`, 'make it again with ansible-vault encrypt (a file) or ansible-vault encrypt_string (a !vault value), and paste the whole output', label);
     }
     const id = envelope.vaultId;
     if (this.passwords.length === 0) {
