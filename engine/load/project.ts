@@ -9,7 +9,7 @@ import type { Playbook } from './model.js';
 import { matchLimit, PatternError, suggestion } from './patterns.js';
 import { loadPlaybook } from './playbook.js';
 import { withVaultKeyring, type VaultKeyring } from './vault-keyring.js';
-import { unwrapSecrets } from './yaml-file.js';
+import { parseYamlText, unwrapSecrets } from './yaml-file.js';
 import { dict } from '../dict.js';
 
 export interface LoadRequest {
@@ -90,6 +90,11 @@ export function parseExtraVars(items: string[], cwd: string, diags: Diagnostics)
         continue;
       }
       Object.assign(out, loadVarsFile(file, diags));
+    } else if (/^\s*[{[]/.test(item) && item.includes('!vault')) {
+      // A !vault value here decrypts as in a file (the plain YAML parse would keep the ciphertext).
+      const doc = parseYamlText(item, '-e', diags);
+      if (doc?.value && typeof doc.value === 'object' && !Array.isArray(doc.value)) Object.assign(out, unwrapSecrets(doc.value));
+      else if (doc) diags.add(`-e: not a JSON/YAML mapping`, undefined, `write -e '{"name": !vault "..."}' or -e @vars.yml`, 'options');
     } else if (/^\s*[{[]/.test(item)) {
       try {
         const parsed = parseYaml(item) as unknown;

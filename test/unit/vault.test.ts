@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Diagnostics, DiagnosticsError } from '../../engine/errors.js';
 import { inventoryVarsOf } from '../../engine/load/inventory.js';
 import { loadInventory } from '../../engine/load/inventory-sources.js';
-import { loadProject } from '../../engine/load/project.js';
+import { loadProject, parseExtraVars } from '../../engine/load/project.js';
 import { decryptVault, encryptVault, parseVaultText, VaultFormatError } from '../../engine/load/vault.js';
 import { VaultError, VaultKeyring, withVaultKeyring, type VaultPassword } from '../../engine/load/vault-keyring.js';
 import { secrets } from '../../engine/secrets.js';
@@ -179,6 +179,29 @@ ${await encryptString('inline_prod', PLAIN.inline_prod, PROD, '          ')}    
     for (const [name, value] of Object.entries(theirs)) expect(ours[name], name).toEqual(value);
     expect(Object.keys(theirs).sort()).toEqual(Object.keys(PLAIN).filter((n) => n !== 'json_secret').sort());
     for (const [name, value] of Object.entries(PLAIN)) if (name !== 'json_secret') expect(ours[name], name).toBe(value);
+  });
+
+  it('an INI inventory encrypted whole loads as ansible-inventory reads it', async () => {
+    const ini = join(dir, 'hosts.ini');
+    await encryptFile(ini, '[db]\ndb1 ansible_host=10.0.0.5 port=5433\n\n[db:vars]\nengine=postgres\n', PROD);
+    const diags = new Diagnostics();
+    const inv = withVaultKeyring(keyring(), () => loadInventory([ini], diags));
+    expect(diags.items).toEqual([]);
+    const { stdout } = await run('ansible-inventory', ['-i', ini, '--list', ...vaultArgs()]);
+    const theirs = JSON.parse(stdout) as { _meta: { hostvars: Record<string, unknown> }; db: { hosts: string[] } };
+    expect(inventoryVarsOf(inv, 'db1')).toEqual(theirs._meta.hostvars.db1);
+    expect(inv.groups.get('db')!.hosts).toEqual(theirs.db.hosts);
+  });
+
+  it('-e with a !vault value decrypts as in a file', async () => {
+    const text = await encryptToText('from-the-command-line', PROD);
+    const diags = new Diagnostics();
+    const vars = withVaultKeyring(keyring(), () => parseExtraVars([`{"cli_secret": !vault ${JSON.stringify(text)}}`], dir, diags));
+    expect(diags.items).toEqual([]);
+    expect(vars).toEqual({ cli_secret: 'from-the-command-line' });
+    const without = new Diagnostics();
+    expect(withVaultKeyring(undefined, () => parseExtraVars([`{"cli_secret": !vault ${JSON.stringify(text)}}`], dir, without)).cli_secret).not.toContain('$ANSIBLE_VAULT');
+    expect(without.items.map((d) => d.message)).toEqual(["cannot decrypt the !vault value of 'cli_secret' (vault id 'prod'): no vault password was given"]);
   });
 
   it('decrypted values are secrets: masked wherever output shows them', () => {
