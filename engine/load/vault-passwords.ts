@@ -121,7 +121,7 @@ export async function readVaultPasswords(sources: VaultPasswordSource[], io: Vau
 
 function readPasswordFile(source: VaultPasswordSource, cwd: string, earlier: VaultKeyring): Buffer {
   const file = resolve(cwd, source.file!.replace(/^~(?=\/|$)/, homedir()));
-  const what = `${source.given}`;
+  const what = source.given;
   if (!existsSync(file)) throw new VaultError(`${what}: vault password file not found: ${file}`, 'give the path of a file holding the password (relative to the current directory), or of a script printing it');
   const st = statSync(file);
   if (st.isDirectory()) throw new VaultError(`${what}: ${file} is a directory, not a vault password file`, 'give the path of a file holding the password');

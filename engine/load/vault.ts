@@ -11,6 +11,7 @@
  * business; this file only knows one password and one text.
  */
 import { createCipheriv, createDecipheriv, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 
 export const VAULT_HEADER = '$ANSIBLE_VAULT';
 /** Ansible's label for a password given without one, and the id of a 1.1 text (no label in it). */
@@ -25,6 +26,18 @@ const LINE = 80;
 /** The text is vault data, as Ansible's is_encrypted decides: it starts with the header. */
 export function isVaultText(text: string): boolean {
   return text.startsWith(VAULT_HEADER);
+}
+
+/** A regular file that starts with the vault header (read no further: it may be large or binary). */
+export function isVaultFile(file: string): boolean {
+  if (!statSync(file).isFile()) return false;
+  const head = Buffer.alloc(VAULT_HEADER.length);
+  const fd = openSync(file, 'r');
+  try {
+    return readSync(fd, head, 0, head.length, 0) === head.length && head.toString('latin1') === VAULT_HEADER;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Malformed vault data (not a wrong password: that is decryptVault returning undefined). */
