@@ -4,6 +4,7 @@ import { DiagnosticsError, EXIT, formatDiagnostic } from '../errors.js';
 import { tasksIn } from '../load/model.js';
 import { matchHosts } from '../load/patterns.js';
 import { loadProject, type LoadedProject } from '../load/project.js';
+import { openVaultKeyring, PromptInterrupted, promptHidden, vaultSettingsFromEnv } from '../load/vault-passwords.js';
 import { reportCollector } from '../report/collect.js';
 import { plainReporter } from '../report/plain.js';
 import { createConnections } from '../run/connections.js';
@@ -37,6 +38,11 @@ interface RunCliOptions {
   forceHandlers?: boolean;
   report?: string;
   detailedExitcode?: boolean;
+  vaultId: string[];
+  vaultPasswordFile: string[];
+  vaultPassFile: string[];
+  askVaultPass?: boolean;
+  askVaultPassword?: boolean;
 }
 
 export const RUN_EXAMPLES = `
@@ -46,6 +52,7 @@ Examples:
   tsplay playbooks/worker.yml -i staging -l 'workers:!w3'    all workers but w3
   tsplay site.yml -i hosts.yml -t kubelet -e kubelet_version=1.34.1
   tsplay playbooks/worker.yml -i prod --shard 1/4 --report shard-1.json   one of four controllers
+  tsplay site.yml -i prod --vault-id prod@~/.vault-prod      decrypt !vault values and ansible-vault files
 
 Exit codes: 0 ok, 1 error, 2 a host failed, 3 a host unreachable, 4 parse or validation error,
 5 bad options, 99 interrupted.`;
@@ -82,6 +89,12 @@ export function defineRun(cmd: Command, done: (code: number) => void): Command {
     .option('--report <file>', 'write the run (a plan, with --check) as JSON (.json, schema tsplay.report/v1) or Markdown (.md)')
     .option('--detailed-exitcode', 'with --check: exit 0 when nothing would change, 2 when changes are pending, 1 on error; with or without --check: 6 when converged but a task warned (forged CSRs pending)')
     .option('-v, --verbose', 'more output (-vvv for the most)', countVerbose, 0)
+    // Ansible Vault: !vault values and files encrypted by ansible-vault decrypt with these (engine/load/vault-passwords.ts).
+    .option('--vault-id <[label@]source>', "a vault password: SOURCE is a file holding it, an executable printing it (NAME-client scripts get --vault-id LABEL), or 'prompt'; LABEL (default: default) is tried first for 1.2 vault data of that id (repeatable; also ANSIBLE_VAULT_IDENTITY_LIST)", collectRaw, [])
+    .option('--vault-password-file <file>', 'a file holding the vault password, or an executable printing it (repeatable; also ANSIBLE_VAULT_PASSWORD_FILE). Without any, vault data is an error (exit 4), never used as is', collectRaw, [])
+    .addOption(new Option('--vault-pass-file <file>', 'same as --vault-password-file').hideHelp().argParser(collectRaw).default([]))
+    .option('--ask-vault-pass', 'ask for the vault password on the terminal (not echoed)')
+    .addOption(new Option('--ask-vault-password', 'same as --ask-vault-pass').hideHelp())
     .addHelpText('after', RUN_EXAMPLES)
     .action(async (playbookPath: string, opts: RunCliOptions) => done(await run(playbookPath, opts)));
 }
@@ -89,8 +102,11 @@ export function defineRun(cmd: Command, done: (code: number) => void): Command {
 async function run(playbookPath: string, opts: RunCliOptions): Promise<number> {
   let project: LoadedProject;
   try {
-    project = loadProject({ playbook: playbookPath, inventory: opts.inventory, extraVars: opts.extraVars, limit: opts.limit, strict: opts.strict, cwd: process.cwd() });
+    const vaultFlags = { vaultId: opts.vaultId, vaultPasswordFile: [...opts.vaultPasswordFile, ...opts.vaultPassFile], askVaultPass: opts.askVaultPass || opts.askVaultPassword };
+    const vault = await openVaultKeyring(vaultFlags, vaultSettingsFromEnv(), { cwd: process.cwd(), prompt: promptHidden, warn: (w) => process.stderr.write(`[WARNING]: ${secrets.redact(w)}\n`) });
+    project = loadProject({ playbook: playbookPath, inventory: opts.inventory, extraVars: opts.extraVars, limit: opts.limit, strict: opts.strict, cwd: process.cwd(), vault });
   } catch (err) {
+    if (err instanceof PromptInterrupted) return EXIT.interrupted;
     if (!(err instanceof DiagnosticsError)) throw err;
     for (const d of err.diagnostics) process.stderr.write(secrets.redact(formatDiagnostic(d)) + '\n');
     process.stderr.write(`${err.diagnostics.length} problem${err.diagnostics.length === 1 ? '' : 's'} found; nothing was run.\n`);

@@ -7,14 +7,14 @@
  * host_group_vars plugin finds them. Later sources add to and override earlier ones.
  */
 import { dict } from '../dict.js';
-import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
 import { Diagnostics } from '../errors.js';
 import { expandHostPattern, HostRangeError, parseAddress } from './host-range.js';
 import { addChild, addHost, emptyInventory, ensureGroup, loadVarsFile, reconcile, setGroupVar, type Inventory, type VarMap } from './inventory.js';
 import { readIniInventory } from './inventory-ini.js';
 import { validateAt, validators } from './validate.js';
-import { parseYamlText, pointerJoin, type LoadedYaml } from './yaml-file.js';
+import { parseYamlText, pointerJoin, readLoadedText, type LoadedYaml } from './yaml-file.js';
 
 /** A source with a comma that is no existing path is a host list, as in Ansible's host_list plugin. */
 export function isHostList(source: string, cwd: string): boolean {
@@ -87,7 +87,8 @@ const YAML_EXTENSIONS = new Set(['.yml', '.yaml', '.json', '']);
 
 /** A file, tried as Ansible's plugins try it: YAML (by extension or none), else INI. */
 function readFile(inv: Inventory, file: string, diags: Diagnostics): void {
-  const text = readFileSync(file, 'utf8');
+  const text = readLoadedText(file, diags)?.text;
+  if (text === undefined) return;
   if (text.startsWith('#!') && isExecutable(file)) {
     diags.add(`inventory scripts are not supported: ${file} is executable and starts with #!`, { file, line: 1, col: 1 }, 'write its hosts as a YAML or INI inventory and pass that file with -i');
     return;
@@ -101,6 +102,8 @@ function readFile(inv: Inventory, file: string, diags: Diagnostics): void {
     const yamlDiags = new Diagnostics();
     const doc = parseYamlText(text, file, yamlDiags);
     if (doc && doc.value && typeof doc.value === 'object' && !Array.isArray(doc.value)) {
+      // It is YAML: what parsing found (a !vault value that does not decrypt) stands.
+      for (const d of yamlDiags.items) diags.add(d.message, d.place, d.hint, d.kind);
       readYamlInventory(inv, doc, diags);
       return;
     }

@@ -14,6 +14,7 @@ import { editDistance, matchHosts, PatternError, suggestion } from './patterns.j
 import { expandRoles, parseRoleRef, roleSearchPath } from './roles.js';
 import { asList, loadTaskList, type TaskLoadContext } from './tasks.js';
 import { validateAt, validators } from './validate.js';
+import { isVaultFile } from './vault.js';
 import { findModule } from '../modules/registry.js';
 import { loadYamlFile, pointerJoin, type LoadedYaml } from './yaml-file.js';
 import { dict } from '../dict.js';
@@ -168,6 +169,11 @@ function checkVariables(playbook: Playbook, inv: Inventory, extraVars: VarMap, d
       const found = findControllerFile(f.ref.kind, f.ref.name, f.baseDir, f.role);
       if (!found) {
         diags.add(`${f.ref.kind === 'templates' ? 'template' : 'file'} '${f.ref.name}' not found on the controller`, f.place, `looked in: ${candidatePaths(f.ref.kind, f.ref.name, f.baseDir, f.role).join(', ')}`);
+        continue;
+      }
+      // Ansible decrypts a vaulted src/template file; tsplay would ship the ciphertext.
+      if (isVaultFile(found)) {
+        diags.add(`${f.ref.kind === 'templates' ? 'template' : 'file'} '${f.ref.name}' is vault-encrypted, and tsplay does not decrypt controller files`, f.place, 'decrypt the file (ansible-vault decrypt) and keep its secrets as !vault values or in an encrypted vars file, read with {{ name }}');
         continue;
       }
       if (!f.ref.template) continue;
