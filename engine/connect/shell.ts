@@ -11,6 +11,68 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+export class ShellSplitError extends Error {
+  constructor(
+    message: string,
+    readonly column: number, // 0-based offset in the text
+  ) {
+    super(message);
+    this.name = 'ShellSplitError';
+  }
+}
+
+/**
+ * Python's shlex.split(text, comments) in POSIX mode, the inverse of shellQuote: how Ansible splits
+ * INI inventory host lines (comments: true) and ssh argument strings (comments: false). Throws
+ * ShellSplitError on an open quote or a trailing backslash.
+ */
+export function shellSplit(text: string, options: { comments: boolean }): string[] {
+  const tokens: string[] = [];
+  let token = '';
+  let quoted = false;
+  let state: ' ' | 'a' | '"' | "'" = ' ';
+  let quoteStart = 0;
+  const isSpace = (c: string): boolean => c === ' ' || c === '\t' || c === '\r' || c === '\n';
+  const emit = (): void => {
+    if (token || quoted) tokens.push(token);
+    token = '';
+    quoted = false;
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (state === ' ' || state === 'a') {
+      if (isSpace(c)) {
+        if (state === 'a') emit();
+        state = ' ';
+      } else if (c === '#' && options.comments) {
+        break; // a comment runs to the end of the line, also inside a word
+      } else if (c === "'" || c === '"') {
+        state = c;
+        quoteStart = i;
+      } else if (c === '\\') {
+        if (i + 1 >= text.length) throw new ShellSplitError('no character after a backslash', i);
+        token += text[++i];
+        state = 'a';
+      } else {
+        token += c;
+        state = 'a';
+      }
+    } else if (c === state) {
+      quoted = true;
+      state = 'a';
+    } else if (c === '\\' && state === '"') {
+      if (i + 1 >= text.length) throw new ShellSplitError('no character after a backslash', i);
+      const next = text[++i]!;
+      token += next === '"' || next === '\\' ? next : `\\${next}`;
+    } else {
+      token += c;
+    }
+  }
+  if (state === '"' || state === "'") throw new ShellSplitError(`no closing ${state} quote`, quoteStart);
+  emit();
+  return tokens;
+}
+
 export interface BecomePlan {
   /** What sudo prints on stderr when it wants the password; random so no command output can fake it. */
   prompt: string;
