@@ -1,7 +1,8 @@
 /**
- * Turns (command, ExecOptions) into the one string a transport runs, plus the bytes that must reach
- * the command's stdin before the caller's own. Shared by the SSH and local transports so `become`
- * and `env` behave identically over both.
+ * Shell words: shellQuote and its inverse shellSplit (the only ones). And prepareCommand: turns
+ * (command, ExecOptions) into the one string a transport runs, plus the bytes that must reach the
+ * command's stdin before the caller's own. Shared by the SSH and local transports so `become` and
+ * `env` behave identically over both.
  */
 import { randomBytes } from 'node:crypto';
 import type { BecomeOptions, ExecOptions } from './types.js';
