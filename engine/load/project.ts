@@ -20,6 +20,8 @@ export interface LoadRequest {
   /** A host pattern name that matches nothing is an error (Ansible: a warning, and it is ignored). */
   strict?: boolean;
   cwd: string;
+  /** Searched for roles after the playbook's own places (roles_path). */
+  rolesPath?: string[];
 }
 
 export interface LoadedProject {
@@ -59,7 +61,7 @@ export function loadProject(req: LoadRequest): LoadedProject {
       diags.add(`--limit: ${err.message}`, undefined, err.hint, 'options');
     }
   }
-  const playbook = loadPlaybook(req.playbook, inventory, extraVars, diags, req.cwd, { strict: !!req.strict, warn: (w) => warnings.push(w) });
+  const playbook = loadPlaybook(req.playbook, inventory, extraVars, diags, req.cwd, { strict: !!req.strict, warn: (w) => warnings.push(w), rolesPath: req.rolesPath });
   diags.throwIfAny();
   return { playbook: playbook!, inventory, extraVars, selected, warnings };
 }
