@@ -10,6 +10,7 @@ import { namesSecret, secrets } from '../secrets.js';
 import { JOB_DEFAULTS, jobName, jobYaml, type JobSpec } from '../shard/job.js';
 import { shardOf } from '../run/rendezvous.js';
 import { collectRaw, collectTags, countVerbose, positiveInt } from './common.js';
+import { effectiveSettings } from './settings.js';
 
 interface JobOptions {
   inventory: string;
@@ -93,7 +94,9 @@ function job(playbook: string, opts: JobOptions): number {
     // -e @FILE names a file in the pod (often a mounted Secret): checked here only when it is here too.
     const local = opts.extraVars.filter((e) => !e.startsWith('@') || existsSync(resolve(e.slice(1))));
     // Strict: a Job printed for a mistyped -l would run every shard for nothing.
-    const project = loadProject({ playbook, inventory: opts.inventory, extraVars: local, limit: opts.limit, strict: true, cwd: process.cwd() });
+    // The pods run the same image from the same directory: roles_path (TSPLAY_ROLES_PATH, ansible.cfg) as a run here finds it.
+    const rolesPath = effectiveSettings({}).values.DEFAULT_ROLES_PATH.value as string[];
+    const project = loadProject({ playbook, inventory: opts.inventory, extraVars: local, limit: opts.limit, strict: true, cwd: process.cwd(), rolesPath });
     hosts = [...project.selected];
     // A value given inline is written into the manifest, for anyone who can read the Job. Refused:
     // a secret by name or declaration (any shape, any length), or a value the project holds secret.

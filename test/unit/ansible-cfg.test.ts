@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Diagnostics } from '../../engine/errors.js';
 import { findAnsibleCfg, resolveSettings, type ResolvedSettings } from '../../engine/load/ansible-cfg.js';
 import { parseIniConfig } from '../../engine/load/ini-config.js';
+import { runSettings } from '../../engine/cli/settings.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tsplay-cfg-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -228,5 +229,18 @@ describe('settings: types, paths and precedence', () => {
   it('host_key_checking = False is said to mean accept-new, never accepting a changed key', () => {
     const { s } = settings('[defaults]\nhost_key_checking = False\n');
     expect(s.notes.join('\n')).toMatch(/host_key_checking = False .*records the keys of hosts not yet in known_hosts .*still refuses a host whose key changed/);
+  });
+});
+
+describe('settings as a run uses them', () => {
+  it('host_key_checking = False is accept-new; an explicit timeout beats the ssh config; Ansible\'s default ssh_args says nothing', () => {
+    const { s } = settings('[defaults]\nhost_key_checking = False\ntimeout = 30\nremote_user = deploy\ntransport = paramiko\n[privilege_escalation]\nbecome = True\nbecome_user = admin\n');
+    const run = runSettings(s);
+    expect(run.connection).toMatchObject({ acceptNewHostKeys: true, connectTimeoutMs: 30_000, defaults: { timeoutMs: 30_000, user: 'deploy', connection: 'ssh', sshArgs: {} } });
+    expect(run.become).toEqual({ become: true, user: 'admin' });
+    const plain = runSettings(settings(undefined).s);
+    expect(plain.connection).toMatchObject({ acceptNewHostKeys: false, connectTimeoutMs: 10_000, defaults: { timeoutMs: undefined, connection: undefined } });
+    expect(plain.forks).toBe(50);
+    expect(plain.inventory).toBeUndefined();
   });
 });
