@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { DiagnosticsError, EXIT, formatDiagnostic } from '../errors.js';
 import { describeOrigin, display } from '../load/ansible-cfg.js';
 import { countVerbose } from './common.js';
-import { addSettingOptions, effectiveSettings, type SettingFlags } from './settings.js';
+import { addInventoryOption, addSettingOptions, effectiveSettings, type SettingFlags } from './settings.js';
 
 interface ConfigCliOptions extends SettingFlags {
   onlyChanged?: boolean;
@@ -17,6 +17,7 @@ interface ConfigCliOptions extends SettingFlags {
 
 export function defineConfig(cmd: Command, done: (code: number) => void): Command {
   cmd.description('Print the effective settings (flags, TSPLAY_*/ANSIBLE_* variables, ansible.cfg, defaults) and where each came from, like ansible-config dump.');
+  addInventoryOption(cmd);
   addSettingOptions(cmd);
   return cmd
     .option('--only-changed', 'only the settings not at their default (as ansible-config dump --only-changed)')

@@ -17,7 +17,7 @@ import { parseShard, shardHosts, ShardError, type Shard } from '../run/rendezvou
 import { addAnsibleRunOptions, refusedFlag, REFUSED_HELP, type AnsibleRunFlags } from './ansible-flags.js';
 import { collectRaw, collectTags, countVerbose, exitCode, reportNameError, writeReport } from './common.js';
 import { donePrompting } from './password-prompt.js';
-import { addSettingOptions, askPasswords, effectiveSettings, runSettings, type RunSettings, type SettingFlags } from './settings.js';
+import { addInventoryOption, addSettingOptions, askPasswords, effectiveSettings, runSettings, type RunSettings, type SettingFlags } from './settings.js';
 
 interface RunCliOptions extends SettingFlags, AnsibleRunFlags {
   strict?: boolean;
@@ -62,11 +62,8 @@ export function defineRun(cmd: Command, done: (code: number) => void): Command {
   cmd
     .description('Run a playbook: converge hosts, idempotently, with an honest --check (the default command).')
     .argument('<playbook>', 'playbook file (YAML list of plays)');
-  // Settings also read from ansible.cfg and ANSIBLE_* (-i, -f, -u, -b, -K, -c, -T, ...): settings.ts.
-  addSettingOptions(cmd);
-  // ansible-playbook's own flags: --start-at-task, --list-tags, --flush-cache, and those refused.
-  addAnsibleRunOptions(cmd);
-  return cmd
+  addInventoryOption(cmd);
+  cmd
     .option('-C, --check', 'do not change anything; report what would change')
     .option('-D, --diff', 'show a unified diff of every file change')
     .option('-l, --limit <pattern>', 'limit to hosts matching PATTERN (a,b or a:b union, a:!b exclusion, a:&b intersection, globs, ~regex, web[0] / web[1:] subscripts, @file with one pattern per line)')
@@ -80,7 +77,12 @@ export function defineRun(cmd: Command, done: (code: number) => void): Command {
     .option('--syntax-check', 'load and validate everything, then exit')
     .option('--force-handlers', 'run notified handlers even after an interrupt')
     .option('--report <file>', 'write the run (a plan, with --check) as JSON (.json, schema tsplay.report/v1) or Markdown (.md)')
-    .option('--detailed-exitcode', 'with --check: exit 0 when nothing would change, 2 when changes are pending, 1 on error; with or without --check: 6 when converged but a task warned (forged CSRs pending)')
+    .option('--detailed-exitcode', 'with --check: exit 0 when nothing would change, 2 when changes are pending, 1 on error; with or without --check: 6 when converged but a task warned (forged CSRs pending)');
+  // Settings also read from ansible.cfg and ANSIBLE_* (-f, -u, -b, -K, -c, -T, ...): settings.ts.
+  addSettingOptions(cmd);
+  // ansible-playbook's own flags: --start-at-task, --list-tags, --flush-cache, and those refused.
+  addAnsibleRunOptions(cmd);
+  return cmd
     .option('-v, --verbose', 'more output (-vvv for the most)', countVerbose, 0)
     .addHelpText('after', `${RUN_EXAMPLES}\n${SETTINGS_HELP}\n${REFUSED_HELP}`)
     .action(async (playbookPath: string, opts: RunCliOptions) => done(await run(playbookPath, opts)));

@@ -54,10 +54,14 @@ function connectionType(value: string): string {
   return value;
 }
 
-/** Adds the setting flags to `cmd` (run and config take the same ones). */
+/** -i, first in the help (run and config take it). */
+export function addInventoryOption(cmd: Command): Command {
+  return cmd.option('-i, --inventory <inventory>', "inventory file (YAML, JSON or INI) or directory, or a host list 'h1,h2,'; a bare name means inventories/NAME/; repeatable, merged in order; default: inventory in ansible.cfg or ANSIBLE_INVENTORY", collectInventory);
+}
+
+/** Adds the other setting flags to `cmd` (run and config take the same ones). */
 export function addSettingOptions(cmd: Command): Command {
   return cmd
-    .option('-i, --inventory <inventory>', "inventory file (YAML, JSON or INI) or directory, or a host list 'h1,h2,'; a bare name means inventories/NAME/; repeatable, merged in order; default: inventory in ansible.cfg or ANSIBLE_INVENTORY", collectInventory)
     .addOption(new Option('-f, --forks <n>', 'tasks run in parallel across hosts (default 50, or forks in ansible.cfg)').argParser(positiveInt('--forks')))
     .option('--accept-new-host-keys', 'record unknown SSH host keys (like StrictHostKeyChecking=accept-new); changed keys are always refused. host_key_checking = False in ansible.cfg means the same')
     .option('-u, --user <user>', 'log in as USER where the inventory sets no ansible_user (remote_user in ansible.cfg)')

@@ -73,7 +73,7 @@ export function checkConnections(inv: Inventory, hosts: Iterable<string>, extraV
   for (const host of hosts) {
     if (isControllerName(inv, host)) continue;
     const vars = layeredVars([inventoryVarsOf(inv, host), extraVars]);
-    for (const [name, why] of Object.entries(UNUSED_VARS)) if (name in vars) note(`${name} ${why}`, host);
+    for (const [name, why] of Object.entries(UNUSED_VARS)) if (name in vars) note(`${name}: ${why}`, host);
     try {
       resolveConnectionSpec(host, vars, { ...resolveOptions(settings), onIgnored: (message) => note(message, host) });
     } catch (err) {
