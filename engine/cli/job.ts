@@ -11,6 +11,7 @@ import { namesSecret, secrets } from '../secrets.js';
 import { JOB_DEFAULTS, jobName, jobYaml, type JobSpec } from '../shard/job.js';
 import { shardOf } from '../run/rendezvous.js';
 import { collectRaw, collectTags, countVerbose, positiveInt } from './common.js';
+import { effectiveSettings } from './settings.js';
 
 interface JobOptions {
   inventory: string;
@@ -107,7 +108,9 @@ async function job(playbook: string, opts: JobOptions): Promise<number> {
     }
     const vaultFlags = { vaultId: opts.vaultId.filter((v) => here(sourceOf(v))), vaultPasswordFile: opts.vaultPasswordFile.filter(here) };
     const vault = await openVaultKeyring(vaultFlags, {}, { cwd: process.cwd(), prompt: () => Promise.reject(new Error('tsplay job never prompts')), warn: (w) => process.stderr.write(`[WARNING]: ${secrets.redact(w)}\n`) });
-    const project = loadProject({ playbook, inventory: opts.inventory, extraVars: local, limit: opts.limit, strict: true, cwd: process.cwd(), vault });
+    // The pods run the same image from the same directory: roles_path (TSPLAY_ROLES_PATH, ansible.cfg) as a run here finds it.
+    const rolesPath = effectiveSettings({}).values.DEFAULT_ROLES_PATH.value as string[];
+    const project = loadProject({ playbook, inventory: opts.inventory, extraVars: local, limit: opts.limit, strict: true, cwd: process.cwd(), vault, rolesPath });
     hosts = [...project.selected];
     // A value given inline is written into the manifest, for anyone who can read the Job. Refused:
     // a secret by name or declaration (any shape, any length), or a value the project holds secret.

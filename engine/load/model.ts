@@ -63,6 +63,8 @@ export interface Play {
   name: string;
   place: Place;
   hosts: string | string[];
+  /** The play's own tags (its tasks inherit them). */
+  tags: string[];
   vars: VarMap;
   varsFiles: VarMap; // merged content of vars_files
   roleDefaults: VarMap;

@@ -49,7 +49,12 @@ export interface PatternPolicy {
   warn: (message: string) => void;
 }
 
-export function loadPlaybook(file: string, inv: Inventory, extraVars: VarMap, diags: Diagnostics, cwd: string, patterns: PatternPolicy = { strict: true, warn: () => {} }): Playbook | undefined {
+/** The pattern policy, and where roles are looked for after the playbook's own places (roles_path). */
+export interface PlaybookLoadOptions extends PatternPolicy {
+  rolesPath?: string[];
+}
+
+export function loadPlaybook(file: string, inv: Inventory, extraVars: VarMap, diags: Diagnostics, cwd: string, patterns: PlaybookLoadOptions = { strict: true, warn: () => {} }): Playbook | undefined {
   const path = resolve(cwd, file);
   const doc = loadYamlFile(path, diags);
   if (!doc) return undefined;
@@ -68,7 +73,7 @@ export function loadPlaybook(file: string, inv: Inventory, extraVars: VarMap, di
 // Filled per play while loading, read by checkVariables.
 const playTemplates = new WeakMap<Play, Pick<TaskLoadContext, 'templates' | 'files'>>();
 
-function loadPlay(raw: RawPlay, pointer: string, doc: LoadedYaml, inv: Inventory, diags: Diagnostics, dir: string, cwd: string, patterns: PatternPolicy): Play {
+function loadPlay(raw: RawPlay, pointer: string, doc: LoadedYaml, inv: Inventory, diags: Diagnostics, dir: string, cwd: string, patterns: PlaybookLoadOptions): Play {
   const place = doc.placeOf(pointer);
   const hostsPlace = doc.placeOf(pointerJoin(pointer, 'hosts'));
   const unmatched = (term: string): void => {
@@ -88,13 +93,14 @@ function loadPlay(raw: RawPlay, pointer: string, doc: LoadedYaml, inv: Inventory
   const shared = { diags, tags: playTags, templates: [] as TaskLoadContext['templates'], files: [] as TaskLoadContext['files'] };
   const ctx: TaskLoadContext = { ...shared, doc, baseDir: dir };
   const roleRefs = (raw.roles ?? []).map((r, i) => parseRoleRef(r, doc, pointerJoin(pointerJoin(pointer, 'roles'), i)));
-  const roles = expandRoles(roleRefs, roleSearchPath(dir, cwd), shared, diags);
+  const roles = expandRoles(roleRefs, roleSearchPath(dir, cwd, patterns.rolesPath ?? []), shared, diags);
   const section = (key: 'pre_tasks' | 'tasks' | 'post_tasks' | 'handlers'): TaskNode[] => loadTaskList(raw[key], pointerJoin(pointer, key), ctx, []);
   const handlers = [...roles.handlers, ...(section('handlers').filter((h) => h.kind === 'task') as Task[])];
   const play: Play = {
     name: raw.name ?? String(raw.hosts),
     place,
     hosts: raw.hosts,
+    tags: playTags,
     vars: raw.vars ?? {},
     varsFiles,
     roleDefaults: roles.defaults,

@@ -23,6 +23,8 @@ export interface LoadRequest {
   cwd: string;
   /** The run's vault passwords (readVaultPasswords); none: vault-encrypted data is an error. */
   vault?: VaultKeyring;
+  /** Searched for roles after the playbook's own places (roles_path). */
+  rolesPath?: string[];
 }
 
 export interface LoadedProject {
@@ -66,7 +68,7 @@ function loadAll(req: LoadRequest): LoadedProject {
       diags.add(`--limit: ${err.message}`, undefined, err.hint, 'options');
     }
   }
-  const playbook = loadPlaybook(req.playbook, inventory, extraVars, diags, req.cwd, { strict: !!req.strict, warn: (w) => warnings.push(w) });
+  const playbook = loadPlaybook(req.playbook, inventory, extraVars, diags, req.cwd, { strict: !!req.strict, warn: (w) => warnings.push(w), rolesPath: req.rolesPath });
   diags.throwIfAny();
   return { playbook: playbook!, inventory, extraVars, selected, warnings };
 }

@@ -32,9 +32,9 @@ export interface ExpandedRoles {
   vars: VarMap;
 }
 
-export function roleSearchPath(playbookDir: string, cwd: string): string[] {
-  const fromEnv = (process.env.TSPLAY_ROLES_PATH ?? '').split(':').filter(Boolean);
-  return [...new Set([join(playbookDir, 'roles'), resolve(playbookDir, '..', 'roles'), join(cwd, 'roles'), ...fromEnv])];
+/** Beside the playbook, above it, in the cwd, then `rolesPath` (roles_path: TSPLAY_ROLES_PATH, ANSIBLE_ROLES_PATH, ansible.cfg). */
+export function roleSearchPath(playbookDir: string, cwd: string, rolesPath: string[]): string[] {
+  return [...new Set([join(playbookDir, 'roles'), resolve(playbookDir, '..', 'roles'), join(cwd, 'roles'), ...rolesPath.filter(Boolean)])];
 }
 
 export function parseRoleRef(raw: unknown, doc: LoadedYaml, pointer: string): RoleRef {

@@ -8,11 +8,9 @@
  * echoed). All are read before anything is loaded, as Ansible does.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, extname, resolve } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
-import { ReadStream } from 'node:tty';
 import { Diagnostics, DiagnosticsError } from '../errors.js';
 import { secrets } from '../secrets.js';
 import { DEFAULT_VAULT_ID, isVaultText } from './vault.js';
@@ -84,7 +82,7 @@ function sourceOf(slug: string, given: string): VaultPasswordSource {
 
 export interface VaultPasswordIO {
   cwd: string;
-  /** Asks on the terminal without echo (promptHidden). */
+  /** Asks on the terminal without echo (the CLI's askPassword). */
   prompt: (question: string) => Promise<string>;
   /** A source that failed while another gave a password (Ansible warns and goes on). */
   warn: (message: string) => void;
@@ -174,57 +172,9 @@ function strip(b: Buffer, chars: Set<number>): Buffer {
   return b.subarray(start, end);
 }
 
-/** Ctrl-C at the password prompt. */
-export class PromptInterrupted extends Error {
-  constructor() {
-    super('interrupted at the vault password prompt');
-    this.name = 'PromptInterrupted';
-  }
-}
-
 /**
- * Asks on the controlling terminal (/dev/tty, as getpass does) with echo off; stdin and stdout
- * may be pipes. No terminal: a VaultError saying to use a password file.
- */
-export function promptHidden(question: string): Promise<string> {
-  let fd: number;
-  try {
-    fd = openSync('/dev/tty', 'r+');
-  } catch {
-    return Promise.reject(new VaultError(`--ask-vault-pass needs a terminal to ask on, and tsplay has none`, 'give the password in a file instead: --vault-password-file FILE or --vault-id LABEL@FILE (an executable file is run and prints it)'));
-  }
-  const input = new ReadStream(fd);
-  input.setRawMode(true);
-  writeSync(fd, question);
-  const decoder = new StringDecoder('utf8');
-  let typed = '';
-  return new Promise<string>((resolvePromise, reject) => {
-    const finish = (result: () => void): void => {
-      input.setRawMode(false);
-      input.removeAllListeners('data');
-      writeSync(fd, '\n');
-      input.destroy(); // closes fd
-      result();
-    };
-    input.on('data', (chunk: Buffer) => {
-      for (const ch of decoder.write(chunk)) {
-        if (ch === '\r' || ch === '\n') return finish(() => resolvePromise(typed));
-        if (ch === '\x03') return finish(() => reject(new PromptInterrupted()));
-        if (ch === '\x04') {
-          if (typed === '') return finish(() => reject(new VaultError('end of input (Ctrl-D) at the vault password prompt', 'type the password and press Enter')));
-          return finish(() => resolvePromise(typed));
-        }
-        if (ch === '\x7f' || ch === '\b') typed = [...typed].slice(0, -1).join('');
-        else if (ch === '\x15') typed = '';
-        else if (ch >= ' ') typed += ch;
-      }
-    });
-  });
-}
-
-/**
- * The run's vault keyring from the command line's flags and the settings. The CLI passes
- * vaultSettingsFromEnv(); a reader of ansible.cfg passes its [defaults] vault_password_file,
+ * The run's vault keyring from the command line's flags and the settings. The CLI passes the
+ * settings it resolved (engine/cli/settings.ts); a reader of ansible.cfg passes its [defaults] vault_password_file,
  * vault_identity_list and vault_id_match instead, with the environment's over them as Ansible does.
  */
 export function openVaultKeyring(flags: VaultFlags, settings: VaultSettings, io: VaultPasswordIO): Promise<VaultKeyring> {

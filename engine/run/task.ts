@@ -4,7 +4,7 @@
  */
 import type { ValidateFunction } from 'ajv';
 import { BecomeError, ExecTimeoutError } from '../connect/supervise.js';
-import { UnreachableError, type BecomeOptions, type Connection } from '../connect/types.js';
+import { ConnectionSettingError, UnreachableError, type BecomeOptions, type Connection } from '../connect/types.js';
 import { TaskError } from '../errors.js';
 import { dict } from '../dict.js';
 import { findControllerFile, candidatePaths } from '../load/files.js';
@@ -106,7 +106,7 @@ export async function executeTask(env: TaskEnv, task: Task): Promise<TaskOutcome
 function failure(err: unknown, noLog: boolean): TaskOutcome {
   const e = err as Error & { hint?: string };
   // sudo refusing (wrong or missing become password) and a timed-out command are the host's answer, not a bug.
-  const known = err instanceof TaskError || err instanceof TemplateError || err instanceof ExprError || err instanceof BecomeError || err instanceof ExecTimeoutError || err instanceof TextFileError;
+  const known = err instanceof TaskError || err instanceof TemplateError || err instanceof ExprError || err instanceof BecomeError || err instanceof ExecTimeoutError || err instanceof TextFileError || err instanceof ConnectionSettingError;
   return {
     status: 'failed',
     msg: known ? e.message : `internal error: ${e.stack ?? e.message}`,
@@ -296,10 +296,11 @@ async function moduleContext(env: TaskEnv, task: Task, mod: AnyModule, vars: Var
 
 function becomeFor(env: TaskEnv, task: Task, vars: Vars): BecomeOptions | undefined {
   const hostVar = (...names: string[]): unknown => names.map((n) => vars[n]).find((v) => v !== undefined);
-  const become = inherited(env, task, 'become') ?? env.play.become ?? (hostVar('become', 'ansible_become') as boolean | undefined);
+  const defaults = env.run.options.becomeDefaults;
+  const become = inherited(env, task, 'become') ?? env.play.become ?? (hostVar('become', 'ansible_become') as boolean | undefined) ?? defaults?.become;
   if (!become) return undefined;
-  const user = inherited(env, task, 'becomeUser') ?? env.play.becomeUser ?? (hostVar('become_user', 'ansible_become_user') as string | undefined) ?? 'root';
-  const password = hostVar('become_password', 'ansible_become_password', 'ansible_become_pass') as string | undefined;
+  const user = inherited(env, task, 'becomeUser') ?? env.play.becomeUser ?? (hostVar('become_user', 'ansible_become_user') as string | undefined) ?? defaults?.user ?? 'root';
+  const password = (hostVar('become_password', 'ansible_become_password', 'ansible_become_pass') as string | undefined) ?? defaults?.password;
   if (password) secrets.add(password);
   return { user, password };
 }

@@ -28,6 +28,8 @@ beforeAll(async () => {
   writeFileSync(at('prod.pw'), `${PROD_PW}\n`);
   writeFileSync(at('default.pw'), DEFAULT_PW);
   writeFileSync(at('empty.pw'), '\n');
+  // ansible.cfg's vault_password_file, relative to the cfg file's directory.
+  writeFileSync(at('vault.cfg'), '[defaults]\nvault_password_file = default.pw\n');
   writeFileSync(at('prod-script.sh'), `#!/bin/sh\nprintf '%s\\n' '${PROD_PW}'\n`);
   writeFileSync(at('failing-script.sh'), '#!/bin/sh\necho "no keyring here" >&2\nexit 3\n');
   // A client script is asked for each label: --vault-id LABEL; exit 2 means "no such label".
@@ -141,6 +143,7 @@ describe.skipIf(!hasAnsibleVault)('vault through the CLI (skipped only when ansi
     ['an executable password file (its stdout) and ANSIBLE_VAULT_PASSWORD_FILE', ['--vault-id', 'prod@prod-script.sh'], { ANSIBLE_VAULT_PASSWORD_FILE: 'default.pw' }],
     ['a -client script, asked for each label', ['--vault-id', 'prod@keys-client.sh', '--vault-id', 'keys-client.sh'], {}],
     ['ANSIBLE_VAULT_IDENTITY_LIST', [], { ANSIBLE_VAULT_IDENTITY_LIST: 'prod@prod.pw, default@default.pw' }],
+    ["ansible.cfg's vault_password_file", ['--vault-id', 'prod@prod.pw'], { ANSIBLE_CONFIG: 'vault.cfg' }],
     ['passwords under other labels (every password is tried)', ['--vault-id', 'staging@prod.pw', '--vault-id', 'dev@default.pw'], {}],
   ])('%s: the values work (a file, a when) and show masked', async (_what, args, env) => {
     expectConverged(await tsplay([...site(), ...args], { cwd: dir, env }));

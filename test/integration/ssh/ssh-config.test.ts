@@ -3,7 +3,7 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectSsh } from '../../../engine/connect/ssh.js';
-import { proxyJumpFromArgs, resolveConnectionSpec } from '../../../engine/connect/ssh-config.js';
+import { resolveConnectionSpec } from '../../../engine/connect/ssh-config.js';
 import { UnreachableError, type ConnectionSpec } from '../../../engine/connect/types.js';
 import { boot, BOOT_TIMEOUT_MS, rejection, tempDir, type Booted } from './fixture.js';
 
@@ -142,13 +142,6 @@ describe('ssh config and inventory variables', () => {
     const spec = resolveConnectionSpec('deep', { ansible_host: 'viajump' }, options());
     expect(spec).toMatchObject({ address: '10.9.8.7', jumpHost: 'jumper' });
     expect(spec.jump).toMatchObject({ address: '192.0.2.1', port: 2200, user: 'jumpuser' });
-  });
-
-  it('extracts only ProxyJump from ssh args', () => {
-    expect(proxyJumpFromArgs('-o ProxyJump=a@b:1')).toBe('a@b:1');
-    expect(proxyJumpFromArgs('-C -o "ProxyJump b"')).toBe('b');
-    expect(proxyJumpFromArgs('-J x,y')).toBe('x,y');
-    expect(proxyJumpFromArgs('-o ProxyCommand="ssh -W %h:%p x"')).toBeUndefined();
   });
 
   it('uses an OpenSSH-format private key with a passphrase', async () => {
