@@ -163,6 +163,11 @@ function checkVariables(playbook: Playbook, inv: Inventory, extraVars: VarMap, d
     const report = (names: Set<string>, scope: string[], place: Place, what: string): void => {
       for (const name of names) {
         if (known.has(name) || scope.includes(name)) continue;
+        // A fact read by a play that gathers none: Ansible gathers by default, tsplay does not.
+        if (!play.gatherFacts && FACT_NAMES.includes(name)) {
+          diags.add(`undefined variable '${name}' in ${what}: it is a fact, and this play gathers none`, place, 'set gather_facts: true on the play (tsplay does not gather facts unless asked; Ansible does by default)');
+          continue;
+        }
         const near = [...known, ...scope].filter((k) => editDistance(k, name) <= 2);
         diags.add(`undefined variable '${name}' in ${what}`, place, near.length ? `did you mean '${near[0]}'?` : `define it in vars, group_vars or with -e ${name}=...; or give a fallback {{default ${name} "..."}}`);
       }

@@ -27,7 +27,10 @@ export const MAGIC_VARS = [
   'omit',
 ];
 
-export const FACT_NAMES = ['ansible_facts', 'ansible_hostname', 'ansible_fqdn', 'ansible_kernel', 'ansible_architecture', 'ansible_os_family', 'ansible_distribution', 'ansible_distribution_version', 'ansible_default_ipv4'];
+export const FACT_NAMES = [
+  'ansible_facts',
+  ...['hostname', 'nodename', 'fqdn', 'kernel', 'kernel_version', 'architecture', 'machine', 'system', 'distribution', 'distribution_version', 'distribution_major_version', 'distribution_release', 'os_family', 'pkg_mgr', 'service_mgr', 'default_ipv4', 'all_ipv4_addresses', 'processor_vcpus', 'processor_nproc', 'memtotal_mb', 'user_id'].map((n) => `ansible_${n}`),
+];
 
 /** Merge layers (lowest first) into one lazily-resolving view. */
 export function layeredVars(layers: Vars[]): Vars {
