@@ -204,7 +204,7 @@ function describe(err: ErrorObject, what: string): { message: string; hint?: str
     case 'type':
       return {
         message: `${field} must be ${article(String(err.params.type).replace(/,/g, ' or '))}`,
-        hint: lastSegment(err.instancePath) === 'mode' && typeof err.data === 'number' ? "quote it: mode: '0644' (unquoted, YAML reads 0644 as the decimal number 644, which is mode 1204)" : undefined,
+        hint: lastSegment(err.instancePath) === 'mode' && typeof err.data === 'number' ? "quote it: mode: '0644' (unquoted, 0644 is a number: 420 to Ansible's YAML 1.1, 644 to YAML 1.2; tsplay takes a mode only as the string you mean)" : undefined,
       };
     case 'not': {
       // `not: {anyOf: [{required: [a, b]}, ...]}`: keys that exclude each other.

@@ -2,7 +2,7 @@
  * YAML with positions. Every loaded document keeps a map from JSON pointer to source place,
  * so schema errors and template errors can point at file:line:col.
  */
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Scalar, visit, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Scalar, visit, type Document, type Node, type ScalarTag } from 'yaml';
 import { Diagnostics, type Place } from '../errors.js';
 import { secrets } from '../secrets.js';
 import { decodeUtf8, readTextFile, TextFileError, YAML_MAX_ALIAS_COUNT } from '../text.js';
@@ -24,9 +24,38 @@ export function pointerJoin(base: string, key: string | number): string {
   return `${base}/${String(key).replace(/~/g, '~0').replace(/\//g, '~1')}`;
 }
 
+/**
+ * Ansible reads YAML 1.1 (PyYAML), where yes/no/on/off (in these cases only: PyYAML's resolver)
+ * are booleans: `gather_facts: no`, `enable_x: yes`. YAML 1.2 reads them as strings, which would
+ * render "yes" where Ansible renders True and fail `when: enable_x`.
+ */
+export const YAML11_BOOLEANS: ScalarTag = {
+  identify: (value) => typeof value === 'boolean',
+  default: true,
+  tag: 'tag:yaml.org,2002:bool',
+  test: /^(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF)$/,
+  resolve: (source) => /^(?:yes|on)$/i.test(source),
+};
+
+/**
+ * YAML 1.1's octal integers, as PyYAML (Ansible) reads them: `perm: 0755` is 493, where YAML 1.2
+ * reads 755, so a variable of an Ansible project would silently hold another number. (A module's
+ * `mode` must still be a quoted string: engine/load/validate.ts.)
+ */
+export const YAML11_OCTAL: ScalarTag = {
+  identify: (value) => typeof value === 'number',
+  default: true,
+  tag: 'tag:yaml.org,2002:int',
+  test: /^[-+]?0[0-7_]+$/,
+  resolve: (source) => {
+    const sign = source.startsWith('-') ? -1 : 1;
+    return sign * parseInt(source.replace(/^[-+]/, '').replace(/_/g, ''), 8);
+  },
+};
+
 export function parseYamlText(text: string, file: string, diags: Diagnostics): LoadedYaml | undefined {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true, customTags: (tags) => [YAML11_OCTAL, ...tags, YAML11_BOOLEANS] });
   const at = (offset: number): Place => {
     const { line, col } = lineCounter.linePos(offset);
     return { file, line, col };
