@@ -102,11 +102,10 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * preamble and leaves the rest of stdin to the command; `head -c` would read ahead and lose it.
  */
 function envPreamble(env: Record<string, string>): { preamble: Buffer; reader: string } | undefined {
-  const names = Object.keys(env);
-  if (names.length === 0) return undefined;
-  const lines = names.map((name) => {
+  const entries = Object.entries(env);
+  if (entries.length === 0) return undefined;
+  const lines = entries.map(([name, value]) => {
     if (!ENV_NAME.test(name)) throw new Error(`invalid environment variable name: ${JSON.stringify(name)}`);
-    const value = env[name];
     if (value.includes('\0')) throw new Error(`environment variable ${name} contains a NUL byte`);
     return `export ${name}=${shellQuote(value)}\n`;
   });

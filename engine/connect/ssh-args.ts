@@ -94,7 +94,7 @@ export function readSshArgs(text: string): SshArgs {
       if (arg === undefined) out.refused.push({ option: written, hint: `${token} needs an argument` });
       else if (letter === 'o') readOption(arg, written, out);
       else if (letter === 'J') out.jump ??= arg;
-      else if (FLAGS_WITH_ARG[letter] !== undefined) out.refused.push({ option: written, hint: FLAGS_WITH_ARG[letter]! });
+      else if (FLAGS_WITH_ARG[letter] !== undefined) out.refused.push({ option: written, hint: FLAGS_WITH_ARG[letter] });
       else out.ignored.push(written);
       continue;
     }

@@ -314,7 +314,7 @@ export function splitJumpChain(chain: string): { hops?: string; last: string } {
 export function parseJumpHost(hop: string): { user?: string; host: string; port?: number } | undefined {
   const match = /^(?:ssh:\/\/)?(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hop.trim());
   if (!match) return undefined;
-  return { user: match[1], host: match[2].replace(/^\[|\]$/g, ''), port: match[3] ? Number(match[3]) : undefined };
+  return { user: match[1], host: match[2]!.replace(/^\[|\]$/g, ''), port: match[3] ? Number(match[3]) : undefined };
 }
 
 /** `[user@]host[:port]` with the target's credentials, for a jump host resolveConnectionSpec did not resolve. */

@@ -153,7 +153,7 @@ function readYamlInventory(inv: Inventory, doc: LoadedYaml, diags: Diagnostics):
 function normalizeSections(group: unknown): void {
   if (!group || typeof group !== 'object' || Array.isArray(group)) return;
   const g = group as Record<string, unknown>;
-  for (const key of ['hosts', 'children', 'vars']) if (typeof g[key] === 'string') g[key] = { [g[key] as string]: null };
+  for (const key of ['hosts', 'children', 'vars']) if (typeof g[key] === 'string') g[key] = { [g[key]]: null };
   if (g.children && typeof g.children === 'object') for (const c of Object.values(g.children)) normalizeSections(c);
 }
 
@@ -161,7 +161,7 @@ function normalizeSections(group: unknown): void {
 function readYamlGroup(inv: Inventory, name: string, raw: RawGroup | null, doc: LoadedYaml, pointer: string, diags: Diagnostics): void {
   const group = ensureGroup(inv, name, doc.keyPlaceOf(pointer));
   if (!raw) return;
-  for (const [section, body] of Object.entries(raw)) {
+  for (const [section, body] of Object.entries(raw as Record<string, unknown>)) {
     if (!body || typeof body !== 'object') continue;
     const at = pointerJoin(pointer, section);
     if (section === 'vars') {

@@ -174,7 +174,7 @@ const groupNamesCache = new WeakMap<Inventory, Map<string, string[]>>();
 /** group_names: the host's groups but all, sorted by name as Ansible's Host.get_magic_vars does. */
 export function groupNamesOf(inv: Inventory, host: string): string[] {
   let cache = groupNamesCache.get(inv);
-  if (!cache) groupNamesCache.set(inv, (cache = new Map()));
+  if (!cache) groupNamesCache.set(inv, (cache = new Map<string, string[]>()));
   let names = cache.get(host);
   if (!names) {
     names = groupsOfHost(inv, host)

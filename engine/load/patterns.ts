@@ -77,7 +77,11 @@ function evaluate(inv: Inventory, terms: string[], opts: MatchOptions): string[]
       hosts = hosts.filter((h) => keep.has(h));
     } else {
       const have = new Set(hosts);
-      for (const h of that) if (!have.has(h)) (have.add(h), hosts.push(h));
+      for (const h of that) {
+        if (have.has(h)) continue;
+        have.add(h);
+        hosts.push(h);
+      }
     }
   }
   return hosts;

@@ -9,7 +9,7 @@ import { isTemplate, referencedNames, TemplateError } from '../vars/template.js'
 import { MAGIC_VARS, FACT_NAMES } from '../vars/context.js';
 import { candidatePaths, findControllerFile } from './files.js';
 import { inventoryVarsOf, loadVarsFile, LOCALHOST_NAMES, type Inventory, type VarMap } from './inventory.js';
-import { tasksIn, type Play, type Playbook, type Task, type TaskNode } from './model.js';
+import { tasksIn, type Play, type Playbook, type TaskNode } from './model.js';
 import { editDistance, matchHosts, PatternError, suggestion } from './patterns.js';
 import { expandRoles, parseRoleRef, roleSearchPath } from './roles.js';
 import { asList, loadTaskList, type TaskLoadContext } from './tasks.js';
@@ -95,7 +95,7 @@ function loadPlay(raw: RawPlay, pointer: string, doc: LoadedYaml, inv: Inventory
   const roleRefs = (raw.roles ?? []).map((r, i) => parseRoleRef(r, doc, pointerJoin(pointerJoin(pointer, 'roles'), i)));
   const roles = expandRoles(roleRefs, roleSearchPath(dir, cwd, patterns.rolesPath ?? []), shared, diags);
   const section = (key: 'pre_tasks' | 'tasks' | 'post_tasks' | 'handlers'): TaskNode[] => loadTaskList(raw[key], pointerJoin(pointer, key), ctx, []);
-  const handlers = [...roles.handlers, ...(section('handlers').filter((h) => h.kind === 'task') as Task[])];
+  const handlers = [...roles.handlers, ...section('handlers').filter((h) => h.kind === 'task')];
   const play: Play = {
     name: raw.name ?? String(raw.hosts),
     place,

@@ -78,7 +78,7 @@ export function expandRoles(
     if (metaFile) {
       const meta = loadYamlFile(metaFile, diags);
       if (meta && validateAt(validators.roleMeta, meta.value, meta, diags, 'role meta')) {
-        const deps = ((meta.value as { dependencies?: unknown[] } | null)?.dependencies ?? []) as unknown[];
+        const deps = (meta.value as { dependencies?: unknown[] } | null)?.dependencies ?? [];
         deps.forEach((d, i) => expand(parseRoleRef(d, meta, pointerJoin('/dependencies', i)), [...stack, ref.role]));
       }
     }

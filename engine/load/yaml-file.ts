@@ -105,7 +105,7 @@ export function parseYamlText(text: string, file: string, diags: Diagnostics): L
       node.items.forEach((item, i) => walk(item as Node, pointerJoin(pointer, i)));
     }
   };
-  walk(doc.contents as Node | null, '');
+  walk(doc.contents, '');
   const docPlace: Place = { file, line: 1, col: 1 };
   const nearest = (map: Map<string, Place>, pointer: string): Place => {
     let p = pointer;

@@ -207,7 +207,9 @@ async function runOnceShared(bs: BatchState, task: Task, exec: () => Promise<Tas
 function learnNoLogResult(result: Record<string, unknown>): void {
   for (const [k, v] of Object.entries(result)) {
     if (k === 'msg' || k === 'skip_reason' || typeof v === 'boolean') continue;
-    if (k === 'results' && Array.isArray(v)) v.forEach((r) => r && typeof r === 'object' && learnNoLogResult(r as Record<string, unknown>));
+    if (k === 'results' && Array.isArray(v)) {
+      for (const r of v as unknown[]) if (r && typeof r === 'object') learnNoLogResult(r as Record<string, unknown>);
+    }
     else if (typeof v !== 'number') secrets.add(v);
   }
 }

@@ -126,7 +126,7 @@ async function runLoop(env: TaskEnv, task: Task, vars: Vars): Promise<TaskOutcom
   if (!Array.isArray(items)) throw new TaskError(`loop must be a list, got ${typeof items}`, 'loop: ["a", "b"] or loop: "{{ list_var }}"');
   const results: TaskOutcome[] = [];
   const labelled: Array<{ label: string; outcome: TaskOutcome }> = [];
-  for (const [index, item] of items.entries()) {
+  for (const [index, item] of (items as unknown[]).entries()) {
     const itemVars = varsFor(env, task, { [task.loopVar]: item, ansible_loop_index: index });
     let outcome: TaskOutcome;
     try {

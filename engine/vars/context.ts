@@ -34,7 +34,8 @@ export const FACT_NAMES = [
 
 /** Merge layers (lowest first) into one lazily-resolving view. */
 export function layeredVars(layers: Vars[]): Vars {
-  const raw: Vars = Object.assign(dict(), ...layers);
+  const raw: Vars = dict();
+  for (const layer of layers) Object.assign(raw, layer);
   return lazyVars(raw);
 }
 
@@ -42,7 +43,7 @@ function lazyVars(raw: Vars): Vars {
   const resolved = new Map<string, unknown>();
   const resolving = new Set<string>();
   const view: Vars = new Proxy(raw, {
-    get(target, key) {
+    get(target, key): unknown {
       // The view has no prototype (a variable named toString is a variable), yet Handlebars
       // compares its root context with loose equality (`context != depths[0]` in runtime.js),
       // which converts an object to a primitive: answer that as a plain object would.
@@ -79,7 +80,8 @@ function lazyVars(raw: Vars): Vars {
 export function learnSecrets(layers: Vars[], focus?: Vars): void {
   if (focus) secrets.addFromVars(focus);
   else for (const layer of layers) secrets.addFromVars(layer);
-  const raw: Vars = Object.assign({}, ...layers);
+  const raw: Vars = {};
+  for (const layer of layers) Object.assign(raw, layer);
   let view: Vars | undefined;
   for (const key of Object.keys(focus ?? raw)) {
     const value = raw[key];

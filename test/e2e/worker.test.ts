@@ -108,7 +108,7 @@ async function bootstrapTokens(): Promise<TokenSecret[]> {
 }
 const b64 = (s: string | undefined) => Buffer.from(s ?? '', 'base64').toString('utf8');
 
-async function clusterState(): Promise<Record<string, string[]>> {
+async function clusterState() {
   return {
     tokens: (await bootstrapTokens()).map((s) => s.metadata.name).sort(),
     clusterRoleBindings: await names('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings'),

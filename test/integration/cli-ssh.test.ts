@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootHosts, DEPLOY_PASSWORD, sshExec, type TestHosts } from '../hosts/harness.js';
+import { bootHosts, DEPLOY_PASSWORD, sshExec, type TestHost, type TestHosts } from '../hosts/harness.js';
 import { CLI, recap, tsplay } from '../helpers/cli.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -97,7 +97,7 @@ describe.skipIf(!isRoot)('CLI over SSH (needs root for the test hosts)', () => {
   });
 
   it('ansible.cfg and Ansible flags over SSH: -u over remote_user, private_key_file, host_key_checking = False as accept-new, ssh_args ProxyJump, -b -K', async () => {
-    const [w71, w72] = t.hosts;
+    const [w71, w72] = t.hosts as [TestHost, TestHost];
     // A name only w71 resolves: reaching w72 by it proves the connection went through w71.
     await sshExec(t, 71, `grep -q via-w71-only /etc/hosts || echo "${w72.address} via-w71-only" >> /etc/hosts`);
     const project = mkdtempSync(join(dir, 'cfg-'));

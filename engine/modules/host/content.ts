@@ -127,7 +127,7 @@ export const contentSchemaProperties = {
  * content steps above.
  */
 export function contentModule<A extends ContentArgs>(
-  def: Omit<ModuleDef<A, FileState, ContentPlanData>, 'probe' | 'plan' | 'apply' | 'runsOn'> & { desiredOf(ctx: ModuleContext, args: A): Desired | Promise<Desired> },
+  def: Omit<ModuleDef<A, FileState, ContentPlanData>, 'probe' | 'plan' | 'apply' | 'runsOn'> & { desiredOf: (ctx: ModuleContext, args: A) => Desired | Promise<Desired> },
 ): ModuleDef<A, FileState, ContentPlanData> {
   const cache = new WeakMap<object, Promise<Desired>>();
   const wanted = (ctx: ModuleContext, args: A): Promise<Desired> => {

@@ -27,7 +27,7 @@ function csr(subject: string, sans?: string): string {
 function tampered(requestB64: string): string {
   const pem = Buffer.from(requestB64, 'base64').toString('utf8');
   const der = Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
-  der[der.length - 3] ^= 0x01;
+  der.writeUInt8(der.readUInt8(der.length - 3) ^ 0x01, der.length - 3);
   const body = der.toString('base64').replace(/(.{64})/g, '$1\n');
   return Buffer.from(`-----BEGIN CERTIFICATE REQUEST-----\n${body}\n-----END CERTIFICATE REQUEST-----\n`).toString('base64');
 }
