@@ -44,7 +44,7 @@ const PKG_MGR: Record<string, string> = { 'apt-get': 'apt', dnf: 'dnf', yum: 'yu
 
 /** The facts from the script's output, named and shaped as Ansible's setup module names them. */
 export function factsFrom(stdout: string): Record<string, unknown> {
-  const kv: Record<string, string> = Object.create(null);
+  const kv = Object.create(null) as Record<string, string>;
   for (const line of stdout.split('\n')) {
     const eq = line.indexOf('=');
     if (eq > 0) kv[line.slice(0, eq)] = line.slice(eq + 1).trim();

@@ -56,7 +56,7 @@ describe('facts', () => {
     }
     // The kernel-reported distribution is one Ansible knows: the comparison above is not vacuous.
     expect(ours.os_family).toMatch(/^[A-Z]/);
-    expect(readFileSync(join(dir, 'when.txt'), 'utf8')).toBe(`${theirs.ansible_distribution} ${theirs.ansible_distribution_major_version}`);
+    expect(readFileSync(join(dir, 'when.txt'), 'utf8')).toBe(`${String(theirs.ansible_distribution)} ${String(theirs.ansible_distribution_major_version)}`);
   });
 
   it.each([
