@@ -1,9 +1,11 @@
-/** Where a task's `src` is found on the controller: the role's files/ or templates/, then the playbook's. */
+/** Where a task's `src` is found on the controller: the role's files/ (templates/, vars/), then the playbook's. */
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { RoleInstance } from './model.js';
 
-export function candidatePaths(kind: 'files' | 'templates', name: string, baseDir: string, role?: RoleInstance): string[] {
+export type ControllerDir = 'files' | 'templates' | 'vars';
+
+export function candidatePaths(kind: ControllerDir, name: string, baseDir: string, role?: RoleInstance): string[] {
   if (isAbsolute(name)) return [name];
   const out: string[] = [];
   if (role) out.push(join(role.dir, kind, name), join(role.dir, name));
@@ -11,6 +13,6 @@ export function candidatePaths(kind: 'files' | 'templates', name: string, baseDi
   return out;
 }
 
-export function findControllerFile(kind: 'files' | 'templates', name: string, baseDir: string, role?: RoleInstance): string | undefined {
+export function findControllerFile(kind: ControllerDir, name: string, baseDir: string, role?: RoleInstance): string | undefined {
   return candidatePaths(kind, name, baseDir, role).find((p) => existsSync(p));
 }

@@ -3,6 +3,7 @@
  * file so that run/task.ts and run/prefetch.ts (which prepares upcoming tasks) share the types
  * without importing each other.
  */
+import type { VarMap } from '../load/inventory.js';
 import type { Play, Scope, TaskNode } from '../load/model.js';
 import type { AnyModule, ModuleContext } from '../modules/types.js';
 import type { HostState, RunState } from './state.js';
@@ -16,6 +17,8 @@ export interface TaskEnv {
   scopes: Scope[];
   /** What runs after this task on this host at the same level: its probes may be read ahead. */
   following?: TaskNode[];
+  /** Defaults and vars of roles this host included with `public: true` earlier in the play. */
+  exposed?: { defaults: VarMap; vars: VarMap };
 }
 
 /** A task ready to probe: its module, arguments after templating, and context. */

@@ -3,6 +3,7 @@
  * outside check mode), changed_when / failed_when, retries/until, register, notify.
  */
 import type { ValidateFunction } from 'ajv';
+import { ENV_NAME } from '../connect/shell.js';
 import { BecomeError, ExecTimeoutError } from '../connect/supervise.js';
 import { UnreachableError, type BecomeOptions, type Connection } from '../connect/types.js';
 import { TaskError } from '../errors.js';
@@ -21,6 +22,7 @@ import { layeredVars } from '../vars/context.js';
 import { evalCondition, ExprError } from '../vars/expr.js';
 import { renderString, renderValue, TemplateError, type Vars } from '../vars/template.js';
 import type { TaskOutcome } from './events.js';
+import { loopItems } from './loops.js';
 import { probe, probeCacheOf } from './prefetch.js';
 import type { RunState } from './state.js';
 import type { Prepared, TaskEnv } from './task-env.js';
@@ -29,8 +31,11 @@ const validators = new Map<string, ValidateFunction>();
 
 export function varsFor(env: TaskEnv, task: Scope | undefined, extra: Vars = {}): Vars {
   const { run, play, host } = env;
-  const scopeVars = [...env.scopes, ...(task ? [task] : [])].map((s) => s.vars);
-  const role = [...env.scopes, ...(task ? [task] : [])].reverse().find((s) => s.role)?.role;
+  const scopes = [...env.scopes, ...(task ? [task] : [])];
+  const scopeVars = scopes.map((s) => s.vars);
+  // An included role's defaults: below everything, as a role's defaults are (Ansible's precedence).
+  const scopeDefaults = scopes.map((s) => s.defaults ?? {});
+  const role = [...scopes].reverse().find((s) => s.role)?.role;
   const magic: Vars = {
     inventory_hostname: host.name,
     inventory_hostname_short: isIpAddress(host.name) ? host.name : host.name.split('.')[0],
@@ -49,10 +54,13 @@ export function varsFor(env: TaskEnv, task: Scope | undefined, extra: Vars = {})
   };
   return layeredVars([
     play.roleDefaults,
+    env.exposed?.defaults ?? {},
+    ...scopeDefaults,
     run.inventoryVars.get(host.name) ?? {},
     play.vars,
     play.varsFiles,
     play.roleVars,
+    env.exposed?.vars ?? {},
     ...scopeVars,
     host.facts,
     extra,
@@ -72,7 +80,7 @@ function hostvarsView(run: RunState): Vars {
   return out;
 }
 
-export function taskTitle(task: Task, vars: Vars | undefined): string {
+export function taskTitle(task: Pick<Scope, 'name' | 'role'> & { module?: string }, vars: Vars | undefined): string {
   let name = task.name ?? `${task.module}`;
   if (task.name && vars && task.name.includes('{{')) {
     try {
@@ -122,8 +130,9 @@ async function runLoop(env: TaskEnv, task: Task, vars: Vars): Promise<TaskOutcom
     if (task.when && !evalCondition(task.when, vars)) return skipped('condition false');
     return runWithRetries(env, task, vars);
   }
-  const items = renderValue(task.loop, vars);
-  if (!Array.isArray(items)) throw new TaskError(`loop must be a list, got ${typeof items}`, 'loop: ["a", "b"] or loop: "{{ list_var }}"');
+  // with_first_found / with_fileglob look in templates/ for a module that reads templates, as Ansible's lookups do.
+  const lookupDir = findModule(task.module)!.controllerFiles?.(task.args as never)[0]?.kind ?? 'files';
+  const items = loopItems(task, vars, lookupDir);
   const results: TaskOutcome[] = [];
   const labelled: Array<{ label: string; outcome: TaskOutcome }> = [];
   for (const [index, item] of items.entries()) {
@@ -278,6 +287,7 @@ async function moduleContext(env: TaskEnv, task: Task, mod: AnyModule, vars: Var
     check,
     diff: task.diff ?? run.options.diff,
     become: becomeFor(env, task, vars),
+    environment: environmentFor(env, task, vars),
     vars,
     files: {
       resolve(kind, name) {
@@ -292,6 +302,25 @@ async function moduleContext(env: TaskEnv, task: Task, mod: AnyModule, vars: Var
     // (the second exits the process). Nothing cancels a running module today.
     signal: NEVER,
   };
+}
+
+/** `environment:` of the play, the enclosing blocks and the task, inner over outer, rendered for this host. */
+function environmentFor(env: TaskEnv, task: Task, vars: Vars): Record<string, string> | undefined {
+  const layers = [env.play.environment, ...env.scopes.map((s) => s.environment), task.environment].filter((e) => e !== undefined);
+  if (layers.length === 0) return undefined;
+  const out: Record<string, string> = dict();
+  for (const layer of layers) {
+    const value = renderValue(layer, vars);
+    if (value === null || value === undefined || value === '') continue;
+    if (typeof value !== 'object' || Array.isArray(value)) throw new TaskError(`environment must be a mapping of names to values, got ${Array.isArray(value) ? 'a list' : typeof value}`, 'environment: { HTTP_PROXY: "http://proxy:3128" } or a variable holding such a mapping');
+    for (const [name, v] of Object.entries(value as Record<string, unknown>)) {
+      if (!ENV_NAME.test(name)) throw new TaskError(`environment: '${name}' is not a variable name`, 'names are letters, digits and _, not starting with a digit');
+      if (v === OMIT) continue;
+      if (v !== null && typeof v === 'object') throw new TaskError(`environment: ${name} must be a string, number or boolean`);
+      out[name] = v === null || v === undefined ? '' : String(v);
+    }
+  }
+  return Object.keys(out).length ? out : undefined;
 }
 
 function becomeFor(env: TaskEnv, task: Task, vars: Vars): BecomeOptions | undefined {

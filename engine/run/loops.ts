@@ -1,0 +1,133 @@
+/**
+ * A loop's items, per host: the loop value rendered, then read by its form (load/loops.ts):
+ * `loop` is a list as is; with_items flattens one level and with_list does not (a lone value is
+ * one item for both, as Ansible's lookups make it); with_dict gives {key, value} items;
+ * with_fileglob and with_first_found find files on the controller where Ansible's lookups do:
+ * the role's `files/` (or `templates/`, `vars/`, by module), the role, then the playbook's.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import { TaskError } from '../errors.js';
+import { candidatePaths } from '../load/files.js';
+import type { Looping, Scope } from '../load/model.js';
+import { renderValue, type Vars } from '../vars/template.js';
+
+/** Where first_found and fileglob look: Ansible picks the subdirectory by the task's action. */
+export type LookupDir = 'files' | 'templates' | 'vars';
+
+export function loopItems(node: Looping & Pick<Scope, 'role' | 'baseDir'>, vars: Vars, lookupDir: LookupDir = 'files'): unknown[] {
+  const value = renderValue(node.loop, vars);
+  switch (node.loopForm ?? 'loop') {
+    case 'loop':
+      if (!Array.isArray(value)) throw new TaskError(`loop must be a list, got ${describe(value)}`, 'loop: ["a", "b"] or loop: "{{ list_var }}"');
+      return value;
+    case 'items':
+      return listOf(value).flatMap((v) => (Array.isArray(v) ? v : [v]));
+    case 'list':
+      return listOf(value);
+    case 'dict':
+      if (!value || typeof value !== 'object' || Array.isArray(value)) throw new TaskError(`with_dict needs a mapping, got ${describe(value)}`, 'with_dict: "{{ users }}" where users is a mapping; each item is {key, value}');
+      return Object.entries(value as Record<string, unknown>).map(([key, v]) => ({ key, value: v }));
+    case 'fileglob':
+      return listOf(value).flatMap((term) => fileglob(String(term), node, lookupDir));
+    case 'first_found':
+      return firstFound(value, node, lookupDir);
+  }
+}
+
+function listOf(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [value];
+}
+
+function describe(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value;
+}
+
+/**
+ * Files (not directories) in one directory matching the last part of `term`, sorted. A relative
+ * directory part is looked up as a controller file is; without one, each place in turn until one
+ * has matches (Ansible's fileglob lookup).
+ */
+function fileglob(term: string, node: Pick<Scope, 'role' | 'baseDir'>, dir: LookupDir): string[] {
+  const pattern = basename(term);
+  const where = dirname(term);
+  const dirs = isAbsolute(term) ? [where] : term.includes('/') ? candidatePaths(dir, where, node.baseDir, node.role).filter(isDir).slice(0, 1) : candidatePaths(dir, '', node.baseDir, node.role);
+  const re = globRegExp(pattern);
+  for (const d of dirs) {
+    if (!isDir(d)) continue;
+    const found = readdirSync(d)
+      .filter((name) => re.test(name) && isFile(join(d, name)))
+      .sort()
+      .map((name) => join(d, name));
+    if (found.length > 0) return found;
+  }
+  return [];
+}
+
+/** Python's fnmatch as glob uses it: * and ? within one name, [...] classes; a leading dot only matches a dot. */
+export function globRegExp(pattern: string): RegExp {
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i]!;
+    if (ch === '*') out += '[^/]*';
+    else if (ch === '?') out += '[^/]';
+    else if (ch === '[') {
+      const end = pattern.indexOf(']', i + 2);
+      if (end < 0) {
+        out += '\\[';
+        continue;
+      }
+      let cls = pattern.slice(i + 1, end);
+      if (cls.startsWith('!')) cls = `^${cls.slice(1)}`;
+      out += `[${cls.replace(/\\/g, '\\\\')}]`;
+      i = end;
+    } else out += ch.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  const hidden = pattern.startsWith('.') ? '' : '(?!\\.)';
+  return new RegExp(`^${hidden}${out}$`);
+}
+
+/**
+ * One item, the first file found: the terms are names, or {files, paths, skip} (files split on
+ * , and ;, paths on , : and ;). None found is an error, or no item with skip: true.
+ */
+function firstFound(value: unknown, node: Pick<Scope, 'role' | 'baseDir'>, dir: LookupDir): string[] {
+  const names: string[] = [];
+  let skip = false;
+  const add = (term: unknown): void => {
+    if (Array.isArray(term)) return term.forEach(add);
+    if (term && typeof term === 'object') {
+      const t = term as { files?: unknown; paths?: unknown; skip?: unknown };
+      const split = (v: unknown, seps: RegExp): string[] => listOf(v ?? []).flatMap((x) => String(x).split(seps)).map((x) => x.trim()).filter(Boolean);
+      const files = split(t.files, /[,;]/);
+      const paths = split(t.paths, /[,:;]/);
+      if (t.skip === true) skip = true;
+      names.push(...(paths.length ? paths.flatMap((p) => files.map((f) => join(p, f))) : files));
+      return;
+    }
+    if (term !== undefined && term !== null) names.push(String(term));
+  };
+  add(value);
+  for (const name of names) {
+    const found = candidatePaths(dir, name, node.baseDir, node.role).find(isFile);
+    if (found) return [found];
+  }
+  if (skip) return [];
+  throw new TaskError(`with_first_found: none of these files was found: ${names.join(', ')}`, `looked in the ${dir}/ of the role and the playbook, the role and the playbook directory; add skip: true to run no item instead`);
+}
+
+function isDir(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
