@@ -2,19 +2,9 @@
  * `loop:` and the `with_*` forms Ansible projects still use, read as one thing: a value (a list,
  * or a template giving one) and a form saying how it becomes items (run/loops.ts).
  */
-import type { LoopForm, Looping } from './model.js';
-import { noteTemplates, type TaskLoadContext } from './task-scope.js';
+import type { Looping } from './model.js';
+import { LOOP_KEYWORDS, noteTemplates, type TaskLoadContext } from './task-scope.js';
 import { pointerJoin } from './yaml-file.js';
-
-/** The loop keywords, with the form each gives. */
-export const LOOP_KEYWORDS: Readonly<Record<string, LoopForm>> = {
-  loop: 'loop',
-  with_items: 'items',
-  with_list: 'list',
-  with_dict: 'dict',
-  with_fileglob: 'fileglob',
-  with_first_found: 'first_found',
-};
 
 /** with_* lookups tsplay does not have: each an error with what to write instead. */
 const OTHER_WITH = "supported loops: loop, with_items, with_list, with_dict, with_fileglob, with_first_found; write the others as 'loop:' over a list";

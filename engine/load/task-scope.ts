@@ -6,7 +6,7 @@
  */
 import type { Diagnostics, Place } from '../errors.js';
 import type { VarMap } from './inventory.js';
-import type { Expr, RoleInstance, Scope, Task, TaskNode } from './model.js';
+import type { Expr, LoopForm, RoleInstance, Scope, Task, TaskNode } from './model.js';
 import { pointerJoin, type LoadedYaml } from './yaml-file.js';
 import type { ControllerFileRef } from '../modules/types.js';
 import { checkExpr, ExprError } from '../vars/expr.js';
@@ -47,6 +47,22 @@ export interface TaskLoadContext {
   inheritedWhen?: Expr[];
 }
 
+/** The loop keywords, with the form each gives. */
+export const LOOP_KEYWORDS: Readonly<Record<string, LoopForm>> = {
+  loop: 'loop',
+  with_items: 'items',
+  with_list: 'list',
+  with_dict: 'dict',
+  with_fileglob: 'fileglob',
+  with_first_found: 'first_found',
+};
+
+/** The names a looping entry's body (its vars, name, arguments) reads besides the scope's. */
+export function loopNamesOf(raw: Record<string, unknown>): string[] {
+  if (!Object.keys(raw).some((k) => Object.hasOwn(LOOP_KEYWORDS, k) || k.startsWith('with_'))) return [];
+  return [(raw.loop_control as { loop_var?: string } | undefined)?.loop_var ?? 'item', 'ansible_loop_index'];
+}
+
 /**
  * The scope keywords of an entry at `pointer`, `when` excluded (checked per kind: a task's also
  * sees its loop variable). `tags` are the effective ones: the context's and the entry's own.
@@ -54,9 +70,11 @@ export interface TaskLoadContext {
 export function scopeOf(raw: Record<string, unknown>, pointer: string, ctx: TaskLoadContext, scopeNames: string[]): Omit<Scope, 'when'> {
   const place = ctx.doc.placeOf(pointer);
   const vars = (raw.vars as VarMap | undefined) ?? {};
-  noteTemplates(vars, pointerJoin(pointer, 'vars'), ctx, scopeNames);
+  // Read per item, as Ansible templates them lazily: a looping entry's vars may use its loop variable.
+  const loopNames = loopNamesOf(raw);
+  noteTemplates(vars, pointerJoin(pointer, 'vars'), ctx, [...scopeNames, ...loopNames]);
   const environment = raw.environment as Scope['environment'];
-  if (environment !== undefined) noteTemplates(environment, pointerJoin(pointer, 'environment'), ctx, [...scopeNames, ...Object.keys(vars)]);
+  if (environment !== undefined) noteTemplates(environment, pointerJoin(pointer, 'environment'), ctx, [...scopeNames, ...Object.keys(vars), ...loopNames]);
   return {
     id: `${place.file}:${place.line}:${place.col}`,
     name: raw.name as string | undefined,
