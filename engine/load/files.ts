@@ -16,3 +16,26 @@ export function candidatePaths(kind: ControllerDir, name: string, baseDir: strin
 export function findControllerFile(kind: ControllerDir, name: string, baseDir: string, role?: RoleInstance): string | undefined {
   return candidatePaths(kind, name, baseDir, role).find((p) => existsSync(p));
 }
+
+/** Python's fnmatch as glob uses it: * and ? within one name, [...] classes; a leading dot only matches a dot. */
+export function globRegExp(pattern: string): RegExp {
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i]!;
+    if (ch === '*') out += '[^/]*';
+    else if (ch === '?') out += '[^/]';
+    else if (ch === '[') {
+      const end = pattern.indexOf(']', i + 2);
+      if (end < 0) {
+        out += '\\[';
+        continue;
+      }
+      let cls = pattern.slice(i + 1, end);
+      if (cls.startsWith('!')) cls = `^${cls.slice(1)}`;
+      out += `[${cls.replace(/\\/g, '\\\\')}]`;
+      i = end;
+    } else out += ch.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  const hidden = pattern.startsWith('.') ? '' : '(?!\\.)';
+  return new RegExp(`^${hidden}${out}$`);
+}

@@ -18,6 +18,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Diagnostics } from '../errors.js';
 import type { Block, Expr, Include, IncludeOrigin, RoleFiles, Scope, TaskNode } from './model.js';
 import { loopingOf } from './loops.js';
+import { loadIncludeVars } from './include-vars.js';
 import { expandRole, type RoleRef, type RoleSink } from './roles.js';
 import { bareKeyword, loadTaskList } from './tasks.js';
 import { asList, checkExprList, noteTemplate, noteTemplates, scopeOf, whenOf, type PlayParts, type TaskLoadContext } from './task-scope.js';
@@ -40,13 +41,14 @@ export const MAX_INCLUDE_DEPTH = 64;
 
 /** The IncludeLoader of load/tasks.ts: one include or import entry of a task list. */
 export function loadInclude(key: string, raw: Record<string, unknown>, pointer: string, ctx: TaskLoadContext, scopeNames: string[]): TaskNode | undefined {
-  const kind = bareKeyword(key) as 'import_tasks' | 'include_tasks' | 'import_role' | 'include_role';
+  const kind = bareKeyword(key) as 'import_tasks' | 'include_tasks' | 'import_role' | 'include_role' | 'include_vars';
   const dynamic = kind.startsWith('include_');
   const keyPlace = ctx.doc.keyPlaceOf(pointerJoin(pointer, key));
   if (ctx.handlers && kind !== 'import_tasks') {
     ctx.diags.add(`${kind} is not supported in handlers`, keyPlace, 'a handler is a task; import_tasks of a file of handler tasks works (it is static)');
     return undefined;
   }
+  if (kind === 'include_vars') return loadIncludeVars(key, raw, pointer, ctx, scopeNames);
   const allowed = dynamic ? INCLUDE_KEYWORDS : IMPORT_KEYWORDS;
   let ok = true;
   for (const k of Object.keys(raw)) {
@@ -303,6 +305,7 @@ export interface LoadedInclude {
  * is the run's (strict templates).
  */
 export function loadIncludeAtRunTime(inc: Include, name: string, diags: Diagnostics): LoadedInclude | undefined {
+  if (inc.what.kind === 'vars') throw new Error('include_vars loads no tasks');
   const { origin } = inc.what;
   const parts: PlayParts = { defaults: dict(), vars: dict(), handlers: [], names: new Set(), roleSearchPath: origin.roleSearchPath };
   const place = inc.place;

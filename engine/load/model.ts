@@ -82,7 +82,20 @@ export interface Include extends Scope, Looping {
 
 export type IncludeTarget =
   | { kind: 'tasks'; file: string; origin: IncludeOrigin }
-  | { kind: 'role'; role: string; from: RoleFiles; public: boolean; origin: IncludeOrigin };
+  | { kind: 'role'; role: string; from: RoleFiles; public: boolean; origin: IncludeOrigin }
+  | { kind: 'vars'; vars: VarsSource; origin: IncludeOrigin };
+
+/** include_vars: a file, or a directory's files (sorted, recursively to `depth`; 0: all), maybe under one name. */
+export interface VarsSource {
+  file?: string;
+  dir?: string;
+  name?: string;
+  depth: number;
+  filesMatching?: string;
+  ignoreFiles: string[];
+  extensions: string[];
+  ignoreUnknownExtensions: boolean;
+}
 
 /** Which files of a role an import_role / include_role reads (tasks_from, ...); unset: main. */
 export interface RoleFiles {

@@ -3,7 +3,7 @@
  * arguments fit the module's schema, and that its expressions and templates parse.
  */
 import type { ValidateFunction } from 'ajv';
-import { editDistance } from './patterns.js';
+import { nearest } from './patterns.js';
 import { compileSchema, reportErrors } from './validate.js';
 import { pointerJoin } from './yaml-file.js';
 import { META_ACTIONS, type Block, type Meta, type MetaAction, type Task, type TaskNode } from './model.js';
@@ -21,7 +21,7 @@ const TASK_KEYWORDS = new Set([
 ]);
 
 /** Task-list entries that load other files (load/includes.ts). */
-export const INCLUDE_KEYWORDS = new Set(['include_tasks', 'import_tasks', 'include_role', 'import_role']);
+export const INCLUDE_KEYWORDS = new Set(['include_tasks', 'import_tasks', 'include_role', 'import_role', 'include_vars']);
 
 const JINJA_ONLY_KEYWORDS: Record<string, string> = {
   include: "'include:' was removed from Ansible; use include_tasks (dynamic: decided per host at run time) or import_tasks (static: loaded with the playbook)",
@@ -175,6 +175,16 @@ function normalizeArgs(mod: AnyModule, value: unknown, extra: unknown, pointer: 
     return undefined;
   }
   if (extra && typeof extra === 'object') Object.assign(args, extra);
+  for (const [alias, name] of Object.entries(mod.aliases ?? {})) {
+    if (!(alias in args)) continue;
+    if (name in args) {
+      ctx.diags.add(`'${mod.name}' arguments: give only one of ${name} and ${alias}`, ctx.doc.keyPlaceOf(pointerJoin(pointer, alias)), `${alias} is another name for ${name}`);
+      return undefined;
+    }
+    // Stored under the argument's own name: everything after load sees one name.
+    args[name] = args[alias];
+    delete args[alias];
+  }
   return args;
 }
 
@@ -223,6 +233,6 @@ function exprList(value: unknown, pointer: string, ctx: TaskLoadContext, scopeNa
 }
 
 function closest(name: string): string {
-  const near = [...moduleNames(), ...TASK_KEYWORDS].filter((m) => editDistance(m, name) <= 2);
+  const near = nearest([...moduleNames(), ...TASK_KEYWORDS, ...INCLUDE_KEYWORDS, 'meta'], name);
   return near.length ? `did you mean '${near[0]}'?` : `known modules: ${moduleNames().join(', ')}`;
 }

@@ -102,6 +102,8 @@ export interface ModuleDef<A = Record<string, unknown>, O = unknown, D = unknown
   schema: ArgSchema;
   /** `command: ls -l` puts the string into this argument. */
   freeForm?: string;
+  /** Other names of arguments, as Ansible's modules have them (file's `dest` is `path`): alias -> argument. */
+  aliases?: Record<string, string>;
   /** Modules that only talk to the controller or an API (debug, set_fact, k8s) run there. */
   runsOn: 'target' | 'controller';
   /**

@@ -6,11 +6,12 @@
  * play.ts runs the blocks: this file decides what they are.
  */
 import { formatDiagnostic, Diagnostics } from '../errors.js';
+import { readIncludedVars } from '../load/include-vars.js';
 import { loadIncludeAtRunTime, MAX_INCLUDE_DEPTH, type LoadedInclude } from '../load/includes.js';
 import type { VarMap } from '../load/inventory.js';
-import type { Block, Include, Scope, Task } from '../load/model.js';
+import type { Block, Include, Scope, Task, VarsSource } from '../load/model.js';
 import { evalCondition } from '../vars/expr.js';
-import { renderString } from '../vars/template.js';
+import { renderString, type Vars } from '../vars/template.js';
 import type { TaskOutcome } from './events.js';
 import { loopItems } from './loops.js';
 import { varsFor } from './task.js';
@@ -27,6 +28,8 @@ export interface IncludeExpansion {
   handlers: Task[];
   /** include_role with public: the role's defaults and vars, for the tasks after the include. */
   exposed?: { defaults: VarMap; vars: VarMap };
+  /** include_vars: the host's new variables (at the level of set_fact). */
+  facts?: VarMap;
 }
 
 const includeBlocks = new WeakSet<Scope>();
@@ -53,6 +56,16 @@ export function expandInclude(env: TaskEnv, inc: Include): IncludeExpansion {
     const label = inc.loopLabel ? renderString(inc.loopLabel, itemVars) : typeof item === 'string' ? item : JSON.stringify(item);
     if (inc.when && !evalCondition(inc.when, itemVars)) {
       included.push({ label, outcome: skippedOutcome() });
+      continue;
+    }
+    if (inc.what.kind === 'vars') {
+      const read = readVars(inc, inc.what.vars, itemVars);
+      if (typeof read === 'string') {
+        out.outcome = failedOutcome(read, undefined);
+        return out;
+      }
+      out.facts = { ...out.facts, ...read.vars };
+      included.push({ label, outcome: { status: 'ok', msg: `included: ${read.files.join(', ')}`, changes: [], result: { changed: false, ansible_included_var_files: read.files } } });
       continue;
     }
     const name = renderString(inc.what.kind === 'tasks' ? inc.what.file : inc.what.role, itemVars);
@@ -98,7 +111,7 @@ export function expandInclude(env: TaskEnv, inc: Include): IncludeExpansion {
       result: { changed: false, ...(inc.loop === undefined ? ran[0]!.outcome.result : { results: included.map((i) => i.outcome.result) }) },
       ...(inc.loop === undefined ? {} : { items: included }),
     };
-    out.counted = inc.what.kind === 'tasks' ? ran.length : 0;
+    out.counted = inc.what.kind === 'role' ? 0 : ran.length;
   }
   if (inc.what.kind === 'role' && inc.what.public && ran.length > 0) out.exposed = exposed;
   return out;
@@ -109,6 +122,13 @@ function wrapper(inc: Include, vars: VarMap): Omit<Block, 'block'> {
   return { kind: 'block', id: `${inc.id}#vars`, place: inc.place, tags: inc.what.origin.tags, vars, baseDir: inc.baseDir, role: inc.role, rescue: [], always: [] };
 }
 
+/** include_vars: its names rendered for the host, the files read now (they are the host's own data). */
+function readVars(inc: Include, source: VarsSource, vars: Vars): { vars: VarMap; files: string[] } | string {
+  const rendered = { ...source, ...(source.file !== undefined ? { file: renderString(source.file, vars) } : { dir: renderString(source.dir!, vars) }) };
+  const diags = new Diagnostics();
+  return readIncludedVars(inc, rendered, diags, inc.place) ?? diags.items.map(formatDiagnostic).join('\n');
+}
+
 /** Loaded and validated once per include and name; a problem is the include's failure, with its places. */
 function loadNow(inc: Include, name: string): LoadedInclude | string {
   let byName = loadedAtRunTime.get(inc);
@@ -116,7 +136,7 @@ function loadNow(inc: Include, name: string): LoadedInclude | string {
   let loaded = byName.get(name);
   if (loaded === undefined) {
     const diags = new Diagnostics();
-    loaded = loadIncludeAtRunTime(inc, name, diags) ?? `${inc.what.kind === 'tasks' ? 'include_tasks' : 'include_role'} ${name}: ${diags.items.length === 1 ? '' : `${diags.items.length} problems:\n`}${diags.items.map(formatDiagnostic).join('\n')}`;
+    loaded = loadIncludeAtRunTime(inc, name, diags) ?? `${diags.items.length === 1 ? '' : `${diags.items.length} problems in ${name}:\n`}${diags.items.map(formatDiagnostic).join('\n')}`;
     byName.set(name, loaded);
   }
   return loaded;

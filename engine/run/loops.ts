@@ -8,7 +8,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { TaskError } from '../errors.js';
-import { candidatePaths } from '../load/files.js';
+import { candidatePaths, globRegExp } from '../load/files.js';
 import type { Looping, Scope } from '../load/model.js';
 import { renderValue, type Vars } from '../vars/template.js';
 
@@ -62,29 +62,6 @@ function fileglob(term: string, node: Pick<Scope, 'role' | 'baseDir'>, dir: Look
     if (found.length > 0) return found;
   }
   return [];
-}
-
-/** Python's fnmatch as glob uses it: * and ? within one name, [...] classes; a leading dot only matches a dot. */
-export function globRegExp(pattern: string): RegExp {
-  let out = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i]!;
-    if (ch === '*') out += '[^/]*';
-    else if (ch === '?') out += '[^/]';
-    else if (ch === '[') {
-      const end = pattern.indexOf(']', i + 2);
-      if (end < 0) {
-        out += '\\[';
-        continue;
-      }
-      let cls = pattern.slice(i + 1, end);
-      if (cls.startsWith('!')) cls = `^${cls.slice(1)}`;
-      out += `[${cls.replace(/\\/g, '\\\\')}]`;
-      i = end;
-    } else out += ch.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  const hidden = pattern.startsWith('.') ? '' : '(?!\\.)';
-  return new RegExp(`^${hidden}${out}$`);
 }
 
 /**

@@ -10,6 +10,7 @@ import { evalCondition, ExprError } from '../vars/expr.js';
 import { TemplateError } from '../vars/template.js';
 import { envOf, going, isActive, stopping, type BatchState } from './batch.js';
 import { runOnceShard } from './rendezvous.js';
+import { secrets } from '../secrets.js';
 import type { TaskInfo } from './events.js';
 import { gatherFacts } from './facts.js';
 import { runTaskOn } from './host-task.js';
@@ -151,6 +152,11 @@ async function runInclude(run: RunState, bs: BatchState, host: HostState, inc: I
   run.bus.emit('taskEnd', info, host.name, outcome);
   if (outcome.status !== 'ok') recordOutcome(run, host, { kind: 'task', outcome, title, place: inc.place });
   for (let i = 0; i < expansion.counted; i++) recordOutcome(run, host, { kind: 'task', outcome, title, place: inc.place });
+  if (expansion.facts) {
+    // Secret-named variables among them are secret from now on, as set_fact's are.
+    secrets.addFromVars(expansion.facts);
+    Object.assign(host.facts, expansion.facts);
+  }
   for (const h of expansion.handlers) if (!bs.play.handlers.some((known) => known.id === h.id)) bs.play.handlers.push(h);
   for (const block of expansion.blocks) {
     if (!(await runBlock(run, bs, host, block, scopes))) return false;

@@ -223,6 +223,50 @@ const CASES: Record<string, Case> = {
       'files/.hidden.conf': 'h\n',
     },
   },
+  'include_vars: a file, a directory in order, under a name; over play vars, per host when templated': {
+    twoHosts: true,
+    files: {
+      'site.yml': `
+- hosts: all
+  gather_facts: false
+  vars: { port: play, shared: play }
+  tasks:
+    - include_vars: settings.yml
+    - ${log('file {{ port }} {{ shared }}')}
+    - include_vars: { dir: conf.d }
+    - ${log('dir {{ shared }} {{ deep }}')}
+    - include_vars: { file: settings.yml, name: s }
+    - ${log('named {{ s.port }}')}
+    - include_vars: "{{ inventory_hostname }}.yml"
+    - ${log('per host {{ only }} {{ inventory_hostname }}')}
+`,
+      'vars/settings.yml': 'port: 8080\nshared: settings\n',
+      'conf.d/10-a.yml': 'shared: a\ndeep: a\n',
+      'conf.d/20-b.yaml': 'shared: b\n',
+      'conf.d/sub/30-c.json': '{"deep": "c"}\n',
+      'vars/a.yml': 'only: for-a\n',
+      'vars/b.yml': 'only: for-b\n',
+    },
+  },
+  'fail stops the host with its message; file takes dest for path; copy remote_src copies on the host': {
+    twoHosts: true,
+    files: {
+      'site.yml': `
+- hosts: all
+  gather_facts: false
+  tasks:
+    - copy: { content: "payload\\n", dest: "{{ out }}.{{ inventory_hostname }}.src" }
+    - copy: { src: "{{ out }}.{{ inventory_hostname }}.src", dest: "{{ out }}.{{ inventory_hostname }}.dst", remote_src: true }
+    - copy: { src: "{{ out }}.{{ inventory_hostname }}.src", dest: "{{ out }}.{{ inventory_hostname }}.dst", remote_src: true }
+    - shell: cat {{ out }}.{{ inventory_hostname }}.dst >> {{ out }}
+    - file: { dest: "{{ out }}.{{ inventory_hostname }}.dir", state: directory }
+    - shell: test -d {{ out }}.{{ inventory_hostname }}.dir && echo "dir {{ inventory_hostname }}" >> {{ out }}
+    - fail: { msg: "stop {{ inventory_hostname }}" }
+      when: inventory_hostname == 'b'
+    - ${log('after fail {{ inventory_hostname }}')}
+`,
+    },
+  },
   'environment: play, block and task, inner over outer': {
     files: {
       'site.yml': `
