@@ -10,7 +10,7 @@ import { Diagnostics, type Place } from '../errors.js';
 import { globRegExp } from './files.js';
 import { loadVarsFile, type VarMap } from './inventory.js';
 import type { Include, IncludeOrigin, Scope, VarsSource } from './model.js';
-import { loopingOf } from './loops.js';
+import { checkFirstFound, loopingOf } from './loops.js';
 import { noteTemplates, scopeOf, whenOf, type TaskLoadContext } from './task-scope.js';
 import { pointerJoin } from './yaml-file.js';
 import { isTemplate } from '../vars/template.js';
@@ -50,6 +50,7 @@ export function loadIncludeVars(key: string, raw: Record<string, unknown>, point
   const scope = scopeOf(raw, pointer, ctx, scopeNames);
   const names = [...scopeNames, ...Object.keys(scope.vars)];
   const { loopNames, ...looping } = loopingOf(raw, pointer, ctx, names);
+  checkFirstFound(looping, pointer, ctx, 'vars');
   noteTemplates(args, at, ctx, [...names, ...loopNames]);
   const source: VarsSource = {
     file: args.file as string | undefined,

@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Diagnostics } from '../errors.js';
 import type { Block, Expr, Include, IncludeOrigin, RoleFiles, Scope, TaskNode } from './model.js';
-import { loopingOf } from './loops.js';
+import { checkFirstFound, loopingOf } from './loops.js';
 import { loadIncludeVars } from './include-vars.js';
 import { expandRole, type RoleRef, type RoleSink } from './roles.js';
 import { bareKeyword, loadTaskList } from './tasks.js';
@@ -182,6 +182,7 @@ function loadDynamic(kind: 'include_tasks' | 'include_role', args: Args, raw: Ar
   const scope = scopeOf(raw, pointer, ctx, scopeNames);
   const names = [...scopeNames, ...Object.keys(scope.vars)];
   const { loopNames, ...looping } = loopingOf(raw, pointer, ctx, names);
+  checkFirstFound(looping, pointer, ctx, 'files');
   const bodyNames = [...names, ...loopNames];
   const when = whenOf(raw, pointer, ctx, bodyNames);
   const apply = applyOf(args.apply, pointerJoin(argsPointer, 'apply'), ctx, bodyNames);

@@ -2,6 +2,8 @@
  * `loop:` and the `with_*` forms Ansible projects still use, read as one thing: a value (a list,
  * or a template giving one) and a form saying how it becomes items (run/loops.ts).
  */
+import { dirname } from 'node:path';
+import { FIRST_FOUND_HINT, firstFound, type ControllerDir } from './files.js';
 import type { Looping } from './model.js';
 import { LOOP_KEYWORDS, noteTemplates, type TaskLoadContext } from './task-scope.js';
 import { pointerJoin } from './yaml-file.js';
@@ -38,4 +40,11 @@ export function loopingOf(raw: Record<string, unknown>, pointer: string, ctx: Ta
 /** An unknown `with_X` key's hint. */
 export function unknownLoopHint(key: string): string | undefined {
   return key.startsWith('with_') ? `'${key}' is a lookup loop tsplay does not have; ${OTHER_WITH}` : undefined;
+}
+
+/** A literal with_first_found is looked up at load: a name found nowhere is a problem before the run. */
+export function checkFirstFound(looping: Looping, pointer: string, ctx: TaskLoadContext, dir: ControllerDir): void {
+  if (looping.loopForm !== 'first_found' || JSON.stringify(looping.loop).includes('{{')) return;
+  const { found, names, skip } = firstFound(looping.loop, dir, ctx.baseDir, ctx.role, [dirname(ctx.doc.file)]);
+  if (!found && !skip) ctx.diags.add(`with_first_found: none of these files was found: ${names.join(', ')}`, ctx.doc.placeOf(pointerJoin(pointer, 'with_first_found')), FIRST_FOUND_HINT(dir));
 }

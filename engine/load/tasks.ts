@@ -7,7 +7,7 @@ import { nearest } from './patterns.js';
 import { compileSchema, reportErrors } from './validate.js';
 import { pointerJoin } from './yaml-file.js';
 import { META_ACTIONS, type Block, type Meta, type MetaAction, type Task, type TaskNode } from './model.js';
-import { loopingOf, unknownLoopHint } from './loops.js';
+import { checkFirstFound, loopingOf, unknownLoopHint } from './loops.js';
 import { asList, LOOP_KEYWORDS, checkExprList, noteTemplate, noteTemplates, scopeOf, whenOf, type TaskLoadContext } from './task-scope.js';
 import { findModule, moduleNames } from '../modules/registry.js';
 import { isTemplate } from '../vars/template.js';
@@ -105,6 +105,7 @@ function loadTaskNode(raw: Record<string, unknown>, pointer: string, ctx: TaskLo
       ctx.files.push({ ref, place: doc.placeOf(argsPointer), baseDir: ctx.baseDir, role: ctx.role, scopeNames: taskNames });
     }
   }
+  checkFirstFound(looping, pointer, ctx, mod.controllerFiles?.((args ?? {}) as never)[0]?.kind ?? 'files');
   const register = raw.register as string | undefined;
   if (register && MAGIC_VARS.includes(register)) {
     diags.add(`register: '${register}' is a reserved variable`, doc.placeOf(pointerJoin(pointer, 'register')), `tsplay sets '${register}' itself, so the result would never be seen; choose another name, e.g. ${register}_result`);

@@ -9,7 +9,7 @@ import { formatDiagnostic, Diagnostics } from '../errors.js';
 import { readIncludedVars } from '../load/include-vars.js';
 import { loadIncludeAtRunTime, MAX_INCLUDE_DEPTH, type LoadedInclude } from '../load/includes.js';
 import type { VarMap } from '../load/inventory.js';
-import type { Block, Include, Scope, Task, VarsSource } from '../load/model.js';
+import { tasksIn, type Block, type Include, type Scope, type Task, type VarsSource } from '../load/model.js';
 import { evalCondition } from '../vars/expr.js';
 import { renderString, type Vars } from '../vars/template.js';
 import type { TaskOutcome } from './events.js';
@@ -47,7 +47,7 @@ export function expandInclude(env: TaskEnv, inc: Include): IncludeExpansion {
     return out;
   }
   const vars = varsFor(env, inc);
-  const items = inc.loop === undefined ? [undefined] : loopItems(inc, vars);
+  const items = inc.loop === undefined ? [undefined] : loopItems(inc, vars, inc.what.kind === 'vars' ? 'vars' : 'files', [inc.what.origin.dir]);
   const included: Array<{ label: string; outcome: TaskOutcome }> = [];
   const exposed = { defaults: {} as VarMap, vars: {} as VarMap };
   for (const [index, item] of items.entries()) {
@@ -69,7 +69,7 @@ export function expandInclude(env: TaskEnv, inc: Include): IncludeExpansion {
       continue;
     }
     const name = renderString(inc.what.kind === 'tasks' ? inc.what.file : inc.what.role, itemVars);
-    const loaded = inc.nodes ? { nodes: inc.nodes, handlers: [], defaults: {}, vars: {} } : loadNow(inc, name);
+    const loaded = inc.nodes ? { nodes: inc.nodes, handlers: [], defaults: {}, vars: {} } : loadNow(inc, name, env.play.handlers);
     if (typeof loaded === 'string') {
       out.outcome = failedOutcome(loaded, undefined);
       out.blocks = [];
@@ -130,16 +130,26 @@ function readVars(inc: Include, source: VarsSource, vars: Vars): { vars: VarMap;
 }
 
 /** Loaded and validated once per include and name; a problem is the include's failure, with its places. */
-function loadNow(inc: Include, name: string): LoadedInclude | string {
+function loadNow(inc: Include, name: string, playHandlers: Task[]): LoadedInclude | string {
   let byName = loadedAtRunTime.get(inc);
   if (!byName) loadedAtRunTime.set(inc, (byName = new Map()));
   let loaded = byName.get(name);
   if (loaded === undefined) {
     const diags = new Diagnostics();
-    loaded = loadIncludeAtRunTime(inc, name, diags) ?? `${diags.items.length === 1 ? '' : `${diags.items.length} problems in ${name}:\n`}${diags.items.map(formatDiagnostic).join('\n')}`;
+    const found = loadIncludeAtRunTime(inc, name, diags);
+    if (found) checkNotify(found, playHandlers, diags);
+    loaded = found && diags.empty ? found : `${diags.items.length === 1 ? '' : `${diags.items.length} problems in ${name}:\n`}${diags.items.map(formatDiagnostic).join('\n')}`;
     byName.set(name, loaded);
   }
   return loaded;
+}
+
+/** As at load: every notify of the loaded tasks names a handler of the play or of the roles loaded with them. */
+function checkNotify(loaded: LoadedInclude, playHandlers: Task[], diags: Diagnostics): void {
+  const known = new Set([...playHandlers, ...loaded.handlers].flatMap((h) => [h.name ?? '', ...h.listen]));
+  for (const task of tasksIn(loaded.nodes)) {
+    for (const n of task.notify) if (!known.has(n)) diags.add(`notify names no handler: '${n}'`, task.place, 'define it under handlers: with that name (or listen:)');
+  }
 }
 
 function skippedOutcome(): TaskOutcome {

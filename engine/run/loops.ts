@@ -8,14 +8,18 @@
 import { readdirSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { TaskError } from '../errors.js';
-import { candidatePaths, globRegExp } from '../load/files.js';
+import { candidatePaths, FIRST_FOUND_HINT, firstFound, globRegExp } from '../load/files.js';
 import type { Looping, Scope } from '../load/model.js';
 import { renderValue, type Vars } from '../vars/template.js';
 
 /** Where first_found and fileglob look: Ansible picks the subdirectory by the task's action. */
 export type LookupDir = 'files' | 'templates' | 'vars';
 
-export function loopItems(node: Looping & Pick<Scope, 'role' | 'baseDir'>, vars: Vars, lookupDir: LookupDir = 'files'): unknown[] {
+/**
+ * `lookupDir`: where with_first_found and with_fileglob look in a role or beside the playbook;
+ * `besides`: more directories a relative name is looked for in (the task's own file's, as Ansible's search path has it).
+ */
+export function loopItems(node: Looping & Pick<Scope, 'role' | 'baseDir'>, vars: Vars, lookupDir: LookupDir = 'files', besides: string[] = []): unknown[] {
   const value = renderValue(node.loop, vars);
   switch (node.loopForm ?? 'loop') {
     case 'loop':
@@ -31,7 +35,7 @@ export function loopItems(node: Looping & Pick<Scope, 'role' | 'baseDir'>, vars:
     case 'fileglob':
       return listOf(value).flatMap((term) => fileglob(String(term), node, lookupDir));
     case 'first_found':
-      return firstFound(value, node, lookupDir);
+      return firstFoundItems(value, node, lookupDir, besides);
   }
 }
 
@@ -64,33 +68,12 @@ function fileglob(term: string, node: Pick<Scope, 'role' | 'baseDir'>, dir: Look
   return [];
 }
 
-/**
- * One item, the first file found: the terms are names, or {files, paths, skip} (files split on
- * , and ;, paths on , : and ;). None found is an error, or no item with skip: true.
- */
-function firstFound(value: unknown, node: Pick<Scope, 'role' | 'baseDir'>, dir: LookupDir): string[] {
-  const names: string[] = [];
-  let skip = false;
-  const add = (term: unknown): void => {
-    if (Array.isArray(term)) return term.forEach(add);
-    if (term && typeof term === 'object') {
-      const t = term as { files?: unknown; paths?: unknown; skip?: unknown };
-      const split = (v: unknown, seps: RegExp): string[] => listOf(v ?? []).flatMap((x) => String(x).split(seps)).map((x) => x.trim()).filter(Boolean);
-      const files = split(t.files, /[,;]/);
-      const paths = split(t.paths, /[,:;]/);
-      if (t.skip === true) skip = true;
-      names.push(...(paths.length ? paths.flatMap((p) => files.map((f) => join(p, f))) : files));
-      return;
-    }
-    if (term !== undefined && term !== null) names.push(String(term));
-  };
-  add(value);
-  for (const name of names) {
-    const found = candidatePaths(dir, name, node.baseDir, node.role).find(isFile);
-    if (found) return [found];
-  }
+/** One item, the first file found (load/files.ts firstFound); none is an error unless skip: true. */
+function firstFoundItems(value: unknown, node: Pick<Scope, 'role' | 'baseDir'>, dir: LookupDir, besides: string[]): string[] {
+  const { found, names, skip } = firstFound(value, dir, node.baseDir, node.role, besides);
+  if (found) return [found];
   if (skip) return [];
-  throw new TaskError(`with_first_found: none of these files was found: ${names.join(', ')}`, `looked in the ${dir}/ of the role and the playbook, the role and the playbook directory; add skip: true to run no item instead`);
+  throw new TaskError(`with_first_found: none of these files was found: ${names.join(', ')}`, FIRST_FOUND_HINT(dir));
 }
 
 function isDir(path: string): boolean {

@@ -2,6 +2,7 @@
  * One task on one host: when, loop, templated arguments, probe -> plan -> apply (apply only
  * outside check mode), changed_when / failed_when, retries/until, register, notify.
  */
+import { dirname } from 'node:path';
 import type { ValidateFunction } from 'ajv';
 import { ENV_NAME } from '../connect/shell.js';
 import { BecomeError, ExecTimeoutError } from '../connect/supervise.js';
@@ -132,7 +133,7 @@ async function runLoop(env: TaskEnv, task: Task, vars: Vars): Promise<TaskOutcom
   }
   // with_first_found / with_fileglob look in templates/ for a module that reads templates, as Ansible's lookups do.
   const lookupDir = findModule(task.module)!.controllerFiles?.(task.args as never)[0]?.kind ?? 'files';
-  const items = loopItems(task, vars, lookupDir);
+  const items = loopItems(task, vars, lookupDir, [dirname(task.place.file)]);
   const results: TaskOutcome[] = [];
   const labelled: Array<{ label: string; outcome: TaskOutcome }> = [];
   for (const [index, item] of items.entries()) {

@@ -267,6 +267,20 @@ const CASES: Record<string, Case> = {
 `,
     },
   },
+  "with_first_found in a role: include_tasks finds the role's task files, include_vars its vars": {
+    files: {
+      'site.yml': '- hosts: all\n  gather_facts: false\n  roles: [q]\n',
+      'roles/q/tasks/main.yml': `
+- include_tasks: "{{ item }}"
+  with_first_found: [nope.yml, setup.yml]
+- include_vars: "{{ item }}"
+  with_first_found: [nope.yml, os.yml]
+- ${log('v={{ v }}')}
+`,
+      'roles/q/tasks/setup.yml': `- ${log('setup')}\n`,
+      'roles/q/vars/os.yml': 'v: from os.yml\n',
+    },
+  },
   'environment: play, block and task, inner over outer': {
     files: {
       'site.yml': `
