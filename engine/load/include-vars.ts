@@ -8,6 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { Diagnostics, type Place } from '../errors.js';
 import { globRegExp } from './files.js';
+import { INCLUDE_KEYWORDS } from './include-args.js';
 import { loadVarsFile, type VarMap } from './inventory.js';
 import type { Include, IncludeOrigin, Scope, VarsSource } from './model.js';
 import { checkFirstFound, loopingOf } from './loops.js';
@@ -16,7 +17,6 @@ import { pointerJoin } from './yaml-file.js';
 import { isTemplate } from '../vars/template.js';
 import { dict } from '../dict.js';
 
-const KEYWORDS = ['name', 'when', 'tags', 'vars', 'ignore_errors', 'no_log', 'loop', 'loop_control', 'with_items', 'with_list', 'with_dict', 'with_fileglob', 'with_first_found'];
 const ARGS = ['file', 'dir', 'name', 'depth', 'files_matching', 'ignore_files', 'extensions', 'ignore_unknown_extensions'];
 
 export function loadIncludeVars(key: string, raw: Record<string, unknown>, pointer: string, ctx: TaskLoadContext, scopeNames: string[]): Include | undefined {
@@ -26,7 +26,7 @@ export function loadIncludeVars(key: string, raw: Record<string, unknown>, point
     ctx.diags.add(message, atKey ? ctx.doc.keyPlaceOf(p) : ctx.doc.placeOf(p), hint);
     ok = false;
   };
-  for (const k of Object.keys(raw)) if (k !== key && !KEYWORDS.includes(k)) bad(`'${k}' is not supported on include_vars`, pointerJoin(pointer, k), `include_vars takes ${KEYWORDS.join(', ')}`, true);
+  for (const k of Object.keys(raw)) if (k !== key && !INCLUDE_KEYWORDS.includes(k)) bad(`'${k}' is not supported on include_vars`, pointerJoin(pointer, k), `include_vars takes ${INCLUDE_KEYWORDS.join(', ')}`, true);
   const value = raw[key];
   const args = (typeof value === 'string' ? { file: value } : value) as Record<string, unknown> | null;
   if (!args || typeof args !== 'object' || Array.isArray(args)) {

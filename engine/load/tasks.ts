@@ -21,9 +21,10 @@ const TASK_KEYWORDS = new Set([
 ]);
 
 /** Task-list entries that load other files (load/includes.ts). */
-export const INCLUDE_KEYWORDS = new Set(['include_tasks', 'import_tasks', 'include_role', 'import_role', 'include_vars']);
+export const INCLUDE_ENTRIES = new Set(['include_tasks', 'import_tasks', 'include_role', 'import_role', 'include_vars']);
 
-const JINJA_ONLY_KEYWORDS: Record<string, string> = {
+/** Keys that are not a task's in tsplay (or anymore in Ansible), with what to write instead. */
+const KEYWORD_HINTS: Record<string, string> = {
   include: "'include:' was removed from Ansible; use include_tasks (dynamic: decided per host at run time) or import_tasks (static: loaded with the playbook)",
   import_playbook: 'import_playbook is a playbook entry: write it at the top level of the playbook, beside the plays',
   local_action: "use 'delegate_to: controller' on the task",
@@ -45,7 +46,7 @@ export function loadTaskList(raw: unknown, pointer: string, ctx: TaskLoadContext
 
 function loadTaskNode(raw: Record<string, unknown>, pointer: string, ctx: TaskLoadContext, outerNames: string[]): TaskNode | undefined {
   const { doc, diags } = ctx;
-  const includeKey = Object.keys(raw).find((k) => INCLUDE_KEYWORDS.has(bareKeyword(k)));
+  const includeKey = Object.keys(raw).find((k) => INCLUDE_ENTRIES.has(bareKeyword(k)));
   if (includeKey) {
     if (ctx.include) return ctx.include(includeKey, raw, pointer, ctx, outerNames);
     diags.add(`${bareKeyword(includeKey)} cannot be used here`, doc.keyPlaceOf(pointerJoin(pointer, includeKey)), 'includes and imports belong in the task lists of a play or a role');
@@ -83,7 +84,7 @@ function loadTaskNode(raw: Record<string, unknown>, pointer: string, ctx: TaskLo
   const candidates = Object.keys(raw).filter((k) => !TASK_KEYWORDS.has(k));
   const known = candidates.filter((k) => findModule(k));
   for (const key of candidates.filter((k) => !findModule(k))) {
-    diags.add(`unknown module or keyword '${key}'`, doc.keyPlaceOf(pointerJoin(pointer, key)), JINJA_ONLY_KEYWORDS[bareKeyword(key)] ?? unknownLoopHint(key) ?? closest(key));
+    diags.add(`unknown module or keyword '${key}'`, doc.keyPlaceOf(pointerJoin(pointer, key)), KEYWORD_HINTS[bareKeyword(key)] ?? unknownLoopHint(key) ?? closest(key));
   }
   if (known.length === 0) {
     if (candidates.length === 0) diags.add('task has no module', common.place, `add one module key, e.g. 'command: echo hi'; modules: ${moduleNames().join(', ')}`);
@@ -234,6 +235,6 @@ function exprList(value: unknown, pointer: string, ctx: TaskLoadContext, scopeNa
 }
 
 function closest(name: string): string {
-  const near = nearest([...moduleNames(), ...TASK_KEYWORDS, ...INCLUDE_KEYWORDS, 'meta'], name);
+  const near = nearest([...moduleNames(), ...TASK_KEYWORDS, ...INCLUDE_ENTRIES, 'meta'], name);
   return near.length ? `did you mean '${near[0]}'?` : `known modules: ${moduleNames().join(', ')}`;
 }

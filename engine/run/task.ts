@@ -4,9 +4,8 @@
  */
 import { dirname } from 'node:path';
 import type { ValidateFunction } from 'ajv';
-import { ENV_NAME } from '../connect/shell.js';
 import { BecomeError, ExecTimeoutError } from '../connect/supervise.js';
-import { UnreachableError, type BecomeOptions, type Connection } from '../connect/types.js';
+import { UnreachableError, type Connection } from '../connect/types.js';
 import { TaskError } from '../errors.js';
 import { dict } from '../dict.js';
 import { findControllerFile, candidatePaths } from '../load/files.js';
@@ -26,7 +25,7 @@ import type { TaskOutcome } from './events.js';
 import { loopItems } from './loops.js';
 import { probe, probeCacheOf } from './prefetch.js';
 import type { RunState } from './state.js';
-import type { Prepared, TaskEnv } from './task-env.js';
+import { becomeFor, environmentFor, inherited, OMIT, type Prepared, type TaskEnv } from './task-env.js';
 
 const validators = new Map<string, ValidateFunction>();
 
@@ -91,12 +90,6 @@ export function taskTitle(task: Pick<Scope, 'name' | 'role'> & { module?: string
     }
   }
   return task.role ? `${task.role.name} : ${name}` : name;
-}
-
-/** Innermost defined value of a scope keyword. */
-function inherited<K extends keyof Scope>(env: TaskEnv, task: Scope, key: K): Scope[K] | undefined {
-  for (const s of [task, ...[...env.scopes].reverse()]) if (s[key] !== undefined) return s[key];
-  return undefined;
 }
 
 export async function executeTask(env: TaskEnv, task: Task): Promise<TaskOutcome> {
@@ -260,8 +253,6 @@ async function runOnce(env: TaskEnv, task: Task, vars: Vars): Promise<TaskOutcom
 
 const NEVER = new AbortController().signal;
 
-/** `{{ omit }}` drops an argument, as in Ansible. */
-export const OMIT = '__tsplay_omit__';
 function dropOmitted(args: Record<string, unknown>): void {
   for (const [k, v] of Object.entries(args)) if (v === OMIT) delete args[k];
 }
@@ -303,33 +294,4 @@ async function moduleContext(env: TaskEnv, task: Task, mod: AnyModule, vars: Var
     // (the second exits the process). Nothing cancels a running module today.
     signal: NEVER,
   };
-}
-
-/** `environment:` of the play, the enclosing blocks and the task, inner over outer, rendered for this host. */
-function environmentFor(env: TaskEnv, task: Task, vars: Vars): Record<string, string> | undefined {
-  const layers = [env.play.environment, ...env.scopes.map((s) => s.environment), task.environment].filter((e) => e !== undefined);
-  if (layers.length === 0) return undefined;
-  const out: Record<string, string> = dict();
-  for (const layer of layers) {
-    const value = renderValue(layer, vars);
-    if (value === null || value === undefined || value === '') continue;
-    if (typeof value !== 'object' || Array.isArray(value)) throw new TaskError(`environment must be a mapping of names to values, got ${Array.isArray(value) ? 'a list' : typeof value}`, 'environment: { HTTP_PROXY: "http://proxy:3128" } or a variable holding such a mapping');
-    for (const [name, v] of Object.entries(value as Record<string, unknown>)) {
-      if (!ENV_NAME.test(name)) throw new TaskError(`environment: '${name}' is not a variable name`, 'names are letters, digits and _, not starting with a digit');
-      if (v === OMIT) continue;
-      if (v !== null && typeof v === 'object') throw new TaskError(`environment: ${name} must be a string, number or boolean`);
-      out[name] = v === null || v === undefined ? '' : String(v);
-    }
-  }
-  return Object.keys(out).length ? out : undefined;
-}
-
-function becomeFor(env: TaskEnv, task: Task, vars: Vars): BecomeOptions | undefined {
-  const hostVar = (...names: string[]): unknown => names.map((n) => vars[n]).find((v) => v !== undefined);
-  const become = inherited(env, task, 'become') ?? env.play.become ?? (hostVar('become', 'ansible_become') as boolean | undefined);
-  if (!become) return undefined;
-  const user = inherited(env, task, 'becomeUser') ?? env.play.becomeUser ?? (hostVar('become_user', 'ansible_become_user') as string | undefined) ?? 'root';
-  const password = hostVar('become_password', 'ansible_become_password', 'ansible_become_pass') as string | undefined;
-  if (password) secrets.add(password);
-  return { user, password };
 }
