@@ -94,7 +94,8 @@ export interface PreparedCommand {
   become?: BecomePlan;
 }
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** What an environment variable's name may be (exported by the target's shell). */
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * Env values travel over stdin, not on the command line, because argv is world-readable in

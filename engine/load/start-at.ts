@@ -37,6 +37,9 @@ function fromStart(nodes: TaskNode[], isStart: (t: Task) => boolean): TaskNode[]
       if (isStart(node)) return nodes.slice(i);
       continue;
     }
+    // A dynamic include's tasks are known only when a host runs it (Ansible does not start inside
+    // one either); an include or meta before the start is left out like a task.
+    if (node.kind !== 'block') continue;
     const inner = startInBlock(node, isStart);
     if (inner) return [inner, ...nodes.slice(i + 1)];
   }
