@@ -9,7 +9,8 @@ export interface Place {
   col: number; // 1-based
 }
 
-export type DiagnosticKind = 'parse' | 'options';
+/** template: a variable's value that could not be rendered (Jinja), which only a run would read. */
+export type DiagnosticKind = 'parse' | 'options' | 'template';
 
 export interface Diagnostic {
   kind: DiagnosticKind;

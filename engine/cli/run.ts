@@ -167,7 +167,7 @@ async function run(playbookPath: string, opts: RunCliOptions): Promise<number> {
   try {
     const vaultFlags = { vaultId: opts.vaultId, vaultPasswordFile: [...opts.vaultPasswordFile, ...opts.vaultPassFile], askVaultPass: opts.askVaultPass || opts.askVaultPassword };
     const vault = await openVaultKeyring(vaultFlags, settings.vault, { cwd: process.cwd(), prompt: askVaultPassword, warn: (w) => process.stderr.write(`[WARNING]: ${secrets.redact(w)}\n`) });
-    project = loadProject({ playbook: playbookPath, inventory: settings.inventory!, extraVars: opts.extraVars, limit: opts.limit, strict: opts.strict, cwd: process.cwd(), vault, rolesPath: settings.rolesPath });
+    project = loadProject({ playbook: playbookPath, inventory: settings.inventory!, extraVars: opts.extraVars, limit: opts.limit, strict: opts.strict, cwd: process.cwd(), vault, rolesPath: settings.rolesPath, listing: !!(opts.listHosts || opts.listTasks || opts.listTags) });
   } catch (err) {
     if (!(err instanceof DiagnosticsError)) throw err;
     return reportProblems(err.diagnostics);

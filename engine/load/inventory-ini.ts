@@ -9,7 +9,7 @@
 import { dict } from '../dict.js';
 import type { Diagnostics, Place } from '../errors.js';
 import { expandHostPattern, HostRangeError } from './host-range.js';
-import { addChild, addHost, ensureGroup, setGroupVar, type Inventory } from './inventory.js';
+import { addChild, addHost, checkValueTemplates, ensureGroup, setGroupVar, type Inventory } from './inventory.js';
 import { shellSplit, ShellSplitError } from '../connect/shell.js';
 import { iniValue, PythonLiteralError } from './python-literal.js';
 
@@ -74,7 +74,10 @@ export function readIniInventory(text: string, file: string, inv: Inventory, dia
         return;
       }
       const value = typedValue(line.slice(eq + 1).trim(), diags, at(eq + 1));
-      if (value !== NO_VALUE) setGroupVar(ensureGroup(inv, group), key, value, diags, at());
+      if (value !== NO_VALUE) {
+        checkValueTemplates(value, () => at(eq + 1), '', diags);
+        setGroupVar(ensureGroup(inv, group), key, value, diags, at());
+      }
     } else {
       const m = GROUP_NAME.exec(line);
       if (!m) {
@@ -147,6 +150,7 @@ function readHostLine(line: string, group: string, inv: Inventory, diags: Diagno
     }
     const value = typedValue(t.slice(eq + 1), diags, at(offset + eq + 1));
     if (value === NO_VALUE) return;
+    checkValueTemplates(value, () => at(offset + eq + 1), '', diags);
     vars[key] = value;
   }
   for (const name of expanded.hosts) {

@@ -11,7 +11,7 @@ import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:f
 import { dirname, extname, join, resolve } from 'node:path';
 import { Diagnostics } from '../errors.js';
 import { expandHostPattern, HostRangeError, parseAddress } from './host-range.js';
-import { addChild, addHost, emptyInventory, ensureGroup, loadVarsFile, reconcile, setGroupVar, type Inventory, type VarMap } from './inventory.js';
+import { addChild, addHost, checkValueTemplates, emptyInventory, ensureGroup, loadVarsFile, reconcile, setGroupVar, type Inventory, type VarMap } from './inventory.js';
 import { readIniInventory } from './inventory-ini.js';
 import { validateAt, validators } from './validate.js';
 import { parseYamlText, pointerJoin, readLoadedText, type LoadedYaml } from './yaml-file.js';
@@ -165,7 +165,10 @@ function readYamlGroup(inv: Inventory, name: string, raw: RawGroup | null, doc: 
     if (!body || typeof body !== 'object') continue;
     const at = pointerJoin(pointer, section);
     if (section === 'vars') {
-      for (const [k, v] of Object.entries(body)) setGroupVar(group, k, v, diags, doc.placeOf(pointerJoin(at, k)));
+      for (const [k, v] of Object.entries(body)) {
+        setGroupVar(group, k, v, diags, doc.placeOf(pointerJoin(at, k)));
+        checkValueTemplates(v, (p) => doc.placeOf(p), pointerJoin(at, k), diags);
+      }
     } else if (section === 'children') {
       for (const [child, childRaw] of Object.entries(body as Record<string, RawGroup | null>)) {
         readYamlGroup(inv, child, childRaw, doc, pointerJoin(at, child), diags);
@@ -182,6 +185,7 @@ function readYamlGroup(inv: Inventory, name: string, raw: RawGroup | null, doc: 
           diags.add(err.message, place, err.hint);
           continue;
         }
+        checkValueTemplates(vars, (p) => doc.placeOf(p), pointerJoin(at, pattern), diags);
         for (const host of expanded.hosts) Object.assign(addHost(inv, host, name, expanded.port, place).vars, vars ?? {});
       }
     }

@@ -10,7 +10,8 @@ import { basename } from 'node:path';
 import type { Diagnostics, Place } from '../errors.js';
 import { secrets } from '../secrets.js';
 import { validateAt, validators } from './validate.js';
-import { loadYamlFile } from './yaml-file.js';
+import { loadYamlFile, pointerJoin } from './yaml-file.js';
+import { checkTemplate, isTemplate, TemplateError } from '../vars/template.js';
 
 export type VarMap = Record<string, unknown>;
 
@@ -257,12 +258,31 @@ export function inventoryVarsOf(inv: Inventory, host: string): VarMap {
   return out;
 }
 
+/**
+ * Jinja (or broken Handlebars) in an inventory or vars file value is an error at its own
+ * file:line:col when the file loads: kubespray's group_vars are full of `{{ x | default(...) }}`,
+ * and found at run time it would fail each host's first task that reads it, with that task's
+ * place instead of the value's.
+ */
+export function checkValueTemplates(value: unknown, placeOf: (pointer: string) => Place, pointer: string, diags: Diagnostics): void {
+  if (isTemplate(value)) {
+    try {
+      checkTemplate(value);
+    } catch (err) {
+      if (!(err instanceof TemplateError)) throw err;
+      diags.add(err.message, placeOf(pointer), err.hint, 'template');
+    }
+  } else if (Array.isArray(value)) value.forEach((v, i) => checkValueTemplates(v, placeOf, pointerJoin(pointer, i), diags));
+  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) checkValueTemplates(v, placeOf, pointerJoin(pointer, k), diags);
+}
+
 /** A YAML/JSON file of variables (group_vars, host_vars, vars_files, -e @file, role vars). */
 export function loadVarsFile(file: string, diags: Diagnostics, origin?: Place): VarMap {
   const doc = loadYamlFile(file, diags, origin);
   if (!doc || doc.value === null || doc.value === undefined) return {};
   if (!validateAt(validators.vars, doc.value, doc, diags, `variables file ${basename(file)}`)) return {};
   if (typeof doc.value !== 'object' || Array.isArray(doc.value)) return {};
+  checkValueTemplates(doc.value, (pointer) => doc.placeOf(pointer), '', diags);
   // A vars file encrypted whole (ansible-vault encrypt) holds secrets: every value is one.
   if (doc.vaultId) for (const [name, value] of Object.entries(doc.value)) secrets.add(value, 'secret', name);
   return doc.value as VarMap;

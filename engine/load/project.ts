@@ -25,6 +25,8 @@ export interface LoadRequest {
   vault?: VaultKeyring;
   /** Searched for roles after the playbook's own places (roles_path). */
   rolesPath?: string[];
+  /** --list-hosts, --list-tasks, --list-tags: values are not rendered, so their templates are not checked. */
+  listing?: boolean;
 }
 
 export interface LoadedProject {
@@ -69,6 +71,9 @@ function loadAll(req: LoadRequest): LoadedProject {
     }
   }
   const playbook = loadPlaybook(req.playbook, inventory, extraVars, diags, req.cwd, { strict: !!req.strict, warn: (w) => warnings.push(w), rolesPath: req.rolesPath });
+  // Listing hosts, tasks or tags reads no variable's value (as in Ansible): Jinja in one is an
+  // error for a run only.
+  if (req.listing) diags.items.splice(0, diags.items.length, ...diags.items.filter((d) => d.kind !== 'template'));
   diags.throwIfAny();
   return { playbook: playbook!, inventory, extraVars, selected, warnings };
 }
