@@ -1,4 +1,4 @@
-// Proves, against a real kube-apiserver and kube-controller-manager, the flow the seeds rely
+// Proves, against a real kube-apiserver and kube-controller-manager, the flow the guides rely
 // on: a bootstrap token alone may create a kubelet client CSR only once the two
 // ClusterRoleBindings exist, and then the controller-manager approves and signs it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

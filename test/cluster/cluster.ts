@@ -1,5 +1,5 @@
 // A real Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager) on
-// 127.0.0.1 (or on the test hosts' bridge, `address`) for tests: the seeds' bootstrap-token / CSR flow is only meaningful when the
+// 127.0.0.1 (or on the test hosts' bridge, `address`) for tests: the guides' bootstrap-token / CSR flow is only meaningful when the
 // real authenticator, RBAC and CSR approver/signer judge it, not a mock.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';

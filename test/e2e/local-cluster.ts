@@ -10,7 +10,7 @@
  *
  * What it sets up besides booting (test/e2e/README.md explains each choice):
  *   - pki/kube-proxy.pem, pki/kube-proxy-key.pem: kube-proxy's client certificate (CN
- *     system:kube-proxy, ECDSA P-256, signed by the cluster CA with openssl), as seed 004 makes it
+ *     system:kube-proxy, ECDSA P-256, signed by the cluster CA with openssl), as guide 004 makes it
  *     with cfssl;
  *   - on every host the container runtime a worker has before it is added: Debian's containerd and
  *     runc as packaged, with a bridge CNI configuration (the cluster's network plugin);
@@ -112,10 +112,10 @@ export interface LocalClusterOptions {
   log?: (m: string) => void;
 }
 
-/** The stand-in container runtime of the fallback mode: a unit named as the seeds' runtime, doing nothing. */
+/** The stand-in container runtime of the fallback mode: a unit named as the guides' runtime, doing nothing. */
 export const CONTAINERD_STANDIN_UNIT = `# tsplay TEST STAND-IN for containerd (test/e2e/local-cluster.ts): NOT a container runtime.
 # Used only with the stand-in kubelet (fallback mode, test/e2e/README.md), so that
-# kubelet.service's Requires=containerd.service (seed 003) can be met.
+# kubelet.service's Requires=containerd.service (guide 003) can be met.
 [Unit]
 Description=tsplay test stand-in for containerd (sleep infinity)
 
@@ -128,7 +128,7 @@ WantedBy=multi-user.target
 
 /**
  * The cluster's network plugin on each node, as a CNI configuration for Debian's CNI plugins: a
- * bridge with host-local addresses from this node's share of the pod network. Seed 003 installs a
+ * bridge with host-local addresses from this node's share of the pod network. Guide 003 installs a
  * network plugin after the nodes join; containerd reports NetworkReady (and the Node Ready) only
  * once one is configured. No pod runs in these tests; nothing routes or masquerades.
  */
@@ -199,7 +199,7 @@ function kernelHasIpvs(): boolean {
   return IPVS_MODULES.every((m) => existsSync(`/sys/module/${m}`));
 }
 
-/** kube-proxy's client certificate, signed by the cluster CA (seed 004: CN system:kube-proxy). */
+/** kube-proxy's client certificate, signed by the cluster CA (guide 004: CN system:kube-proxy). */
 async function kubeProxyPki(pki: string, c: TestCluster): Promise<{ cert: string; key: string }> {
   const key = join(pki, 'kube-proxy-key.pem');
   const csr = join(pki, 'kube-proxy.csr');

@@ -1,6 +1,6 @@
 /**
- * How the seeds verify a node, as functions of the e2e test (worker.test.ts): requests to a
- * kubelet's API on its own address (seed 003, "kubelet api 认证和授权"), client certificates for
+ * How the guides verify a node, as functions of the e2e test (worker.test.ts): requests to a
+ * kubelet's API on its own address (guide 003, "kubelet api 认证和授权"), client certificates for
  * users the cluster CA vouches for, ServiceAccount tokens, and the apiserver's proxy to a kubelet.
  * Only Node built-ins and openssl, so the checks do not share code with what they check.
  */
@@ -68,7 +68,7 @@ export function kubeconfigCredentials(file: string): Required<Pick<Credentials, 
 }
 
 /**
- * Seed 003's kubelet-api-test: a ServiceAccount bound to system:kubelet-api-admin, and a token for
+ * Guide 003's kubelet-api-test: a ServiceAccount bound to system:kubelet-api-admin, and a token for
  * it (TokenRequest, as `kubectl create token` does today; 003 read the token Secret of 1.16).
  */
 export async function kubeletApiTestToken(admin: Api): Promise<string> {

@@ -317,7 +317,7 @@ describe('playbooks/worker.yml on 3 real hosts and a real control plane', () => 
     }
   }, RUN_TIMEOUT);
 
-  it('the kubelet API authenticates and authorizes as seed 003 checks it', async (ctx) => {
+  it('the kubelet API authenticates and authorizes as guide 003 checks it', async (ctx) => {
     needsUpstream(ctx);
     const caPem = readFileSync(lc.cluster.caFile, 'utf8');
     const nobody = clientCertificate(work, 'nobody', '/CN=e2e-nobody', lc.cluster.caFile, lc.cluster.caKeyFile);
@@ -330,7 +330,7 @@ describe('playbooks/worker.yml on 3 real hosts and a real control plane', () => 
       // a token the apiserver does not know (webhook authentication)
       expect(await get({ token: '123456' })).toEqual({ status: 401, body: 'Unauthorized' });
       // a user the cluster CA vouches for, with no RBAC (webhook authorization)
-      // (seed 003's kubelet 1.16 wrote "subresource=metrics"; 1.37 lists the subresources)
+      // (guide 003's kubelet 1.16 wrote "subresource=metrics"; 1.37 lists the subresources)
       expect(await get(nobody)).toEqual({ status: 403, body: 'Forbidden (user=e2e-nobody, verb=get, resource=nodes, subresource(s)=[metrics])\n' });
       // the cluster admin (system:masters) and the ServiceAccount bound to system:kubelet-api-admin
       for (const creds of [adminCreds, { token: saToken }]) {
@@ -440,18 +440,18 @@ describe('playbooks/worker.yml on 3 real hosts and a real control plane', () => 
     expect(changedTasks(second.stdout)).toEqual([]);
   }, RUN_TIMEOUT);
 
-  it('the files on every converged host are the seeds\' for that node', async () => {
+  it('the files on every converged host are the guides\' for that node', async () => {
     const caPem = readFileSync(lc.cluster.caFile, 'utf8');
     const tokens = await bootstrapTokens();
     for (const n of lc.nodes) {
-      // kubelet-config.yaml: every field of seed 003, featureGates of seed 000 that this version
+      // kubelet-config.yaml: every field of guide 003, featureGates of guide 000 that this version
       // still has; clusterDNS is this cluster's (the inventory's cluster_dns_ip, inside the test
       // apiserver's service range); what this machine forces on the hosts (upstream kubelet only).
       const forced = lc.mode === 'upstream' ? KERNEL_FORCED_KUBELET_CONFIG : {};
       const config = parseYaml(await cat(n, '/etc/kubernetes/kubelet-config.yaml')) as Record<string, unknown>;
       expect(config).toEqual({ ...seed003KubeletConfig(n.ip), clusterDNS: [CLUSTER_DNS_IP], featureGates: seedFeatureGatesAt(lc.version), ...forced });
 
-      // kubelet.service: the binary, every flag of seed 003 (+ 002's --register-node) this version
+      // kubelet.service: the binary, every flag of guide 003 (+ 002's --register-node) this version
       // still accepts, the unit lines.
       const unit = parseUnit(await cat(n, '/etc/systemd/system/kubelet.service'));
       expect(unit.bin).toBe(SEED_003_KUBELET_BIN);
@@ -478,7 +478,7 @@ describe('playbooks/worker.yml on 3 real hosts and a real control plane', () => 
       expect(b64(secret!.data['auth-extra-groups'])).toBe(`system:bootstrappers:${n.name}`);
       expect(b64(secret!.data.description)).toBe('kubelet-bootstrap-token');
 
-      // kube-proxy: seed 004's config and unit (iptables mode where this kernel has no IPVS).
+      // kube-proxy: guide 004's config and unit (iptables mode where this kernel has no IPVS).
       const proxy = parseYaml(await cat(n, '/etc/kubernetes/kube-proxy-config.yaml')) as Record<string, unknown>;
       expect(proxy).toEqual({ ...seed004KubeProxyConfig(n.ip, n.name), ...(lc.ipvs ? {} : { mode: 'iptables' }), ...(lc.mode === 'upstream' ? KERNEL_FORCED_KUBE_PROXY_CONFIG : {}) });
       const proxyUnit = parseUnit(await cat(n, '/etc/systemd/system/kube-proxy.service'));

@@ -1,5 +1,5 @@
 /**
- * The seeds' expectations for the worker roles, shared by the unit test that renders the role
+ * The guides' expectations for the worker roles, shared by the unit test that renders the role
  * templates (test/unit/worker-roles.test.ts) and the end-to-end test that reads the files off
  * converged hosts (test/e2e/worker.test.ts). Copied out of the public guides the roles follow
  * (roles/README.md lists them), cited by number:
@@ -7,12 +7,12 @@
  *   002  "Kubelet bootstrap 流程" (v1.11)
  *   003  opsnull, follow-me-install-kubernetes-cluster, "06-4. 部署 kubelet 组件" (v1.16)
  *   004  "kubernetes(七)二进制安装-worker节点安装" (kubelet + kube-proxy, v1.17)
- * The seeds' placeholders take the seeds' own environment values: K8S_DIR=/data/k8s/k8s,
+ * The guides' placeholders take the guides' own environment values: K8S_DIR=/data/k8s/k8s,
  * CLUSTER_CIDR=172.30.0.0/16, CLUSTER_DNS_SVC_IP=10.254.0.2, clusterDomain cluster.local (all 004).
  * Also the parser that turns a systemd unit into sections and an ExecStart flag map.
  */
 
-// ------------------------------------------------------------------ the seeds' expectations
+// ------------------------------------------------------------------ the guides' expectations
 
 /** 003 "创建和分发 kubelet 参数配置文件": kubelet-config.yaml.template, every field. */
 export function seed003KubeletConfig(nodeIp: string): Record<string, unknown> {
@@ -168,7 +168,7 @@ export const SEED_003_CSR_CRB = [
   },
 ];
 
-// ------------------------------------------------------------------ the seeds' files on newer versions
+// ------------------------------------------------------------------ the guides' files on newer versions
 
 /**
  * The first kubelet / kube-proxy version without each seed flag or gate the roles write by

@@ -2,7 +2,7 @@
  * The upstream kubelet v1.37.2 judges the files the roles render: with kubernetes_version "1.37"
  * and only the cluster's variables, it parses every flag, decodes kubelet-config.yaml, accepts its
  * feature gates and validates the configuration, and stops only where a kubelet outside a cluster
- * must: it has no bootstrap kubeconfig. The seeds' 1.17 files it refuses (unknown flag, unknown
+ * must: it has no bootstrap kubeconfig. The guides' 1.17 files it refuses (unknown flag, unknown
  * gate), which is why kubernetes_version exists.
  *
  * The binary is the one test/cluster/build.sh builds (`build.sh kubelet`) into the cache; when it is
@@ -56,7 +56,7 @@ describe.skipIf(!present)(`upstream kubelet ${version} and the rendered files`, 
     expect(out).toMatch(/unable to load bootstrap kubeconfig: stat \S+kubelet-bootstrap\.kubeconfig: no such file or directory/);
   });
 
-  it('the seeds files (kubernetes_version "1.17") are refused: --network-plugin is unknown', () => {
+  it('the guides files (kubernetes_version "1.17") are refused: --network-plugin is unknown', () => {
     expect(runKubelet('1.17')).toMatch(/unknown flag: --network-plugin/);
   });
 });

@@ -30,7 +30,7 @@ type Version = (typeof VERSIONS)[number];
 
 // ------------------------------------------------------------------ what each version gets
 
-/** The kubelet flags the prod inventory's defaults write (the seeds' 003 + 002 flags that are still accepted). */
+/** The kubelet flags the prod inventory's defaults write (the guides' 003 + 002 flags that are still accepted). */
 const ALWAYS = ['bootstrap-kubeconfig', 'cert-dir', 'container-runtime-endpoint', 'root-dir', 'kubeconfig', 'config', 'hostname-override', 'volume-plugin-dir', 'register-node', 'v'];
 const KUBELET_FLAGS: Record<Version, string[]> = {
   '1.17': [...ALWAYS, 'network-plugin', 'cni-conf-dir', 'container-runtime', 'image-pull-progress-deadline', 'logtostderr'],
@@ -61,7 +61,7 @@ const KUBE_PROXY_FLAGS: Record<Version, string[]> = {
   '1.30': ['config', 'v'],
   '1.37': ['config', 'v'],
 };
-/** Seed 000's optional flags, set explicitly: the first version without each (from the sources above). */
+/** Guide 000's optional flags, set explicitly: the first version without each (from the sources above). */
 const SEED_000_FLAGS: Record<string, { vars: Vars; value: string; gone: string }> = {
   'cadvisor-port': { vars: { kubelet_cadvisor_port: 0 }, value: '0', gone: '1.12' },
   'allow-privileged': { vars: { kubelet_allow_privileged: 'true' }, value: 'true', gone: '1.15' },
@@ -81,7 +81,7 @@ describe.each(VERSIONS)('kubernetes_version %s with the prod inventory (only the
   it('kubelet.service: exactly the flags this kubelet accepts', () => {
     const flags = unit('kubelet', 'kubelet.service.hbs', version).flags;
     expect(Object.keys(flags).sort()).toEqual([...KUBELET_FLAGS[version]].sort());
-    // The seeds' values, for the e2e test too (test/helpers/seeds.ts), agree with the list above.
+    // The guides' values, for the e2e test too (test/helpers/seeds.ts), agree with the list above.
     expect(flags).toEqual(seedKubeletFlagsAt(version, NODE));
     expect(flags['container-runtime-endpoint']).toBe('unix:///var/run/containerd/containerd.sock');
   });
@@ -92,7 +92,7 @@ describe.each(VERSIONS)('kubernetes_version %s with the prod inventory (only the
     KUBELET_LEFT_OUT[version].forEach((flag, i) => expect(lines[i]).toMatch(new RegExp(`^# kubelet ${version.replace('.', '\\.')}: ${flag.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} left out, removed in 1\\.2[467]: `)));
   });
 
-  it('kubelet-config.yaml: the seed 003 fields, and only the feature gates this kubelet knows', () => {
+  it('kubelet-config.yaml: the guide 003 fields, and only the feature gates this kubelet knows', () => {
     const config = yaml('kubelet', 'kubelet-config.yaml.hbs', version);
     const { featureGates, ...fields } = config;
     expect(fields).toEqual(seed003KubeletConfig('172.27.138.251'));
@@ -102,7 +102,7 @@ describe.each(VERSIONS)('kubernetes_version %s with the prod inventory (only the
     expect(lines).toEqual(version === '1.17' ? [] : [expect.stringMatching(new RegExp(`^# kubelet ${version.replace('.', '\\.')}: featureGates\\.RotateKubeletClientCertificate: true left out, removed in 1\\.21: `))]);
   });
 
-  it('kube-proxy.service and kube-proxy-config.yaml: the flags this kube-proxy accepts, seed 004 config', () => {
+  it('kube-proxy.service and kube-proxy-config.yaml: the flags this kube-proxy accepts, guide 004 config', () => {
     const flags = unit('kube-proxy', 'kube-proxy.service.hbs', version).flags;
     expect(Object.keys(flags).sort()).toEqual([...KUBE_PROXY_FLAGS[version]].sort());
     expect(flags).toEqual(seedKubeProxyFlagsAt(version));
@@ -111,13 +111,13 @@ describe.each(VERSIONS)('kubernetes_version %s with the prod inventory (only the
     expect(lines).toEqual(KUBE_PROXY_FLAGS[version].includes('logtostderr') ? [] : [expect.stringMatching(new RegExp(`^# kube-proxy ${version.replace('.', '\\.')}: --logtostderr=true left out, removed in 1\\.26: `))]);
   });
 
-  it.each(Object.entries(SEED_000_FLAGS))("seed 000's --%s, set explicitly, is written exactly while the kubelet has it", (flag, { vars, value, gone }) => {
+  it.each(Object.entries(SEED_000_FLAGS))("guide 000's --%s, set explicitly, is written exactly while the kubelet has it", (flag, { vars, value, gone }) => {
     const flags = unit('kubelet', 'kubelet.service.hbs', version, vars).flags;
     expect(flags[flag], `--${flag} at ${version} (gone in ${gone})`).toBe(before(version, gone) ? value : undefined);
   });
 });
 
-describe('kubernetes_version 1.17 renders the seeds files byte for byte as before the version table', () => {
+describe('kubernetes_version 1.17 renders the guides files byte for byte as before the version table', () => {
   // test/golden/roles-1.17/ was rendered by the roles as they were before kubernetes_version
   // existed (commit b070f72), for the same node.
   it.each([
@@ -207,7 +207,7 @@ describe('a value the version no longer accepts is an error before any file is w
     expect(failures(checkRole('kube-proxy', '1.25', { kube_proxy_extra_flags: { logtostderr: 'true' } }, /extra_flags$/))).toEqual([]);
   });
 
-  it('seed 000 --pod-infra-container-image fails from 1.35 on: the sandbox image is the runtime setting', () => {
+  it('guide 000 --pod-infra-container-image fails from 1.35 on: the sandbox image is the runtime setting', () => {
     const image = { kubelet_pod_infra_container_image: 'registry.k8s.io/pause:3.10' };
     expect(failures(checkRole('kubelet', '1.34', image))).toEqual([]);
     expect(failures(checkRole('kubelet', '1.35', image))[0]!.msg).toMatch(/removed in 1\.35, .*sandbox/);

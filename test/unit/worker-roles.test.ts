@@ -1,14 +1,14 @@
 /**
- * The worker roles (playbooks/worker.yml) against the seeds they automate.
+ * The worker roles (playbooks/worker.yml) against the guides they automate.
  *
- * The expectations are the seeds' own values, copied out of the seed articles into
+ * The expectations are the guides' own values, copied out of the guide articles into
  * test/helpers/seeds.ts (shared with test/e2e/worker.test.ts; cited by number, the public guides
  * listed in roles/README.md):
  *   000  opsnull "07-2.部署 kubelet 组件" (kubelet v1.8)
  *   002  "Kubelet bootstrap 流程" (v1.11)
  *   003  opsnull "06-4. 部署 kubelet 组件" (v1.16)
  *   004  "kubernetes(七)二进制安装-worker节点安装" (kubelet + kube-proxy, v1.17)
- * The seeds' placeholders take the seeds' own environment values: K8S_DIR=/data/k8s/k8s,
+ * The guides' placeholders take the guides' own environment values: K8S_DIR=/data/k8s/k8s,
  * CLUSTER_CIDR=172.30.0.0/16, CLUSTER_DNS_SVC_IP=10.254.0.2, clusterDomain cluster.local (all 004),
  * which the prod inventory keeps; ##NODE_IP## / ##NODE_NAME## are the prod node's.
  *
@@ -26,7 +26,7 @@ import { PLAYBOOK, project, render as renderFor, taskArgs, tasks, varsFor } from
 import { wanted } from '../../engine/modules/k8s/bootstrap_token.js';
 import { parseUnit, seed003KubeletConfig, seed003KubeletFlags, seed004KubeProxyConfig, SEED_000_FEATURE_GATES, SEED_002_EXTRA_FLAGS, SEED_003_CSR_CRB, SEED_003_KUBELET_BIN, SEED_003_KUBELET_UNIT, SEED_004_KUBE_PROXY_BIN, SEED_004_KUBE_PROXY_FLAGS, SEED_004_KUBE_PROXY_UNIT, withoutExecStart, type Unit } from '../helpers/seeds.js';
 
-// The seeds ran kubelet and kube-proxy 1.16/1.17 (003, 004): their files are what the roles
+// The guides ran kubelet and kube-proxy 1.16/1.17 (003, 004): their files are what the roles
 // render for that version. What newer versions leave out: test/unit/kubernetes-versions.test.ts.
 const SEEDS_VERSION = '1.17';
 function render(inventory: string, role: string, name: string, host: string, extra: Vars = {}): string {
@@ -49,7 +49,7 @@ describe('playbooks/worker.yml loads against both example clusters', () => {
     expect(syntax.stdout).toContain('4 play(s), syntax OK');
     const list = await tsplay([PLAYBOOK, '-i', inv, '--list-tasks']);
     expect(list.code, list.stdout + list.stderr).toBe(0);
-    // The seeds' order: RBAC once, then token -> files -> start, then CSR approval, then kube-proxy.
+    // The guides' order: RBAC once, then token -> files -> start, then CSR approval, then kube-proxy.
     const order = ['node-bootstrap-rbac :', 'bootstrap-token : bootstrap token', 'kubelet : kubelet-config.yaml', 'kubelet : kubelet enabled and started', 'kubelet-csr : approve the serving CSR', 'kube-proxy : kube-proxy enabled and started'];
     const at = order.map((o) => list.stdout.indexOf(o));
     expect(at.every((i) => i >= 0), list.stdout).toBe(true);
@@ -67,54 +67,54 @@ describe('playbooks/worker.yml loads against both example clusters', () => {
   });
 });
 
-describe('kubelet-config.yaml (prod node) has every field of seed 003', () => {
+describe('kubelet-config.yaml (prod node) has every field of guide 003', () => {
   let config: Record<string, unknown>;
   beforeAll(() => {
     config = parseYaml(render('prod', 'kubelet', 'kubelet-config.yaml.hbs', PROD_NODE)) as Record<string, unknown>;
   });
 
-  it.each(Object.keys(seed003KubeletConfig('NODE_IP')))('%s as in seed 003', (field) => {
-    expect(config[field], `${field}: seed 003 kubelet-config.yaml.template`).toEqual(seed003KubeletConfig(prodIp)[field]);
+  it.each(Object.keys(seed003KubeletConfig('NODE_IP')))('%s as in guide 003', (field) => {
+    expect(config[field], `${field}: guide 003 kubelet-config.yaml.template`).toEqual(seed003KubeletConfig(prodIp)[field]);
   });
 
-  it('featureGates as seed 000 --feature-gates (named by 003 and 004)', () => {
+  it('featureGates as guide 000 --feature-gates (named by 003 and 004)', () => {
     expect(config.featureGates).toEqual(SEED_000_FEATURE_GATES);
   });
 
-  it('has no field the seeds do not set', () => {
+  it('has no field the guides do not set', () => {
     expect(Object.keys(config).sort()).toEqual([...Object.keys(seed003KubeletConfig(prodIp)), 'featureGates'].sort());
   });
 
-  it('address and healthzBindAddress are the node IP, never 127.0.0.1 (seed 003)', () => {
+  it('address and healthzBindAddress are the node IP, never 127.0.0.1 (guide 003)', () => {
     expect(config.address).toBe('172.27.138.251');
     expect(config.healthzBindAddress).toBe('172.27.138.251');
   });
 });
 
-describe('kubelet.service (prod node) has the flags of seed 003', () => {
+describe('kubelet.service (prod node) has the flags of guide 003', () => {
   let unit: Unit;
   beforeAll(() => {
     unit = parseUnit(render('prod', 'kubelet', 'kubelet.service.hbs', PROD_NODE));
   });
 
-  it('runs /opt/k8s/bin/kubelet (seed 003)', () => {
+  it('runs /opt/k8s/bin/kubelet (guide 003)', () => {
     expect(unit.bin).toBe(SEED_003_KUBELET_BIN);
   });
 
-  it.each(Object.entries(seed003KubeletFlags(PROD_NODE)))('--%s=%s as in seed 003', (flag, value) => {
-    expect(unit.flags[flag], `--${flag}: seed 003 kubelet.service.template`).toBe(value);
+  it.each(Object.entries(seed003KubeletFlags(PROD_NODE)))('--%s=%s as in guide 003', (flag, value) => {
+    expect(unit.flags[flag], `--${flag}: guide 003 kubelet.service.template`).toBe(value);
   });
 
-  it('--register-node=true as in seed 002', () => {
+  it('--register-node=true as in guide 002', () => {
     expect(unit.flags['register-node']).toBe(SEED_002_EXTRA_FLAGS['register-node']);
   });
 
-  it('has exactly the seeds flags and --v last', () => {
+  it('has exactly the guides flags and --v last', () => {
     expect(unit.flags).toEqual({ ...seed003KubeletFlags(PROD_NODE), ...SEED_002_EXTRA_FLAGS });
     expect(unit.sections.Service!.ExecStart).toMatch(/--v=2$/);
   });
 
-  it('[Unit] After/Requires the runtime, [Service] and [Install] as in seed 003', () => {
+  it('[Unit] After/Requires the runtime, [Service] and [Install] as in guide 003', () => {
     expect(withoutExecStart(unit)).toEqual(SEED_003_KUBELET_UNIT);
   });
 
@@ -137,7 +137,7 @@ describe('kubelet.service (prod node) has the flags of seed 003', () => {
     expect(modern.sections.Unit).toMatchObject({ After: 'docker.service', Requires: 'docker.service' });
   });
 
-  it("seed 000's flags come back through their variables (at seed 000's kubelet, v1.8)", () => {
+  it("guide 000's flags come back through their variables (at guide 000's kubelet, v1.8)", () => {
     const old = parseUnit(
       render('prod', 'kubelet', 'kubelet.service.hbs', PROD_NODE, {
         kubernetes_version: '1.8',
@@ -160,15 +160,15 @@ describe('kubelet.service (prod node) has the flags of seed 003', () => {
   });
 });
 
-describe('kube-proxy (prod node) as in seed 004', () => {
-  it('kube-proxy-config.yaml equals seed 004 kube-proxy-config.yaml', () => {
+describe('kube-proxy (prod node) as in guide 004', () => {
+  it('kube-proxy-config.yaml equals guide 004 kube-proxy-config.yaml', () => {
     const config = parseYaml(render('prod', 'kube-proxy', 'kube-proxy-config.yaml.hbs', PROD_NODE)) as Record<string, unknown>;
     const seed = seed004KubeProxyConfig(prodIp, PROD_NODE);
-    for (const [field, value] of Object.entries(seed)) expect(config[field], `${field}: seed 004 kube-proxy-config.yaml`).toEqual(value);
+    for (const [field, value] of Object.entries(seed)) expect(config[field], `${field}: guide 004 kube-proxy-config.yaml`).toEqual(value);
     expect(config).toEqual(seed);
   });
 
-  it('kube-proxy.service equals seed 004 kube-proxy.service', () => {
+  it('kube-proxy.service equals guide 004 kube-proxy.service', () => {
     const unit = parseUnit(render('prod', 'kube-proxy', 'kube-proxy.service.hbs', PROD_NODE));
     expect(unit.bin).toBe(SEED_004_KUBE_PROXY_BIN);
     expect(unit.flags).toEqual(SEED_004_KUBE_PROXY_FLAGS);
@@ -217,7 +217,7 @@ describe('kubelet files and bootstrap (prod node)', () => {
     expect(dirs).toEqual(expect.arrayContaining(['/etc/kubernetes', '/etc/kubernetes/cert', '/data/k8s/k8s/kubelet', '/data/k8s/k8s/kubelet/kubelet-plugins/volume/exec/', '/opt/k8s/bin']));
   });
 
-  it('CA certificate to /etc/kubernetes/cert/ca.pem, the clientCAFile of seed 003', () => {
+  it('CA certificate to /etc/kubernetes/cert/ca.pem, the clientCAFile of guide 003', () => {
     expect(taskArgs('prod', 'kubelet', 'copy', PROD_NODE, /CA certificate/)).toMatchObject({ src: '/etc/tsplay/prod/ca.pem', dest: '/etc/kubernetes/cert/ca.pem' });
   });
 
@@ -260,8 +260,8 @@ describe('kubelet files and bootstrap (prod node)', () => {
   });
 });
 
-describe('cluster RBAC as in seed 003', () => {
-  it("csr-crb.yaml's four objects of seed 003: the group-wide nodeclient binding in its own file, the other three", () => {
+describe('cluster RBAC as in guide 003', () => {
+  it("csr-crb.yaml's four objects of guide 003: the group-wide nodeclient binding in its own file, the other three", () => {
     const docs = (file: string) => parseAllDocuments(render('prod', 'node-bootstrap-rbac', file, PROD_NODE)).map((d) => d.toJS());
     expect([...docs('nodeclient-binding.yaml.hbs'), ...docs('csr-crb.yaml.hbs')]).toEqual(SEED_003_CSR_CRB);
   });
@@ -307,7 +307,7 @@ describe('staging reuses the same roles with its own group_vars', () => {
   it('kubelet-config.yaml and kube-proxy-config.yaml take staging values', () => {
     const config = parseYaml(renderFor('staging', 'kubelet', 'kubelet-config.yaml.hbs', 'stg-worker-02')) as Record<string, unknown>;
     expect(config).toMatchObject({ address: '192.168.0.115', podCIDR: '10.244.0.0/16', clusterDNS: ['10.96.0.10'], clusterDomain: 'staging.local', maxPods: 110, cgroupDriver: 'systemd' });
-    // Everything staging does not override is still the seed's.
+    // Everything staging does not override is still the guide's.
     expect(config.evictionHard).toEqual(seed003KubeletConfig('x').evictionHard);
     const proxy = parseYaml(renderFor('staging', 'kube-proxy', 'kube-proxy-config.yaml.hbs', 'stg-worker-02')) as Record<string, unknown>;
     expect(proxy).toMatchObject({ bindAddress: '192.168.0.115', clusterCIDR: '10.244.0.0/16', hostnameOverride: 'stg-worker-02' });

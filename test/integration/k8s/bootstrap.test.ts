@@ -1,7 +1,7 @@
 /**
- * The seeds' TLS bootstrap, judged by a real apiserver and controller-manager: tsplay creates a
+ * The guides' TLS bootstrap, judged by a real apiserver and controller-manager: tsplay creates a
  * bootstrap token and writes a kubeconfig holding only that token; a kubelet-style client CSR made
- * with it is refused (403) until the seeds' bindings are applied by tsplay, then auto-approved and
+ * with it is refused (403) until the guides' bindings are applied by tsplay, then auto-approved and
  * issued by the controller-manager. No output of any run (at -vvv with --diff) holds the secret.
  */
 import { X509Certificate } from 'node:crypto';
@@ -54,7 +54,7 @@ const bootstrapPb = (dest: string) => `
       debug: { msg: "token {{ bt.token }} id {{ bt.token_id }} secret {{ bt.token_secret }}" }
 `;
 
-// The seeds: system:bootstrappers may create CSRs, and their client CSRs are auto-approved.
+// The guides: system:bootstrappers may create CSRs, and their client CSRs are auto-approved.
 const bindingsPb = `
 - name: bootstrap RBAC
   hosts: all
@@ -149,7 +149,7 @@ describe('TLS bootstrap with a tsplay token', () => {
     expect(denied.stdout).toContain('hint: RBAC does not allow this');
   });
 
-  it("with the seeds' bindings applied by tsplay, the kubelet's client CSR is auto-approved and issued", async () => {
+  it("with the guides' bindings applied by tsplay, the kubelet's client CSR is auto-approved and issued", async () => {
     const b = await play(bindingsPb);
     expect(b.code, b.stdout).toBe(0);
     expect(totalChanged(b.stdout)).toBe(1);

@@ -169,9 +169,9 @@ describe("a bootstrap token yields only its own node's client certificate", () =
     const t = tokens.get('worker-1')!;
     // The apiserver's RBAC authorizer sees a new binding through its informer, a moment later.
     await until('the nodeclient binding to take effect', 30_000, async () => ((await nodeclientAllowed(`system:bootstrap:${t.id}`, t.groups)) ? true : undefined));
-    await post(asToken(t.token), 'forged-w2-seeds-rbac', 'w2');
-    const issued = await until('the forged certificate', 60_000, async () => (await admin('GET', `${CSRS}/forged-w2-seeds-rbac`)).body.status?.certificate as string | undefined);
-    expect((await conditions('forged-w2-seeds-rbac'))[0]).toMatchObject({ type: 'Approved', reason: 'AutoApproved' });
+    await post(asToken(t.token), 'forged-w2-guides-rbac', 'w2');
+    const issued = await until('the forged certificate', 60_000, async () => (await admin('GET', `${CSRS}/forged-w2-guides-rbac`)).body.status?.certificate as string | undefined);
+    expect((await conditions('forged-w2-guides-rbac'))[0]).toMatchObject({ type: 'Approved', reason: 'AutoApproved' });
     expect(new X509Certificate(Buffer.from(issued, 'base64')).subject).toBe('O=system:nodes\nCN=system:node:w2');
   });
 });

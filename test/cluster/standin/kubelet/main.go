@@ -3,10 +3,10 @@
 // test/cluster/build.sh builds it (static, CGO_ENABLED=0) as <cache>/k8s/<version>/standin-kubelet;
 // the local test inventory (test/e2e/local-cluster.ts) sets kubelet_binary_src to that file, so
 // the kubelet role copies it to /opt/k8s/bin/kubelet and systemd starts it from the unit tsplay
-// wrote, with the seeds' flags. It does, with exactly the files tsplay put on the node, the part
+// wrote, with the guides' flags. It does, with exactly the files tsplay put on the node, the part
 // of a kubelet's start that the worker playbook depends on (test/e2e/README.md):
 //
-//  1. TLS bootstrap (seed 002): unless --kubeconfig and <--cert-dir>/kubelet-client-current.pem
+//  1. TLS bootstrap (guide 002): unless --kubeconfig and <--cert-dir>/kubelet-client-current.pem
 //     exist, write --kubeconfig pointing at that certificate (the kubelet does this first), read
 //     --bootstrap-kubeconfig, make an ECDSA P-256 key and a CSR for
 //     CN=system:node:<--hostname-override>, O=system:nodes, post it with the bootstrap token
