@@ -39,7 +39,7 @@ export default defineModule<AssertArgs, null, never>({
     const list = Array.isArray(args.that) ? args.that : [args.that];
     for (const expr of list) {
       if (!evalCondition(expr, ctx.vars)) {
-        return { changes: [], fail: `${args.fail_msg ?? args.msg ?? 'assertion failed'} (${expr})`, result: { assertion: expr, evaluated_to: false } };
+        return { changes: [], fail: { message: `${args.fail_msg ?? args.msg ?? 'assertion failed'} (${expr})` }, result: { assertion: expr, evaluated_to: false } };
       }
     }
     const msg = args.success_msg ?? 'All assertions passed';

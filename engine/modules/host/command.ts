@@ -58,7 +58,7 @@ export function commandModule(name: 'command' | 'shell'): ModuleDef<CommandArgs,
       return { createsExists: c === '1', removesExists: r === '1' };
     },
     plan(args, obs) {
-      if (!args.cmd && !args.argv) return { changes: [], fail: `${name} needs a command (cmd or argv)` };
+      if (!args.cmd && !args.argv) return { changes: [], fail: { message: `${name} needs a command`, hint: `${name}: ls -l, or argv: [ls, -l]` } };
       if (args.creates && obs.createsExists) return { changes: [], result: { msg: `skipped, since ${args.creates} exists`, rc: 0 } };
       if (args.removes && obs.removesExists === false) return { changes: [], result: { msg: `skipped, since ${args.removes} does not exist`, rc: 0 } };
       const line = commandLine(args);
@@ -70,7 +70,7 @@ export function commandModule(name: 'command' | 'shell'): ModuleDef<CommandArgs,
       const stdout = res.stdout.toString('utf8').replace(/\n$/, '');
       const stderr = res.stderr.toString('utf8').replace(/\n$/, '');
       const result = { rc: res.code, stdout, stderr, stdout_lines: stdout ? stdout.split('\n') : [], stderr_lines: stderr ? stderr.split('\n') : [], cmd: args.cmd ?? args.argv };
-      return { changed: true, result, failed: res.code === 0 ? undefined : `non-zero exit ${res.code ?? 'signal'}${stderr ? `: ${stderr.split('\n').slice(-3).join(' | ')}` : ''}` };
+      return { changed: true, result, ...(res.code === 0 ? {} : { failure: { message: `non-zero exit ${res.code ?? 'signal'}${stderr ? `: ${stderr.split('\n').slice(-3).join(' | ')}` : ''}` } }) };
     },
   });
 }

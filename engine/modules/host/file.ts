@@ -87,7 +87,7 @@ export default defineModule<FileArgs, Observed, string>({
         }
         break;
       case 'directory':
-        if (cur.exists && cur.type !== 'directory') return { changes: [], fail: `${args.path} exists and is a ${cur.type}, not a directory` };
+        if (cur.exists && cur.type !== 'directory') return { changes: [], fail: { message: `${args.path} exists and is a ${cur.type}, not a directory`, hint: 'remove it first (state: absent), or choose another path' } };
         if (!cur.exists) {
           changes.push({ summary: `create directory ${args.path}${mode ? ` (mode ${mode})` : ''}` });
           steps.push(`mkdir -p ${p}`);
@@ -102,12 +102,12 @@ export default defineModule<FileArgs, Observed, string>({
         attrs();
         break;
       case 'file':
-        if (!cur.exists) return { changes: [], fail: `${args.path} does not exist`, };
+        if (!cur.exists) return { changes: [], fail: { message: `${args.path} does not exist`, hint: 'state: file only sets attributes; state: touch creates an empty file' } };
         attrs();
         break;
       case 'link': {
-        if (!args.src) return { changes: [], fail: 'state: link needs src (the link target)' };
-        if (cur.exists && cur.type !== 'link' && !args.force) return { changes: [], fail: `${args.path} exists and is not a link; set force: true to replace it` };
+        if (!args.src) return { changes: [], fail: { message: 'state: link needs src (the link target)', hint: 'file: { path: /usr/local/bin/kubectl, src: /opt/kubernetes/bin/kubectl, state: link }' } };
+        if (cur.exists && cur.type !== 'link' && !args.force) return { changes: [], fail: { message: `${args.path} exists and is not a link`, hint: 'set force: true to replace it' } };
         if (cur.linkTarget !== args.src) {
           changes.push({ summary: `link ${args.path} -> ${args.src}${cur.linkTarget ? ` (was -> ${cur.linkTarget})` : ''}` });
           steps.push(`ln -sfn ${q(args.src)} ${p}`);
@@ -122,8 +122,7 @@ export default defineModule<FileArgs, Observed, string>({
         break;
       }
     }
-    if (state === 'file' && changes.length === 0) return { changes };
-    return { changes, data: steps.join(' && ') };
+    return changes.length ? { changes, data: steps.join(' && ') } : { changes };
   },
   async apply(ctx, args, plan) {
     if (plan.data) await runChecked(ctx.conn, `set -e\n${plan.data}`, { what: `file ${args.path}`, become: ctx.become });

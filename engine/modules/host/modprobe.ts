@@ -14,7 +14,7 @@
  * as in Ansible. Params apply when the module is loaded; an already loaded module is not reloaded.
  */
 import { TaskError } from '../../errors.js';
-import { defineModule, type Change } from '../types.js';
+import { defineModule, type Change, type Plan } from '../types.js';
 import { atomicWriteScript, q, runChecked } from './remote.js';
 
 export interface ModprobeArgs {
@@ -50,7 +50,7 @@ export const optsConfPath = (name: string): string => `/etc/modprobe.d/${name}.c
 /** The kernel lists modules with underscores; `modprobe br-netfilter` means br_netfilter. */
 const kname = (name: string): string => name.replace(/-/g, '_');
 
-export function planModprobe(args: ModprobeArgs, obs: ModprobeObserved): { changes: Change[]; data?: ModprobePlanData; fail?: string; result?: Record<string, unknown> } {
+export function planModprobe(args: ModprobeArgs, obs: ModprobeObserved): Plan<ModprobePlanData> {
   const state = args.state ?? 'present';
   const persistent = args.persistent ?? 'disabled';
   const params = args.params?.trim() ?? '';
@@ -75,12 +75,12 @@ export function planModprobe(args: ModprobeArgs, obs: ModprobeObserved): { chang
     live = 'load';
     changes.push({ summary: `load module ${args.name} now (modprobe ${args.name}${params ? ` ${params}` : ''})` });
   } else if (state === 'absent' && obs.live === 'builtin') {
-    return { changes: [], result, fail: `module ${args.name} is built into kernel ${obs.kernel}; it cannot be unloaded` };
+    return { changes: [], result, fail: { message: `module ${args.name} is built into kernel ${obs.kernel}; it cannot be unloaded` } };
   } else if (state === 'absent' && obs.live === 'loaded') {
     live = 'unload';
     changes.push({ summary: `unload module ${args.name} now (modprobe -r ${args.name})` });
   }
-  return { changes, data: { files, live }, result };
+  return changes.length ? { changes, data: { files, live }, result } : { changes, result };
 }
 
 /** Write (or remove) small files atomically; the content rides inline as base64. */
@@ -156,7 +156,7 @@ export default defineModule<ModprobeArgs, ModprobeObserved, ModprobePlanData>({
     const what = data.live === 'load' ? 'loading' : 'unloading';
     return {
       changed: data.files.length > 0,
-      failed: `${what} kernel module ${args.name} failed: ${err.replace(/\n/g, '; ')}${persisted ? ` (${persisted})` : ''}`,
+      failure: { message: `${what} kernel module ${args.name} failed: ${err.replace(/\n/g, '; ')}${persisted ? ` (${persisted})` : ''}` },
     };
   },
 });

@@ -8,7 +8,7 @@
  *   # {{ ca.content }} is base64; {{ ca.encoding }} is "base64"
  */
 import { TaskError } from '../../errors.js';
-import { defineModule } from '../types.js';
+import { defineModule, type Plan } from '../types.js';
 import { q, runChecked } from './remote.js';
 
 export interface SlurpArgs {
@@ -18,19 +18,19 @@ export interface SlurpArgs {
 
 export type SlurpObserved = { kind: 'file'; content: string } | { kind: 'absent' | 'directory' | 'unreadable' | 'other' };
 
-export function planSlurp(args: SlurpArgs, obs: SlurpObserved): { changes: []; result?: Record<string, unknown>; fail?: string } {
+export function planSlurp(args: SlurpArgs, obs: SlurpObserved): Plan<never> {
   const src = args.src ?? args.path ?? '';
   switch (obs.kind) {
     case 'file':
       return { changes: [], result: { content: obs.content, encoding: 'base64', source: src } };
     case 'absent':
-      return { changes: [], fail: `file not found: ${src}` };
+      return { changes: [], fail: { message: `file not found: ${src}` } };
     case 'directory':
-      return { changes: [], fail: `source is a directory and must be a file: ${src}` };
+      return { changes: [], fail: { message: `source is a directory and must be a file: ${src}` } };
     case 'unreadable':
-      return { changes: [], fail: `file is not readable: ${src} (become: true?)` };
+      return { changes: [], fail: { message: `file is not readable: ${src}`, hint: 'read it as root: become: true' } };
     default:
-      return { changes: [], fail: `not a regular file: ${src}` };
+      return { changes: [], fail: { message: `not a regular file: ${src}` } };
   }
 }
 

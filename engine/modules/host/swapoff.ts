@@ -120,7 +120,8 @@ export default defineModule<SwapoffArgs, SwapObserved, SwapoffPlanData>({
         });
       }
     }
-    return { changes, data, result: { swaps: obs.active.map((d) => d.name) } };
+    const result = { swaps: obs.active.map((d) => d.name) };
+    return changes.length ? { changes, data, result } : { changes, result };
   },
   async apply(ctx, args, plan) {
     const path = args.path ?? FSTAB;
@@ -134,13 +135,12 @@ export default defineModule<SwapoffArgs, SwapObserved, SwapoffPlanData>({
       );
     }
     if (data.swapoff) steps.push('if ! out=$(swapoff -a 2>&1); then echo "swapoff -a: $out" >&2; exit 5; fi');
-    if (!steps.length) return { changed: false };
     const res = await ctx.conn.exec(`set -e\n${steps.join('\n')}`, { become: ctx.become, stdin: data.fstab?.content ?? '', signal: ctx.signal });
     if (res.code !== 0) {
       const err = res.stderr.toString('utf8').trim();
       if (res.code === 5) {
         const fstabNote = data.fstab ? `; ${path} was updated, so swap stays off after a reboot` : '';
-        return { changed: !!data.fstab, failed: `turning swap off failed: ${err}${fstabNote}` };
+        return { changed: !!data.fstab, failure: { message: `turning swap off failed: ${err}${fstabNote}` } };
       }
       throw new TaskError(`update ${path} failed (exit ${res.code ?? 'signal'}): ${err}`);
     }

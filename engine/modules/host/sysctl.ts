@@ -12,7 +12,7 @@
  * error and the cause, after the file was written. `reload: false` manages only the file.
  */
 import { TaskError } from '../../errors.js';
-import { defineModule, type Change } from '../types.js';
+import { defineModule, type Change, type Plan } from '../types.js';
 import { atomicWriteScript, q, runChecked } from './remote.js';
 
 export interface SysctlArgs {
@@ -76,10 +76,10 @@ export function editSysctlFile(file: string | null, name: string, value: string 
   return out.length ? `${out.join('\n')}\n` : '';
 }
 
-export function planSysctl(args: SysctlArgs, obs: SysctlObserved): { changes: Change[]; data?: SysctlPlanData; fail?: string; result?: Record<string, unknown> } {
+export function planSysctl(args: SysctlArgs, obs: SysctlObserved): Plan<SysctlPlanData> {
   const state = args.state ?? 'present';
   const path = args.sysctl_file ?? DEFAULT_FILE;
-  if (state === 'present' && (args.value === undefined || wantedValue(args.value) === '')) return { changes: [], fail: `value is required for ${args.name} with state: present` };
+  if (state === 'present' && (args.value === undefined || wantedValue(args.value) === '')) return { changes: [], fail: { message: `value is required for ${args.name} with state: present`, hint: `sysctl: { name: ${args.name}, value: '1' }, or state: absent` } };
   const value = state === 'present' ? wantedValue(args.value) : null;
   const changes: Change[] = [];
   const data: SysctlPlanData = {};
@@ -100,7 +100,8 @@ export function planSysctl(args: SysctlArgs, obs: SysctlObserved): { changes: Ch
           : `set ${args.name} live: ${obs.live} -> ${value}`,
     });
   }
-  return { changes, data, result: { name: args.name, value, live_before: obs.live, sysctl_file: path } };
+  const result = { name: args.name, value, live_before: obs.live, sysctl_file: path };
+  return changes.length ? { changes, data, result } : { changes, result };
 }
 
 export default defineModule<SysctlArgs, SysctlObserved, SysctlPlanData>({
@@ -155,6 +156,6 @@ export default defineModule<SysctlArgs, SysctlObserved, SysctlPlanData>({
     if (res.code === 0) return { result: { name: args.name, value: data.live ?? plan.result?.value, sysctl_file: path } };
     if (!out.includes('@@written')) throw new TaskError(`write ${path} failed (exit ${res.code ?? 'signal'}): ${err}`);
     const note = data.content !== undefined ? ` (${path} was written, so the value applies at the next boot)` : '';
-    return { changed: data.content !== undefined, failed: `setting ${args.name}=${data.live} live failed: ${err.replace(/\n/g, '; ')}${note}` };
+    return { changed: data.content !== undefined, failure: { message: `setting ${args.name}=${data.live} live failed: ${err.replace(/\n/g, '; ')}${note}` } };
   },
 });

@@ -16,7 +16,7 @@
  * it) plans "would start" instead of failing; a real run fails clearly if it is still not found.
  */
 import { TaskError } from '../../errors.js';
-import { defineModule, type Change, type ModuleDef } from '../types.js';
+import { defineModule, type Change, type ModuleDef, type Plan } from '../types.js';
 import { q, runChecked } from './remote.js';
 
 export interface SystemdArgs {
@@ -86,10 +86,10 @@ function isRunning(active: string | undefined): boolean {
   return active !== undefined && active !== 'inactive' && active !== 'failed';
 }
 
-export function planSystemd(args: SystemdArgs, obs: UnitObserved, check: boolean): { changes: Change[]; data?: SystemdPlanData; fail?: string; result?: Record<string, unknown> } {
+export function planSystemd(args: SystemdArgs, obs: UnitObserved, check: boolean): Plan<SystemdPlanData> {
   if (!args.name) {
-    if (args.state || args.enabled !== undefined || args.masked !== undefined) return { changes: [], fail: 'name is required unless only daemon_reload is given' };
-    if (!args.daemon_reload) return { changes: [], fail: 'nothing to do: give name (with state, enabled or masked) or daemon_reload: true' };
+    if (args.state || args.enabled !== undefined || args.masked !== undefined) return { changes: [], fail: { message: 'name is required unless only daemon_reload is given', hint: 'systemd: { name: kubelet, state: started }' } };
+    if (!args.daemon_reload) return { changes: [], fail: { message: 'nothing to do', hint: 'give name (with state, enabled or masked), or daemon_reload: true' } };
     return obs.anyNeedsReload ? { changes: [{ summary: reloadSummary(obs) }], data: { steps: ['daemon-reload'] } } : { changes: [] };
   }
   const unit = unitName(args.name);
@@ -103,7 +103,7 @@ export function planSystemd(args: SystemdArgs, obs: UnitObserved, check: boolean
   const pending = check && notFound ? ' (its unit file does not exist yet; would be started if an earlier task creates it)' : '';
 
   if (notFound && !check && (args.state === 'started' || args.state === 'restarted' || args.state === 'reloaded' || args.enabled === true)) {
-    return { changes: [], result, fail: `unit ${unit} not found: systemd has no unit file for it (LoadState=not-found); install the unit file first (e.g. with copy to /etc/systemd/system/${unit})` };
+    return { changes: [], result, fail: { message: `unit ${unit} not found: systemd has no unit file for it (LoadState=not-found)`, hint: `install the unit file first (e.g. with copy to /etc/systemd/system/${unit})` } };
   }
 
   const needsReload = p.NeedDaemonReload === 'yes';
@@ -155,7 +155,7 @@ export function planSystemd(args: SystemdArgs, obs: UnitObserved, check: boolean
   // enable/disable/mask/unmask reload the manager themselves: a reload of our own before them
   // would be a second one (~100 ms of host CPU each), and they come before any start.
   if ((needsReload || (args.daemon_reload && (obs.anyNeedsReload || steps.length > 0))) && !RELOADING_STEPS.has(steps[0]!)) steps.unshift('daemon-reload');
-  return { changes, data: { steps }, result };
+  return changes.length ? { changes, data: { steps }, result } : { changes, result };
 }
 
 function reloadSummary(obs: UnitObserved): string {
@@ -226,8 +226,7 @@ function systemdModule(name: 'systemd' | 'systemd_service'): ModuleDef<SystemdAr
       return planSystemd(args, obs, ctx?.check ?? false);
     },
     async apply(ctx, args, plan) {
-      const steps = plan.data?.steps ?? [];
-      if (!steps.length) return { changed: plan.changes.length > 0 };
+      const steps = plan.data!.steps;
       const unit = args.name ? unitName(args.name) : '';
       if (!args.name) {
         await runChecked(ctx.conn, 'systemctl daemon-reload', { what: 'systemctl daemon-reload', become: ctx.become, signal: ctx.signal });
@@ -239,7 +238,7 @@ function systemdModule(name: 'systemd' | 'systemd_service'): ModuleDef<SystemdAr
         if (!out.includes('@@failed')) throw new TaskError(`systemctl on ${unit} failed (exit ${res.code ?? 'signal'}): ${(res.stderr.toString('utf8') || out).trim()}`);
         // Steps before the failing one took effect.
         const failedStep = /^@@failed (\S+)/m.exec(out)?.[1] as Step | undefined;
-        return { changed: failedStep !== undefined && steps.indexOf(failedStep) > 0, failed: failureMessage(unit, out) };
+        return { changed: failedStep !== undefined && steps.indexOf(failedStep) > 0, failure: { message: failureMessage(unit, out) } };
       }
       const showAt = out.indexOf('@@show\n');
       const status = showAt >= 0 ? parseShow(out.slice(showAt + 7)) : {};

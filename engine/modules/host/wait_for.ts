@@ -17,7 +17,7 @@
  * task is ok and says what a real run would wait for.
  */
 import { TaskError } from '../../errors.js';
-import { defineModule } from '../types.js';
+import { defineModule, type Plan } from '../types.js';
 import { q } from './remote.js';
 
 export interface WaitForArgs {
@@ -95,14 +95,14 @@ export function waitScript(args: WaitForArgs, once: boolean): string {
   ].join('\n');
 }
 
-export function planWaitFor(args: WaitForArgs, obs: WaitObserved): { changes: []; result: Record<string, unknown>; fail?: string; unpredictable?: string } {
+export function planWaitFor(args: WaitForArgs, obs: WaitObserved): Plan<never> & { result: Record<string, unknown> } {
   const result: Record<string, unknown> = { elapsed: obs.elapsed, state: args.state ?? 'started', port: args.port, path: args.path, host: args.host ?? '127.0.0.1', method: obs.method };
   if (obs.met) return { changes: [], result };
   if (obs.once) {
     if (args.port === undefined && args.path === undefined) return { changes: [], result, unpredictable: `would wait ${args.timeout ?? 300} s` };
     return { changes: [], result, unpredictable: `would wait up to ${args.timeout ?? 300} s for ${describeWait(args)} (not true yet)` };
   }
-  return { changes: [], result, fail: args.msg ?? `Timeout when waiting for ${describeWait(args)} (waited ${obs.elapsed} s)` };
+  return { changes: [], result, fail: { message: args.msg ?? `Timeout when waiting for ${describeWait(args)} (waited ${obs.elapsed} s)` } };
 }
 
 export default defineModule<WaitForArgs, WaitObserved, never>({

@@ -203,16 +203,24 @@ export default defineModule<BootstrapTokenArgs, TokenObserved, TokenPlanData>({
   },
   async probe(ctx, args) {
     const tokens = await listBootstrapTokens(k8sClient(args, ctx.vars), ctx);
+    if (ctx.check) {
+      // The placeholder a check run may register: masked like a real token.
+      ctx.secret(PLACEHOLDER.secret);
+      ctx.secret(`${PLACEHOLDER.id}.${PLACEHOLDER.secret}`);
+    }
     return { tokens, now: Date.now() };
   },
   plan(args, obs, ctx) {
     if (nodeGroup(args.node) === undefined) {
-      return { changes: [], fail: `node ${JSON.stringify(args.node)} is not a Kubernetes node name (lowercase letters, digits, '-' and '.', as a DNS name): no bootstrap group can name it; set kubelet_node_name to the name the kubelet registers` };
+      return {
+        changes: [],
+        fail: { message: `node ${JSON.stringify(args.node)} is not a Kubernetes node name (lowercase letters, digits, '-' and '.', as a DNS name): no bootstrap group can name it`, hint: 'set kubelet_node_name to the name the kubelet registers' },
+      };
     }
     const want = wanted(args);
     const bad = want.groups.filter((g) => !GROUP_RE.test(g));
     if (bad.length > 0) {
-      return { changes: [], fail: `extra_groups ${bad.join(', ')}: the apiserver only accepts groups matching system:bootstrappers:[a-z0-9:-]*[a-z0-9]` };
+      return { changes: [], fail: { message: `extra_groups ${bad.join(', ')}: the apiserver only accepts groups matching system:bootstrappers:[a-z0-9:-]*[a-z0-9]` } };
     }
     const choice = chooseToken(obs.tokens, want, obs.now);
     const expired = choice.expired.filter((t) => t !== choice.reuse);
@@ -224,8 +232,6 @@ export default defineModule<BootstrapTokenArgs, TokenObserved, TokenPlanData>({
     });
     let result: Record<string, unknown> | undefined;
     if (ctx.check) {
-      ctx.secret(PLACEHOLDER.secret);
-      ctx.secret(`${PLACEHOLDER.id}.${PLACEHOLDER.secret}`);
       result = { ...registered({ ...PLACEHOLDER, expiration: want.ttlSeconds > 0 ? rfc3339(obs.now + want.ttlSeconds * 1000) : undefined }, args.node, false), placeholder: true };
     }
     return { changes, data: { want, expired: expired.map((t) => t.name) }, result };

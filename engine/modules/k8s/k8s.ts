@@ -25,7 +25,7 @@
 import { readTextFile } from '../../text.js';
 import { TaskError } from '../../errors.js';
 import { renderString } from '../../vars/template.js';
-import { defineModule, type Change, type ModuleContext } from '../types.js';
+import { defineModule, type Change, type ModuleContext, type Plan } from '../types.js';
 import { accessSchemaProperties, K8sApiError, k8sClient, objectRef, type AccessArgs, type K8sClient } from './client.js';
 import { FIELD_MANAGER, forRegister, managedBy, managedView, objectId, parseDefinitions, secretValues, toYaml, unionFields, verdict, type Obj, type ObjectId } from './objects.js';
 
@@ -139,7 +139,7 @@ function diffOf(item: K8sItem, before: unknown, after: unknown): Change['diff'] 
   return { path: item.ref, before: before === null ? null : secret ? '' : toYaml(before), after: after === null ? null : secret ? '' : toYaml(after), opaque: secret ? 'secret' : undefined };
 }
 
-export function planK8s(args: K8sArgs, obs: K8sObserved): { changes: Change[]; data: K8sPlanData; result: Record<string, unknown> } {
+export function planK8s(args: K8sArgs, obs: K8sObserved): Plan<K8sPlanData> & { result: Record<string, unknown> } {
   const state = args.state ?? 'present';
   const changes: Change[] = [];
   const todo: K8sPlanData['todo'] = [];
@@ -171,7 +171,8 @@ export function planK8s(args: K8sArgs, obs: K8sObserved): { changes: Change[]; d
     todo.push({ index, action: 'apply' });
   });
   const objects = obs.items.map((i) => forRegister(state === 'absent' ? undefined : (i.dry ?? i.live ?? i.doc))).filter((o): o is Obj => o !== undefined);
-  return { changes, data: { todo, items: obs.items }, result: registered(objects) };
+  const result = registered(objects);
+  return changes.length ? { changes, data: { todo, items: obs.items }, result } : { changes, result };
 }
 
 function registered(objects: Obj[]): Record<string, unknown> {

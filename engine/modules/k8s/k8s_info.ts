@@ -40,6 +40,11 @@ export default defineModule<K8sInfoArgs, Obj[], never>({
     additionalProperties: false,
   },
   async probe(ctx, args) {
+    // Secret contents read here are masked in all output from now on.
+    const masked = (objects: Obj[]): Obj[] => {
+      for (const o of objects) for (const v of secretValues(o)) ctx.secret(v);
+      return objects;
+    };
     const client = k8sClient(args, ctx.vars);
     const apiVersion = args.api_version ?? 'v1';
     const { path, resource } = await client.path(apiVersion, args.kind, args.name, args.namespace, ctx.signal);
@@ -48,10 +53,10 @@ export default defineModule<K8sInfoArgs, Obj[], never>({
         // A name without a namespace: the context's namespace, as kubectl get would.
         const p = await client.path(apiVersion, args.kind, args.name, client.defaultNamespace, ctx.signal);
         const one = await client.get<Obj>(p.path, `read ${objectRef(args.kind, args.name, client.defaultNamespace)}`, ctx.signal);
-        return one ? [one] : [];
+        return masked(one ? [one] : []);
       }
       const one = await client.get<Obj>(path, `read ${objectRef(args.kind, args.name, args.namespace)}`, ctx.signal);
-      return one ? [one] : [];
+      return masked(one ? [one] : []);
     }
     const query = { labelSelector: args.label_selectors?.join(',') || undefined, fieldSelector: args.field_selectors?.join(',') || undefined };
     const items: Obj[] = [];
@@ -62,12 +67,8 @@ export default defineModule<K8sInfoArgs, Obj[], never>({
       for (const it of list.items ?? []) items.push({ apiVersion, kind: args.kind, ...it });
       cont = list.metadata?.continue || undefined;
     } while (cont);
-    return items;
+    return masked(items);
   },
-  plan: (_args, objects, ctx) => {
-    // Secret contents read here are masked in all output from now on.
-    for (const o of objects) for (const v of secretValues(o)) ctx.secret(v);
-    return { changes: [], result: { resources: objects.map((o) => forRegister(o)!) } };
-  },
+  plan: (_args, objects) => ({ changes: [], result: { resources: objects.map((o) => forRegister(o)!) } }),
   apply: async () => ({ changed: false }),
 });

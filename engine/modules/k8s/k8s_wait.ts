@@ -106,7 +106,7 @@ export default defineModule<K8sWaitArgs, WaitObserved, never>({
     if (obs.met) return { changes: [], result };
     const now = describeConditions(obs.exists, obs.conditions);
     if (obs.once) return { changes: [], result, unpredictable: `check mode: not waiting; a real run waits up to ${args.timeout ?? 120}s for ${want} (now: ${now})` };
-    return { changes: [], result, fail: `timed out after ${obs.elapsed}s waiting for ${want}; last seen: ${now}` };
+    return { changes: [], result, fail: { message: `timed out after ${obs.elapsed}s waiting for ${want}; last seen: ${now}` } };
   },
   apply: async () => ({ changed: false }),
 });

@@ -76,11 +76,8 @@ export function asBase64(data: string): string {
   return data.includes('-----BEGIN') ? Buffer.from(data, 'utf8').toString('base64') : data.replace(/\s+/g, '');
 }
 
-const built = new WeakMap<object, { text: string; want: Desired }>();
-
+/** The kubeconfig text and its bytes; reads the controller files and marks the secrets in them. */
 function build(ctx: ModuleContext, args: KubeconfigArgs): { text: string; want: Desired } {
-  let b = built.get(args);
-  if (b) return b;
   const read = (what: string, name: string): string => {
     const path = ctx.files.resolve('files', name);
     try {
@@ -110,12 +107,15 @@ function build(ctx: ModuleContext, args: KubeconfigArgs): { text: string; want: 
   });
   const secret = !!(args.token || keyData);
   if (secret) ctx.secret(text, 'whole');
-  b = { text, want: desired(Buffer.from(text, 'utf8'), secret) };
-  built.set(args, b);
-  return b;
+  return { text, want: desired(Buffer.from(text, 'utf8'), secret) };
 }
 
-type Observed = FileState | null;
+/** The kubeconfig, and with dest the file there now. */
+interface Observed {
+  text: string;
+  want: Desired;
+  cur?: FileState;
+}
 
 export default defineModule<KubeconfigArgs, Observed, ContentPlanData>({
   name: 'kubeconfig',
@@ -144,21 +144,17 @@ export default defineModule<KubeconfigArgs, Observed, ContentPlanData>({
     additionalProperties: false,
   },
   async probe(ctx, args) {
-    const { want } = build(ctx, args);
-    if (!args.dest) return null;
-    return probeContent(ctx, withMode(args), want);
-  },
-  plan(args, cur, ctx) {
     const { text, want } = build(ctx, args);
+    if (!args.dest) return { text, want };
+    return { text, want, cur: await probeContent(ctx, withMode(args), want) };
+  },
+  plan(args, { text, want, cur }) {
     const result = { kubeconfig: text, ...(args.dest ? { dest: args.dest } : {}) };
     if (!args.dest || !cur) return { changes: [], result };
-    return { ...planContent(withMode(args), cur, want), result };
+    return { ...planContent(withMode(args), { cur, want }), result };
   },
-  async apply(ctx, args, plan) {
-    const { text, want } = build(ctx, args);
-    const res = await applyContent(ctx, withMode(args), want, plan);
-    return { result: { ...res.result, kubeconfig: text } };
-  },
+  // The plan's result (the kubeconfig text) is registered with apply's.
+  apply: (ctx, args, plan) => applyContent(ctx, withMode(args), plan),
 });
 
 function withMode(args: KubeconfigArgs): ContentArgs {

@@ -90,7 +90,7 @@ describe('k8s plan', () => {
     expect(d.after).toContain('name: g2');
     expect(d.after).not.toContain('managedFields');
     expect(d.after).not.toContain('team');
-    expect(p.data.todo).toEqual([{ index: 0, action: 'apply' }, { index: 1, action: 'apply' }]);
+    expect(p.data!.todo).toEqual([{ index: 0, action: 'apply' }, { index: 1, action: 'apply' }]);
     expect((p.result.resources as Obj[]).length).toBe(3);
   });
   it('absent: delete what exists, nothing for what does not', () => {

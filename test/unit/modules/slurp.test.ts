@@ -14,7 +14,7 @@ describe('slurp plan', () => {
       const p = planSlurp(c.args, c.obs);
       expect(p.changes).toEqual([]);
       expect(p.result).toEqual(c.result);
-      expect(p.fail).toBe(c.fail);
+      expect(p.fail?.message).toBe(c.fail);
     });
   }
 });

@@ -61,7 +61,7 @@ describe('sysctl plan', () => {
   }
 
   it('present without value fails', () => {
-    expect(planSysctl({ name: 'vm.swappiness' }, { live: '0', file: null }).fail).toMatch(/value is required/);
+    expect(planSysctl({ name: "vm.swappiness" }, { live: "0", file: null }).fail?.message).toMatch(/value is required/);
   });
 
   it('removing the only key leaves an empty file; a file without the key is untouched', () => {

@@ -93,12 +93,12 @@ describe('systemd plan', () => {
 
   it('a real run fails clearly when the unit does not exist', () => {
     const p = planSystemd({ name: 'kubelet', state: 'started' }, NOT_FOUND, false);
-    expect(p.fail).toMatch(/^unit kubelet\.service not found: systemd has no unit file for it \(LoadState=not-found\)/);
+    expect(p.fail?.message).toMatch(/^unit kubelet\.service not found: systemd has no unit file for it \(LoadState=not-found\)/);
     expect(p.changes).toEqual([]);
   });
 
   it('state without name fails', () => {
-    expect(planSystemd({ state: 'started' }, {}, false).fail).toMatch(/name is required/);
+    expect(planSystemd({ state: 'started' }, {}, false).fail?.message).toMatch(/name is required/);
   });
 
   it('unit names get .service only without a suffix', () => {

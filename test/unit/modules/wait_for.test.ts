@@ -23,7 +23,7 @@ describe('wait_for plan', () => {
     it(c.name, () => {
       const p = planWaitFor(c.args, c.obs);
       expect(p.changes).toEqual([]);
-      expect(p.fail).toBe(c.fail);
+      expect(p.fail?.message).toBe(c.fail);
       expect(p.unpredictable).toBe(c.unpredictable);
       expect(p.result.elapsed).toBe(c.obs.elapsed);
     });
