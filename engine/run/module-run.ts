@@ -27,8 +27,8 @@ export interface ModuleRunOptions {
   check: boolean;
   /** The probe's answer: the prefetched one, or the module's own probe by default. */
   observe?: () => Promise<unknown>;
-  /** Just before apply changes the host (the run drops what it read ahead there). */
-  beforeApply?: () => void;
+  /** Just before apply changes the host with this plan (the run drops what it read ahead there). */
+  beforeApply?: (plan: Plan) => void;
 }
 
 export async function runModule(mod: AnyModule, args: Record<string, unknown>, ctx: ModuleContext, opts: ModuleRunOptions): Promise<ModuleRun> {
@@ -41,7 +41,7 @@ export async function runModule(mod: AnyModule, args: Record<string, unknown>, c
   }
   const run: ModuleRun = { plan, changed: plan.changes.length > 0, result: { ...(plan.result ?? {}) }, failure: plan.fail, warnings: plan.warnings, applied: false };
   if (plan.fail || plan.changes.length === 0 || opts.check) return run;
-  opts.beforeApply?.();
+  opts.beforeApply?.(plan);
   const applied = await mod.apply(ctx, args as never, plan as never);
   Object.assign(run.result, applied.result ?? {});
   run.changed = applied.changed ?? true;
