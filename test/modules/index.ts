@@ -7,6 +7,7 @@ import { command, shell } from './command-shell.js';
 import { copy, template } from './copy-template.js';
 import { assert, debug, setFact } from './core.js';
 import file from './file.js';
+import { bootstrapToken, csrApprove, k8s, k8sInfo, k8sWait } from './k8s.js';
 import kubeconfig from './kubeconfig.js';
 import modprobe from './modprobe.js';
 import { slurp, waitFor } from './slurp-wait_for.js';
@@ -23,6 +24,6 @@ export const hostTables: Table[] = [...fileTables, ...systemTables];
 /** Modules that run on the controller and touch nothing. */
 export const controllerTables: Table[] = [assert, debug, setFact] as Table[];
 /** Modules that talk to the Kubernetes API: run against the fake apiserver. */
-export const apiTables: Table[] = [];
+export const apiTables: Table[] = [k8s, k8sInfo, k8sWait, bootstrapToken, csrApprove] as Table[];
 
 export const allTables: Table[] = [...hostTables, ...controllerTables, ...apiTables];

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { csrState, evaluateCsr, normalizeAddress, SIGNERS, type CsrLike, type NodeIdentity, type PolicyOptions, type SignerKind } from '../../../engine/modules/k8s/csr-policy.js';
 import csrApprove, { sortCsrs, nodesFromVars } from '../../../engine/modules/k8s/csr_approve.js';
-import type { ModuleContext } from '../../../engine/modules/types.js';
+import type { PlanContext } from '../../../engine/modules/types.js';
 
 let dir: string;
 let n = 0;
@@ -147,9 +147,9 @@ describe('sorting CSRs for the play', () => {
     const noW1 = sortCsrs(seen.filter((s) => s.name !== 'good-w1'), w12, {});
     expect(noW1.waiting).toEqual(['w1']);
     // The plan warns about the forgery that claims w1 (even in check mode), not about the outsider.
-    const plan = await csrApprove.plan({}, { nodes: w12, csrs: seen }, {} as ModuleContext);
+    const plan = await csrApprove.plan({}, { nodes: w12, csrs: seen }, {} as PlanContext);
     expect(plan.warnings).toEqual(['refused CSR forged-w1 claiming node w1, left pending: SAN DNS:evil is not an inventory name or address of w1']);
-    const denyPlan = await csrApprove.plan({ deny_forged: true }, { nodes: w12, csrs: seen }, {} as ModuleContext);
+    const denyPlan = await csrApprove.plan({ deny_forged: true }, { nodes: w12, csrs: seen }, {} as PlanContext);
     expect(denyPlan.warnings).toEqual(['deny CSR forged-w1 claiming node w1: SAN DNS:evil is not an inventory name or address of w1']);
   });
 
