@@ -48,7 +48,8 @@ export function setupScript(state: HostState): string {
     }
     const attrs = (s: FileAttrs, dflt: string, h = ''): void => {
       lines.push(`chmod ${s.mode ?? dflt} ${p}`);
-      lines.push(`chown ${h}${q(`${s.owner ?? 'root'}:${s.group ?? s.owner ?? 'root'}`)} ${p}`);
+      // Without a group: the owner's own (nobody's is nogroup on Debian).
+      lines.push(`chown ${h}${q(`${s.owner ?? 'root'}:${s.group ?? ''}`)} ${p}`);
     };
     if (typeof spec === 'string' || 'content' in spec) {
       const s = typeof spec === 'string' ? { content: spec } : spec;
@@ -61,7 +62,7 @@ export function setupScript(state: HostState): string {
       attrs(spec, '0755');
     } else {
       lines.push(parent, `rm -rf -- ${p}`, `ln -s -- ${q(spec.link)} ${p}`);
-      if (spec.owner || spec.group) lines.push(`chown -h ${q(`${spec.owner ?? 'root'}:${spec.group ?? spec.owner ?? 'root'}`)} ${p}`);
+      if (spec.owner || spec.group) lines.push(`chown -h ${q(`${spec.owner ?? 'root'}:${spec.group ?? ''}`)} ${p}`);
     }
   }
   return lines.join('\n');

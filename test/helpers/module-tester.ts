@@ -88,8 +88,10 @@ export function moduleTable<B, E>(module: string, target: Target<B, E>, cases: A
 /** One vitest describe per table, one it per case (on another target, e.g. a real test host, when given). */
 export function runTable<B, E>(table: Table<B, E>, opts: { target?: Target<B, E>; filter?: (c: Case<B, E>) => boolean; timeoutMs?: number } = {}): void {
   const target = opts.target ?? table.target;
+  const cases = table.cases.filter(opts.filter ?? (() => true));
+  if (cases.length === 0) return;
   describe(`${table.module} (${target.name})`, () => {
-    for (const c of table.cases.filter(opts.filter ?? (() => true))) it(c.name, () => runCase(table.module, target, c), opts.timeoutMs);
+    for (const c of cases) it(c.name, () => runCase(table.module, target, c), opts.timeoutMs);
   });
 }
 

@@ -22,8 +22,9 @@ import { expectState, setupScript, type FileExpect, type FileSnap, type HostStat
 import type { Target } from './module-tester.js';
 
 const SIM_BIN = join(import.meta.dirname, 'sim-bin');
-/** Users and groups of the simulated host, by name (the file modules chown to them). */
-const USERS: Array<[string, number]> = [['root', 0], ['daemon', 1], ['bin', 2], ['adm', 4], ['kube', 990], ['etcd', 991], ['nobody', 65534]];
+/** Users and groups of the simulated host, by name, as on Debian (the file modules chown to them). */
+const USERS: Array<[string, number]> = [['root', 0], ['daemon', 1], ['bin', 2], ['kube', 990], ['etcd', 991], ['nobody', 65534]];
+const GROUPS: Array<[string, number]> = [['root', 0], ['daemon', 1], ['bin', 2], ['adm', 4], ['kube', 990], ['etcd', 991], ['nogroup', 65534]];
 /** Paths of the simulated root that are the machine's, not the host's: never in a snapshot. */
 const NOT_STATE = new Set(['/.hostusr', '/dev', '/sim/bin', '/etc/ld.so.cache', '/etc/alternatives', '/bin', '/sbin', '/lib', '/lib64']);
 const PATH = '/sim/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin';
@@ -54,7 +55,7 @@ export class SimHost implements Connection {
     // bound read-only from the machine like /usr.
     mkdirSync(join(r, 'etc/alternatives'));
     writeFileSync(join(r, 'etc/passwd'), USERS.map(([n, id]) => `${n}:x:${id}:${id}:${n}:/${n === 'root' ? 'root' : 'nonexistent'}:/bin/sh\n`).join(''));
-    writeFileSync(join(r, 'etc/group'), USERS.map(([n, id]) => `${n}:x:${id}:\n`).join(''));
+    writeFileSync(join(r, 'etc/group'), GROUPS.map(([n, id]) => `${n}:x:${id}:\n`).join(''));
     writeFileSync(join(r, 'sim/kernel'), '6.1.0-sim\n');
     writeFileSync(join(r, 'proc/swaps'), 'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n');
     writeFileSync(join(r, 'proc/modules'), '');
@@ -107,7 +108,8 @@ export class SimHost implements Connection {
   /** Everything the host holds: each path with its type, mode, owner, group, and content or target. */
   snapshot(): Snapshot {
     const out: Snapshot = {};
-    const names = new Map(USERS.map(([n, id]) => [id, n]));
+    const users = new Map(USERS.map(([n, id]) => [id, n]));
+    const groups = new Map(GROUPS.map(([n, id]) => [id, n]));
     const walk = (rel: string): void => {
       for (const e of readdirSync(join(this.root, rel)).sort()) {
         const path = `${rel}/${e}`;
@@ -117,8 +119,8 @@ export class SimHost implements Connection {
         const snap: FileSnap = {
           type: st.isSymbolicLink() ? 'link' : st.isDirectory() ? 'directory' : st.isFile() ? 'file' : 'other',
           mode: (st.mode & 0o7777).toString(8).padStart(4, '0'),
-          owner: names.get(st.uid) ?? String(st.uid),
-          group: names.get(st.gid) ?? String(st.gid),
+          owner: users.get(st.uid) ?? String(st.uid),
+          group: groups.get(st.gid) ?? String(st.gid),
         };
         if (snap.type === 'link') snap.link = readlinkSync(full);
         if (snap.type === 'file') snap.content = readFileSync(full).toString('utf8');
