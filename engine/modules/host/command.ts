@@ -7,7 +7,8 @@
  *     args: { creates: /sys/module/ip_vs }
  */
 import { defineModule, type ModuleDef } from '../types.js';
-import { q, runChecked } from './remote.js';
+import { exists, fact, gather } from './facts.js';
+import { q } from './remote.js';
 
 export interface CommandArgs {
   cmd?: string;
@@ -52,10 +53,9 @@ export function commandModule(name: 'command' | 'shell'): ModuleDef<CommandArgs,
     },
     async probe(ctx, args) {
       if (!args.creates && !args.removes) return {};
-      const test = (p: string | undefined): string => (p ? `if [ -e ${q(p)} ]; then echo 1; else echo 0; fi` : 'echo -');
-      const res = await runChecked(ctx.conn, `${test(args.creates)}; ${test(args.removes)}`, { what: 'check creates/removes', become: ctx.become });
-      const [c, r] = res.stdout.toString('utf8').trim().split('\n');
-      return { createsExists: c === '1', removesExists: r === '1' };
+      const none = fact('true', () => undefined);
+      const facts = await gather(ctx, { createsExists: args.creates ? exists(args.creates) : none, removesExists: args.removes ? exists(args.removes) : none }, 'check creates/removes');
+      return { createsExists: facts.createsExists ?? false, removesExists: facts.removesExists ?? false };
     },
     plan(args, obs) {
       if (!args.cmd && !args.argv) return { changes: [], fail: { message: `${name} needs a command`, hint: `${name}: ls -l, or argv: [ls, -l]` } };

@@ -1,7 +1,8 @@
 /** "This path holds these bytes with these attributes": the shared core of copy and template. */
 import { createHash } from 'node:crypto';
 import { defineModule, type ModuleContext, type ModuleDef, type Plan, type ApplyResult, type Change } from '../types.js';
-import { atomicWriteScript, attributeChanges, attributeScript, isProbablyText, normalizeMode, parseStat, q, runChecked, statSnippet, type FileState } from './remote.js';
+import { fileStat, gather } from './facts.js';
+import { atomicWriteScript, attributeChanges, attributeScript, isProbablyText, normalizeMode, q, runChecked, type FileState } from './remote.js';
 
 /** Above this, diffs show only that the content changed (a kubelet binary is not diffed). */
 export const DIFF_MAX = 256 * 1024;
@@ -33,11 +34,8 @@ export function desired(content: Buffer, secret = false): Desired {
 }
 
 export async function probeContent(ctx: ModuleContext, args: ContentArgs, want: Desired): Promise<FileState> {
-  const res = await runChecked(ctx.conn, statSnippet(args.dest, { hash: true, expectSha: want.sha256, contentMax: ctx.diff && !want.secret ? DIFF_MAX : 0 }), {
-    what: `read ${args.dest}`,
-    become: ctx.become,
-  });
-  return parseStat(res.stdout.toString('utf8'), args.dest);
+  const { cur } = await gather(ctx, { cur: fileStat(args.dest, { hash: true, expectSha: want.sha256, contentMax: ctx.diff && !want.secret ? DIFF_MAX : 0 }) }, `read ${args.dest}`);
+  return cur;
 }
 
 /** What apply does: write the bytes (`want`), or only set the attributes. */

@@ -5,7 +5,8 @@
  *     file: { path: /var/lib/kubelet, state: directory, mode: '0750' }
  */
 import { defineModule, type Change } from '../types.js';
-import { attributeChanges, attributeScript, normalizeMode, parseStat, q, runChecked, statSnippet, type FileState } from './remote.js';
+import { fact, fileStat, gather } from './facts.js';
+import { attributeChanges, attributeScript, normalizeMode, q, runChecked, type FileState } from './remote.js';
 
 interface FileArgs {
   path: string;
@@ -46,22 +47,14 @@ export default defineModule<FileArgs, Observed, string>({
   },
   async probe(ctx, args) {
     const mode = normalizeMode(args.mode);
-    let script = statSnippet(args.path);
-    if (args.recurse && args.state === 'directory') {
-      const tests = [
-        args.owner ? `! -user ${q(args.owner)}` : '',
-        args.group ? `! -group ${q(args.group)}` : '',
-        mode ? `! -perm ${mode}` : '',
-      ].filter(Boolean);
-      if (tests.length) script += `\nif [ -d ${q(args.path)} ]; then echo "tree:$(find ${q(args.path)} \\( ${tests.join(' -o ')} \\) -print -quit | wc -l)"; fi`;
-    }
-    const res = await runChecked(ctx.conn, script, { what: `read ${args.path}`, become: ctx.become });
-    // The tree line is this probe's own; every other line is a fixed field of statSnippet's.
-    const lines = res.stdout.toString('utf8').split('\n');
-    const tree = lines.findIndex((l) => /^tree:\d+$/.test(l));
-    const treeDiffers = tree >= 0 && lines[tree] !== 'tree:0';
-    if (tree >= 0) lines.splice(tree, 1);
-    return { cur: parseStat(lines.join('\n'), args.path), treeDiffers };
+    const tests = [args.owner ? `! -user ${q(args.owner)}` : '', args.group ? `! -group ${q(args.group)}` : '', mode ? `! -perm ${mode}` : ''].filter(Boolean);
+    // With recurse: is anything below the directory not as wanted?
+    const tree = fact(
+      args.recurse && args.state === 'directory' && tests.length ? `if [ -d ${q(args.path)} ]; then find ${q(args.path)} \\( ${tests.join(' -o ')} \\) -print -quit | wc -l; fi` : 'true',
+      (out) => out.trim() !== '' && out.trim() !== '0',
+    );
+    const { cur, treeDiffers } = await gather(ctx, { cur: fileStat(args.path), treeDiffers: tree }, `read ${args.path}`);
+    return { cur, treeDiffers };
   },
   plan(args, { cur, treeDiffers }) {
     const state = args.state ?? 'file';

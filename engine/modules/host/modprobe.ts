@@ -15,7 +15,8 @@
  */
 import { TaskError } from '../../errors.js';
 import { defineModule, type Change, type Plan } from '../types.js';
-import { atomicWriteScript, q, runChecked } from './remote.js';
+import { fact, fileContent, gather, type Fact } from './facts.js';
+import { atomicWriteScript, q } from './remote.js';
 
 export interface ModprobeArgs {
   name: string;
@@ -113,21 +114,8 @@ export default defineModule<ModprobeArgs, ModprobeObserved, ModprobePlanData>({
     additionalProperties: false,
   },
   async probe(ctx, args) {
-    const n = q(kname(args.name));
-    const file = (path: string): string => `if [ -f ${q(path)} ]; then base64 -w0 ${q(path)}; echo; else echo absent; fi`;
-    const script = [
-      `n=${n}; k=$(uname -r)`,
-      'if [ -r /proc/modules ]; then if grep -q "^$n " /proc/modules; then echo proc:loaded; else echo proc:no; fi; else echo proc:none; fi',
-      'if [ -d "/sys/module/$n" ]; then echo sys:yes; else echo sys:no; fi',
-      `if [ -f "/lib/modules/$k/modules.builtin" ] && sed 's#.*/##; s/\\.ko.*//; s/-/_/g' "/lib/modules/$k/modules.builtin" | grep -qx "$n"; then echo builtin:yes; else echo builtin:no; fi`,
-      'echo "kernel:$k"; if [ -d "/lib/modules/$k" ]; then echo moddir:yes; else echo moddir:no; fi',
-      'echo @@load',
-      file(loadConfPath(args.name)),
-      'echo @@opts',
-      file(optsConfPath(args.name)),
-    ].join('\n');
-    const res = await runChecked(ctx.conn, script, { what: `read module ${args.name}`, become: ctx.become });
-    return parseModprobeProbe(res.stdout.toString('utf8'));
+    const facts = await gather(ctx, { kernel: kernelModule(args.name), loadConf: fileContent(loadConfPath(args.name)), optsConf: fileContent(optsConfPath(args.name)) }, `read module ${args.name}`);
+    return { ...facts.kernel, loadConf: facts.loadConf, optsConf: facts.optsConf };
   },
   plan: (args, obs) => planModprobe(args, obs),
   async apply(ctx, args, plan) {
@@ -161,23 +149,23 @@ export default defineModule<ModprobeArgs, ModprobeObserved, ModprobePlanData>({
   },
 });
 
-export function parseModprobeProbe(out: string): ModprobeObserved {
-  const loadAt = out.indexOf('@@load\n');
-  const optsAt = out.indexOf('@@opts\n');
-  if (loadAt < 0 || optsAt < 0) throw new TaskError(`unexpected probe output: ${out.slice(0, 200)}`);
-  const head = out.slice(0, loadAt);
-  const field = (k: string): string => new RegExp(`^${k}:(.*)$`, 'm').exec(head)?.[1] ?? '';
-  const decode = (text: string): string | null => {
-    const line = text.split('\n')[0] ?? '';
-    return line === 'absent' ? null : Buffer.from(line, 'base64').toString('utf8');
-  };
+export type KernelModuleState = Pick<ModprobeObserved, 'live' | 'kernel' | 'modulesDir'>;
+
+/** What the running kernel says of a module: /proc/modules, /sys/module/NAME, modules.builtin. */
+export function kernelModule(name: string): Fact<KernelModuleState> {
+  const script = [
+    `n=${q(kname(name))}; k=$(uname -r)`,
+    'if [ -r /proc/modules ]; then if grep -q "^$n " /proc/modules; then echo proc:loaded; else echo proc:no; fi; else echo proc:none; fi',
+    'if [ -d "/sys/module/$n" ]; then echo sys:yes; else echo sys:no; fi',
+    `if [ -f "/lib/modules/$k/modules.builtin" ] && sed 's#.*/##; s/\\.ko.*//; s/-/_/g' "/lib/modules/$k/modules.builtin" | grep -qx "$n"; then echo builtin:yes; else echo builtin:no; fi`,
+    'echo "kernel:$k"; if [ -d "/lib/modules/$k" ]; then echo moddir:yes; else echo moddir:no; fi',
+  ].join('\n');
+  return fact(script, parseKernelModule);
+}
+
+export function parseKernelModule(out: string): KernelModuleState {
+  const field = (k: string): string => new RegExp(`^${k}:(.*)$`, 'm').exec(out)?.[1] ?? '';
   const proc = field('proc');
   const live = proc === 'loaded' ? 'loaded' : field('builtin') === 'yes' || field('sys') === 'yes' ? 'builtin' : 'absent';
-  return {
-    live,
-    kernel: field('kernel'),
-    modulesDir: field('moddir') === 'yes',
-    loadConf: decode(out.slice(loadAt + 7, optsAt)),
-    optsConf: decode(out.slice(optsAt + 7)),
-  };
+  return { live, kernel: field('kernel'), modulesDir: field('moddir') === 'yes' };
 }

@@ -9,7 +9,8 @@
  */
 import { TaskError } from '../../errors.js';
 import { defineModule, type Plan } from '../types.js';
-import { q, runChecked } from './remote.js';
+import { fact, gather, type Fact } from './facts.js';
+import { q } from './remote.js';
 
 export interface SlurpArgs {
   src?: string;
@@ -34,6 +35,17 @@ export function planSlurp(args: SlurpArgs, obs: SlurpObserved): Plan<never> {
   }
 }
 
+/** A file's bytes (base64, as slurp registers them), or why there are none. Devices and FIFOs are read like files, as Ansible does. */
+function slurped(src: string): Fact<SlurpObserved> {
+  const p = q(src);
+  const script = `if [ -d ${p} ]; then printf directory; elif [ ! -e ${p} ]; then printf absent; elif [ ! -r ${p} ]; then printf unreadable; elif [ -f ${p} ] || [ -c ${p} ] || [ -p ${p} ]; then printf 'file '; base64 -w0 ${p}; else printf other; fi`;
+  return fact(script, (out) => {
+    if (out.startsWith('file ')) return { kind: 'file', content: out.slice(5) };
+    if (out === 'absent' || out === 'directory' || out === 'unreadable' || out === 'other') return { kind: out };
+    throw new TaskError(`unexpected output reading ${src}: ${out.slice(0, 200)}`);
+  });
+}
+
 export default defineModule<SlurpArgs, SlurpObserved, never>({
   name: 'slurp',
   doc: "Read a remote file into a registered variable: content (base64) and encoding.",
@@ -50,15 +62,7 @@ export default defineModule<SlurpArgs, SlurpObserved, never>({
   },
   async probe(ctx, args) {
     const src = args.src ?? args.path!;
-    const p = q(src);
-    const script = `if [ -d ${p} ]; then echo directory; elif [ ! -e ${p} ]; then echo absent; elif [ ! -r ${p} ]; then echo unreadable; elif [ -f ${p} ] || [ -c ${p} ] || [ -p ${p} ]; then echo file; base64 -w0 ${p} && echo; else echo other; fi`;
-    const res = await runChecked(ctx.conn, script, { what: `read ${src}`, become: ctx.become, signal: ctx.signal });
-    const out = res.stdout.toString('utf8');
-    const nl = out.indexOf('\n');
-    const kind = out.slice(0, nl < 0 ? undefined : nl);
-    if (kind === 'file') return { kind, content: out.slice(nl + 1).trim() };
-    if (kind === 'absent' || kind === 'directory' || kind === 'unreadable' || kind === 'other') return { kind };
-    throw new TaskError(`unexpected output reading ${src}: ${out.slice(0, 200)}`);
+    return (await gather(ctx, { file: slurped(src) }, `read ${src}`)).file;
   },
   plan: (args, obs) => planSlurp(args, obs),
   apply: async () => ({ changed: false }),

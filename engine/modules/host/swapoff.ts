@@ -11,9 +11,11 @@
  * Swap that systemd starts from its own `.swap` units (not from fstab) is turned off now but not
  * disabled for the next boot: mask those units with the systemd module.
  */
+import { createHash } from 'node:crypto';
 import { TaskError } from '../../errors.js';
 import { defineModule, type Change } from '../types.js';
-import { atomicWriteScript, q, runChecked } from './remote.js';
+import { fact, fileContent, gather } from './facts.js';
+import { atomicWriteScript, q } from './remote.js';
 
 export interface SwapoffArgs {
   /** Comment out swap entries in fstab (default true). */
@@ -93,15 +95,8 @@ export default defineModule<SwapoffArgs, SwapObserved, SwapoffPlanData>({
     additionalProperties: false,
   },
   async probe(ctx, args) {
-    const path = q(args.path ?? FSTAB);
-    const script = [
-      'echo "@@swaps"',
-      'cat /proc/swaps 2>/dev/null || true',
-      'echo "@@fstab"',
-      `if [ -f ${path} ]; then echo "sha:$(sha256sum < ${path} | cut -d' ' -f1)"; base64 -w0 ${path}; echo; else echo absent; fi`,
-    ].join('\n');
-    const res = await runChecked(ctx.conn, script, { what: 'read /proc/swaps and fstab', become: ctx.become });
-    return parseSwapProbe(res.stdout.toString('utf8'));
+    const { active, fstab } = await gather(ctx, { active: fact('cat /proc/swaps 2>/dev/null || true', parseProcSwaps), fstab: fileContent(args.path ?? FSTAB) }, 'read /proc/swaps and fstab');
+    return fstab === null ? { active, fstab } : { active, fstab, fstabSha: createHash('sha256').update(fstab, 'utf8').digest('hex') };
   },
   plan(args, obs) {
     const path = args.path ?? FSTAB;
@@ -148,12 +143,3 @@ export default defineModule<SwapoffArgs, SwapObserved, SwapoffPlanData>({
   },
 });
 
-export function parseSwapProbe(out: string): SwapObserved {
-  const swapsAt = out.indexOf('@@swaps\n');
-  const fstabAt = out.indexOf('@@fstab\n');
-  if (swapsAt < 0 || fstabAt < 0) throw new TaskError(`unexpected probe output: ${out.slice(0, 200)}`);
-  const active = parseProcSwaps(out.slice(swapsAt + 8, fstabAt));
-  const rest = out.slice(fstabAt + 8).split('\n');
-  if (rest[0] === 'absent') return { active, fstab: null };
-  return { active, fstab: Buffer.from(rest[1] ?? '', 'base64').toString('utf8'), fstabSha: rest[0]!.replace(/^sha:/, '') };
-}

@@ -13,7 +13,8 @@
  */
 import { TaskError } from '../../errors.js';
 import { defineModule, type Change, type Plan } from '../types.js';
-import { atomicWriteScript, q, runChecked } from './remote.js';
+import { fact, fileContent, gather, type Fact } from './facts.js';
+import { atomicWriteScript, q } from './remote.js';
 
 export interface SysctlArgs {
   name: string;
@@ -76,6 +77,11 @@ export function editSysctlFile(file: string | null, name: string, value: string 
   return out.length ? `${out.join('\n')}\n` : '';
 }
 
+/** The key's live value (whitespace normalised), or null when the kernel has no such key now. */
+function liveValue(name: string): Fact<string | null> {
+  return fact(`if v=$(sysctl -n -- ${q(name)} 2>/dev/null); then printf 'live:%s' "$v"; fi`, (out) => (out.startsWith('live:') ? normValue(out.slice(5)) : null));
+}
+
 export function planSysctl(args: SysctlArgs, obs: SysctlObserved): Plan<SysctlPlanData> {
   const state = args.state ?? 'present';
   const path = args.sysctl_file ?? DEFAULT_FILE;
@@ -121,19 +127,7 @@ export default defineModule<SysctlArgs, SysctlObserved, SysctlPlanData>({
     required: ['name'],
     additionalProperties: false,
   },
-  async probe(ctx, args) {
-    const path = q(args.sysctl_file ?? DEFAULT_FILE);
-    const script = [
-      `if v=$(sysctl -n -- ${q(args.name)} 2>/dev/null); then echo "live:$(printf '%s' "$v" | tr '\\t\\n' '  ')"; else echo 'live-absent'; fi`,
-      `if [ -f ${path} ]; then base64 -w0 ${path}; echo; else echo absent; fi`,
-    ].join('\n');
-    const res = await runChecked(ctx.conn, script, { what: `read ${args.name}`, become: ctx.become });
-    const [liveLine = '', fileLine = 'absent'] = res.stdout.toString('utf8').split('\n');
-    return {
-      live: liveLine.startsWith('live:') ? normValue(liveLine.slice(5)) : null,
-      file: fileLine === 'absent' ? null : Buffer.from(fileLine, 'base64').toString('utf8'),
-    };
-  },
+  probe: (ctx, args) => gather(ctx, { live: liveValue(args.name), file: fileContent(args.sysctl_file ?? DEFAULT_FILE) }, `read ${args.name}`),
   plan: (args, obs) => planSysctl(args, obs),
   async apply(ctx, args, plan) {
     const data = plan.data!;

@@ -17,6 +17,7 @@
  */
 import { TaskError } from '../../errors.js';
 import { defineModule, type Change, type ModuleDef, type Plan } from '../types.js';
+import { fact, gather, type Fact } from './facts.js';
 import { q, runChecked } from './remote.js';
 
 export interface SystemdArgs {
@@ -59,11 +60,16 @@ const UNIT_DIRS = ['/etc/systemd/system', '/run/systemd/system', '/usr/local/lib
  * fetches every loaded unit's properties, ~100 ms of host CPU on every run. Without the generator
  * directory (no generators installed) systemd is asked.
  */
-const ANY_NEEDS_RELOAD = [
-  `if [ -d /run/systemd/generator ]; then`,
-  `  f=$(find ${UNIT_DIRS.join(' ')} -cnewer /run/systemd/generator -print -quit 2>/dev/null); if [ -n "$f" ]; then echo "@@any-reload $f"; fi`,
-  `elif systemctl show -p NeedDaemonReload --value '*' 2>/dev/null | grep -qx yes; then echo '@@any-reload'; fi`,
-].join('\n');
+const ANY_NEEDS_RELOAD: Fact<Pick<UnitObserved, 'anyNeedsReload' | 'changedOnDisk'>> = fact(
+  [
+    `if [ -d /run/systemd/generator ]; then`,
+    `  f=$(find ${UNIT_DIRS.join(' ')} -cnewer /run/systemd/generator -print -quit 2>/dev/null); if [ -n "$f" ]; then printf 'changed %s' "$f"; fi`,
+    `elif systemctl show -p NeedDaemonReload --value '*' 2>/dev/null | grep -qx yes; then printf changed; fi`,
+    // The last test's status is not the fact's.
+    'true',
+  ].join('\n'),
+  (out) => (out.startsWith('changed') ? { anyNeedsReload: true, ...(out.length > 8 ? { changedOnDisk: out.slice(8) } : {}) } : { anyNeedsReload: false }),
+);
 
 /** Unit-file verbs: systemctl reloads the manager itself after them (unless --no-reload). */
 const RELOADING_STEPS: ReadonlySet<Step> = new Set(['enable', 'disable', 'mask', 'unmask']);
@@ -214,13 +220,10 @@ function systemdModule(name: 'systemd' | 'systemd_service'): ModuleDef<SystemdAr
       additionalProperties: false,
     },
     async probe(ctx, args) {
-      const lines: string[] = [];
-      if (args.name) lines.push(`systemctl show -p ${PROPS.join(',')} -- ${q(args.name)}`);
-      if (args.daemon_reload) lines.push(ANY_NEEDS_RELOAD);
-      const res = await runChecked(ctx.conn, lines.join('\n'), { what: `read state of ${args.name ? unitName(args.name) : 'systemd units'}`, become: ctx.become });
-      const out = res.stdout.toString('utf8');
-      const changed = /^@@any-reload ?(.*)$/m.exec(out);
-      return { props: args.name ? parseShow(out) : undefined, anyNeedsReload: changed !== null, ...(changed?.[1] ? { changedOnDisk: changed[1] } : {}) };
+      const props = fact(args.name ? `systemctl show -p ${PROPS.join(',')} -- ${q(args.name)}` : 'true', (out) => (args.name ? parseShow(out) : undefined));
+      const reload: typeof ANY_NEEDS_RELOAD = args.daemon_reload ? ANY_NEEDS_RELOAD : fact('true', () => ({ anyNeedsReload: false }));
+      const facts = await gather(ctx, { props, reload }, `read state of ${args.name ? unitName(args.name) : 'systemd units'}`);
+      return { props: facts.props, ...facts.reload };
     },
     plan(args, obs, ctx) {
       return planSystemd(args, obs, ctx?.check ?? false);

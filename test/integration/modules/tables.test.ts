@@ -1,5 +1,5 @@
 /**
- * The host modules' tables (test/modules/) on a real test host (46) over SSH: the same cases the
+ * The host modules' tables (test/modules/) on a real test host (48) over SSH: the same cases the
  * simulated host runs, with Debian's own tools answering, except those only the simulator can
  * hold (real-host.ts says which).
  */
@@ -16,7 +16,7 @@ import { bootHost } from './fixture.js';
 let t: TestHosts;
 let conn: Connection;
 beforeAll(async () => {
-  t = await bootHost(46);
+  t = await bootHost(48);
   const h = t.hosts[0]!;
   conn = await connectSsh({ host: h.hostname, connection: 'ssh', address: h.address, port: h.port, user: 'root', privateKeyFile: t.keyFile, knownHostsFile: t.knownHostsFile, acceptNewHostKeys: false, connectTimeoutMs: 10_000 });
 });

@@ -13,7 +13,7 @@ describe('systemd unit names', () => {
 
 describe('systemd probe and apply output', () => {
   it('parses systemctl show', () => {
-    expect(parseShow('LoadState=loaded\nActiveState=active\nUnitFileState=\nFragmentPath=/a=b\n@@any-reload\n')).toEqual({ LoadState: 'loaded', ActiveState: 'active', UnitFileState: '', FragmentPath: '/a=b' });
+    expect(parseShow('LoadState=loaded\nActiveState=active\nUnitFileState=\nFragmentPath=/a=b\n')).toEqual({ LoadState: 'loaded', ActiveState: 'active', UnitFileState: '', FragmentPath: '/a=b' });
   });
 
   it('the apply script runs the steps in order and shows status after a failed start', () => {
