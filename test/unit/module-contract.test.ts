@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TaskError } from '../../engine/errors.js';
 import { defineModule, type AnyModule, type ModuleContext, type ModuleDef, type PlanContext } from '../../engine/modules/types.js';
+import type { SysctlArgs } from '../../engine/modules/host/sysctl.js';
 import { asFailure, runModule } from '../../engine/run/module-run.js';
 import { ROOT, tsplay } from '../helpers/cli.js';
 
@@ -55,6 +56,19 @@ describe('the module contract', () => {
     await runModule(module(() => ({ changes: [{ summary: 'x' }], data: 1 }), apply), {}, ctx, { check: true });
     await runModule(module(() => ({ changes: [{ summary: 'x' }], fail: { message: 'no' } }), apply), {}, ctx, { check: false });
     expect(applied).toBe(0);
+  });
+
+  it('arguments are typed from the schema: a field it lacks or a value it does not allow is a type error', () => {
+    const args: SysctlArgs = { name: 'vm.swappiness', value: 0 };
+    // @ts-expect-error not in the schema
+    void args.values;
+    // @ts-expect-error the schema's enum is present | absent
+    const wrong: SysctlArgs = { name: 'vm.swappiness', state: 'gone' };
+    // @ts-expect-error name is required by the schema
+    const missing: SysctlArgs = { value: 1 };
+    void wrong;
+    void missing;
+    expect(args.name).toBe('vm.swappiness');
   });
 
   it('plan sees no host, no controller files and no secret marking (a type error otherwise)', () => {

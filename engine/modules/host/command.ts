@@ -6,18 +6,26 @@
  *     command: modprobe ip_vs
  *     args: { creates: /sys/module/ip_vs }
  */
-import { defineModule, type ModuleDef } from '../types.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { defineModule, type ModuleDef, type ArgSchema } from '../types.js';
 import { exists, fact, gather } from './facts.js';
 import { q } from './remote.js';
 
-export interface CommandArgs {
-  cmd?: string;
-  argv?: string[];
-  chdir?: string;
-  creates?: string;
-  removes?: string;
-  stdin?: string;
-}
+const schema = {
+  type: 'object',
+  properties: {
+    cmd: { type: 'string' },
+    argv: { type: 'array', items: { type: 'string' } },
+    chdir: { type: 'string' },
+    creates: { type: 'string', description: 'Skip when this path exists.' },
+    removes: { type: 'string', description: 'Run only when this path exists.' },
+    stdin: { type: 'string' },
+  },
+  additionalProperties: false,
+} as const satisfies ArgSchema;
+
+/** The arguments as the schema allows them (a field it lacks, or a type it does not allow, fails to compile). */
+export type CommandArgs = FromSchema<typeof schema>;
 
 interface Observed {
   createsExists?: boolean;
@@ -39,18 +47,7 @@ export function commandModule(name: 'command' | 'shell'): ModuleDef<CommandArgs,
         : '- name: load ipvs modules\n  command: modprobe ip_vs\n  args: { creates: /sys/module/ip_vs }',
     runsOn: 'target',
     freeForm: 'cmd',
-    schema: {
-      type: 'object',
-      properties: {
-        cmd: { type: 'string' },
-        argv: { type: 'array', items: { type: 'string' } },
-        chdir: { type: 'string' },
-        creates: { type: 'string', description: 'Skip when this path exists.' },
-        removes: { type: 'string', description: 'Run only when this path exists.' },
-        stdin: { type: 'string' },
-      },
-      additionalProperties: false,
-    },
+    schema,
     async probe(ctx, args) {
       if (!args.creates && !args.removes) return {};
       const none = fact('true', () => undefined);

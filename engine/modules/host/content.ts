@@ -1,5 +1,6 @@
 /** "This path holds these bytes with these attributes": the shared core of copy and template. */
 import { createHash } from 'node:crypto';
+import type { FromSchema } from 'json-schema-to-ts';
 import { defineModule, type ModuleContext, type ModuleDef, type Plan, type ApplyResult, type Change } from '../types.js';
 import { fileStat, gather } from './facts.js';
 import { atomicWriteScript, attributeChanges, attributeScript, isProbablyText, normalizeMode, q, runChecked, type FileState } from './remote.js';
@@ -7,15 +8,8 @@ import { atomicWriteScript, attributeChanges, attributeScript, isProbablyText, n
 /** Above this, diffs show only that the content changed (a kubelet binary is not diffed). */
 export const DIFF_MAX = 256 * 1024;
 
-export interface ContentArgs {
-  dest: string;
-  mode?: string | number;
-  owner?: string;
-  group?: string;
-  backup?: boolean;
-  validate?: string;
-  force?: boolean;
-}
+/** The arguments every content module has (contentSchemaProperties below, dest required). */
+export type ContentArgs = FromSchema<{ type: 'object'; properties: typeof contentSchemaProperties; required: ['dest']; additionalProperties: false }>;
 
 export interface Desired {
   /** The bytes, when held in memory (content, templates, small controller files). */

@@ -9,13 +9,25 @@ import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { TaskError } from '../../errors.js';
-import { contentModule, contentSchemaProperties, desired, DIFF_MAX, type ContentArgs, type Desired } from './content.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import type { ArgSchema } from '../types.js';
+import { contentModule, contentSchemaProperties, desired, DIFF_MAX, type Desired } from './content.js';
 
-interface CopyArgs extends ContentArgs {
-  src?: string;
-  content?: string;
-  secret?: boolean;
-}
+const schema = {
+  type: 'object',
+  properties: {
+    src: { type: 'string', description: "Controller file, looked up in the role's files/ then the playbook's." },
+    content: { type: 'string', description: 'Literal content instead of src.' },
+    secret: { type: 'boolean', description: 'The content is secret (a private key): never shown in diffs, mode 0600 unless mode is given.' },
+    ...contentSchemaProperties,
+  },
+  required: ['dest'],
+  oneOf: [{ required: ['src'] }, { required: ['content'] }],
+  additionalProperties: false,
+} as const satisfies ArgSchema;
+
+/** The arguments as the schema allows them (a field it lacks, or a type it does not allow, fails to compile). */
+export type CopyArgs = FromSchema<typeof schema>;
 
 /**
  * Controller files by path, shared by every host and task of the run: a file is read and hashed
@@ -74,18 +86,7 @@ export default contentModule<CopyArgs>({
   name: 'copy',
   doc: 'Copy `content` or a controller file `src` to `dest` (atomic, sha256-compared, binary-safe).',
   example: "- name: kubelet binary\n  copy: { src: bin/kubelet, dest: /usr/local/bin/kubelet, mode: '0755' }",
-  schema: {
-    type: 'object',
-    properties: {
-      src: { type: 'string', description: "Controller file, looked up in the role's files/ then the playbook's." },
-      content: { type: 'string', description: 'Literal content instead of src.' },
-      secret: { type: 'boolean', description: 'The content is secret (a private key): never shown in diffs, mode 0600 unless mode is given.' },
-      ...contentSchemaProperties,
-    },
-    required: ['dest'],
-    oneOf: [{ required: ['src'] }, { required: ['content'] }],
-    additionalProperties: false,
-  },
+  schema,
   controllerFiles: (args) => (args.src ? [{ kind: 'files', name: args.src, template: false }] : []),
   desiredOf: (ctx, args) =>
     args.content !== undefined ? desired(Buffer.from(args.content, 'utf8'), args.secret ?? false) : fromControllerFile(ctx.files.resolve('files', args.src!), args.secret ?? false),

@@ -4,20 +4,29 @@
  *   - name: kubelet working directories
  *     file: { path: /var/lib/kubelet, state: directory, mode: '0750' }
  */
-import { defineModule, type Change } from '../types.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { defineModule, type Change, type ArgSchema } from '../types.js';
 import { fact, fileStat, gather } from './facts.js';
 import { attributeChanges, attributeScript, normalizeMode, q, runChecked, type FileState } from './remote.js';
 
-interface FileArgs {
-  path: string;
-  state?: 'directory' | 'file' | 'absent' | 'touch' | 'link';
-  src?: string;
-  mode?: string | number;
-  owner?: string;
-  group?: string;
-  recurse?: boolean;
-  force?: boolean;
-}
+const schema = {
+  type: 'object',
+  properties: {
+    path: { type: 'string' },
+    state: { enum: ['directory', 'file', 'absent', 'touch', 'link'], description: "Default 'file' (which must already exist)." },
+    src: { type: 'string', description: 'Link target, for state: link.' },
+    mode: { type: 'string', description: "Octal mode, quoted: '0750'." },
+    owner: { type: 'string' },
+    group: { type: 'string' },
+    recurse: { type: 'boolean', description: 'Apply owner/group/mode to everything below a directory.' },
+    force: { type: 'boolean', description: 'Replace a different file at the link path.' },
+  },
+  required: ['path'],
+  additionalProperties: false,
+} as const satisfies ArgSchema;
+
+/** The arguments as the schema allows them (a field it lacks, or a type it does not allow, fails to compile). */
+export type FileArgs = FromSchema<typeof schema>;
 
 interface Observed {
   cur: FileState;
@@ -30,21 +39,7 @@ export default defineModule<FileArgs, Observed, string>({
   doc: 'Make a path a directory, a file, a symlink or absent, with mode/owner/group.',
   example: "- name: kubelet working directories\n  file: { path: /var/lib/kubelet, state: directory, mode: '0750' }",
   runsOn: 'target',
-  schema: {
-    type: 'object',
-    properties: {
-      path: { type: 'string' },
-      state: { enum: ['directory', 'file', 'absent', 'touch', 'link'], description: "Default 'file' (which must already exist)." },
-      src: { type: 'string', description: 'Link target, for state: link.' },
-      mode: { type: 'string', description: "Octal mode, quoted: '0750'." },
-      owner: { type: 'string' },
-      group: { type: 'string' },
-      recurse: { type: 'boolean', description: 'Apply owner/group/mode to everything below a directory.' },
-      force: { type: 'boolean', description: 'Replace a different file at the link path.' },
-    },
-    required: ['path'],
-    additionalProperties: false,
-  },
+  schema,
   async probe(ctx, args) {
     const mode = normalizeMode(args.mode);
     const tests = [args.owner ? `! -user ${q(args.owner)}` : '', args.group ? `! -group ${q(args.group)}` : '', mode ? `! -perm ${mode}` : ''].filter(Boolean);

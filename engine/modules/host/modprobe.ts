@@ -14,16 +14,25 @@
  * as in Ansible. Params apply when the module is loaded; an already loaded module is not reloaded.
  */
 import { TaskError } from '../../errors.js';
-import { defineModule, type Change, type Plan } from '../types.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { defineModule, type Change, type Plan, type ArgSchema } from '../types.js';
 import { fact, fileContent, gather, type Fact } from './facts.js';
 import { atomicWriteScript, q } from './remote.js';
 
-export interface ModprobeArgs {
-  name: string;
-  state?: 'present' | 'absent';
-  params?: string;
-  persistent?: 'present' | 'absent' | 'disabled';
-}
+const schema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', pattern: '^[A-Za-z0-9_-]+$', description: 'Module name.' },
+    state: { enum: ['present', 'absent'], description: 'Loaded now (default present) or unloaded.' },
+    params: { type: 'string', description: "Module parameters, 'key=value key2=value2'." },
+    persistent: { enum: ['present', 'absent', 'disabled'], description: 'present: write /etc/modules-load.d/NAME.conf (and /etc/modprobe.d/NAME.conf with params); absent: remove them; disabled (default): leave them.' },
+  },
+  required: ['name'],
+  additionalProperties: false,
+} as const satisfies ArgSchema;
+
+/** The arguments as the schema allows them (a field it lacks, or a type it does not allow, fails to compile). */
+export type ModprobeArgs = FromSchema<typeof schema>;
 
 export interface ModprobeObserved {
   /** loaded: listed in /proc/modules; builtin: in the kernel image (cannot be unloaded). */
@@ -102,17 +111,7 @@ export default defineModule<ModprobeArgs, ModprobeObserved, ModprobePlanData>({
   doc: "Load or unload a kernel module, and persist it in /etc/modules-load.d (+ options in /etc/modprobe.d).",
   example: "- name: bridge netfilter for kube-proxy\n  modprobe: { name: br_netfilter, state: present, persistent: present }",
   runsOn: 'target',
-  schema: {
-    type: 'object',
-    properties: {
-      name: { type: 'string', pattern: '^[A-Za-z0-9_-]+$', description: 'Module name.' },
-      state: { enum: ['present', 'absent'], description: 'Loaded now (default present) or unloaded.' },
-      params: { type: 'string', description: "Module parameters, 'key=value key2=value2'." },
-      persistent: { enum: ['present', 'absent', 'disabled'], description: 'present: write /etc/modules-load.d/NAME.conf (and /etc/modprobe.d/NAME.conf with params); absent: remove them; disabled (default): leave them.' },
-    },
-    required: ['name'],
-    additionalProperties: false,
-  },
+  schema,
   async probe(ctx, args) {
     const facts = await gather(ctx, { kernel: kernelModule(args.name), loadConf: fileContent(loadConfPath(args.name)), optsConf: fileContent(optsConfPath(args.name)) }, `read module ${args.name}`);
     return { ...facts.kernel, loadConf: facts.loadConf, optsConf: facts.optsConf };

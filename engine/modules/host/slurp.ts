@@ -8,14 +8,23 @@
  *   # {{ ca.content }} is base64; {{ ca.encoding }} is "base64"
  */
 import { TaskError } from '../../errors.js';
-import { defineModule, type Plan } from '../types.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { defineModule, type Plan, type ArgSchema } from '../types.js';
 import { fact, gather, type Fact } from './facts.js';
 import { q } from './remote.js';
 
-export interface SlurpArgs {
-  src?: string;
-  path?: string;
-}
+const schema = {
+  type: 'object',
+  properties: {
+    src: { type: 'string', description: 'The file on the target to read.' },
+    path: { type: 'string', description: 'Alias of src.' },
+  },
+  oneOf: [{ required: ['src'] }, { required: ['path'] }],
+  additionalProperties: false,
+} as const satisfies ArgSchema;
+
+/** The arguments as the schema allows them (a field it lacks, or a type it does not allow, fails to compile). */
+export type SlurpArgs = FromSchema<typeof schema>;
 
 export type SlurpObserved = { kind: 'file'; content: string } | { kind: 'absent' | 'directory' | 'unreadable' | 'other' };
 
@@ -51,15 +60,7 @@ export default defineModule<SlurpArgs, SlurpObserved, never>({
   doc: "Read a remote file into a registered variable: content (base64) and encoding.",
   example: "- slurp: { src: /etc/kubernetes/pki/ca.crt }\n  register: ca",
   runsOn: 'target',
-  schema: {
-    type: 'object',
-    properties: {
-      src: { type: 'string', description: 'The file on the target to read.' },
-      path: { type: 'string', description: 'Alias of src.' },
-    },
-    oneOf: [{ required: ['src'] }, { required: ['path'] }],
-    additionalProperties: false,
-  },
+  schema,
   async probe(ctx, args) {
     const src = args.src ?? args.path!;
     return (await gather(ctx, { file: slurped(src) }, `read ${src}`)).file;

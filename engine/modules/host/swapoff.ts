@@ -13,16 +13,22 @@
  */
 import { createHash } from 'node:crypto';
 import { TaskError } from '../../errors.js';
-import { defineModule, type Change } from '../types.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { defineModule, type Change, type ArgSchema } from '../types.js';
 import { fact, fileContent, gather } from './facts.js';
 import { atomicWriteScript, q } from './remote.js';
 
-export interface SwapoffArgs {
-  /** Comment out swap entries in fstab (default true). */
-  fstab?: boolean;
-  /** The fstab to edit (default /etc/fstab). */
-  path?: string;
-}
+const schema = {
+  type: 'object',
+  properties: {
+    fstab: { type: 'boolean', description: 'Comment out uncommented swap entries in fstab so swap stays off after a reboot (default true).' },
+    path: { type: 'string', description: 'The fstab file (default /etc/fstab).' },
+  },
+  additionalProperties: false,
+} as const satisfies ArgSchema;
+
+/** The arguments as the schema allows them (a field it lacks, or a type it does not allow, fails to compile). */
+export type SwapoffArgs = FromSchema<typeof schema>;
 
 export interface SwapDevice {
   name: string;
@@ -86,14 +92,7 @@ export default defineModule<SwapoffArgs, SwapObserved, SwapoffPlanData>({
   doc: "Turn swap off now (only when /proc/swaps lists devices) and comment out swap entries in /etc/fstab.",
   example: "- name: swap off (kubelet requirement)\n  swapoff: { fstab: true }",
   runsOn: 'target',
-  schema: {
-    type: 'object',
-    properties: {
-      fstab: { type: 'boolean', description: 'Comment out uncommented swap entries in fstab so swap stays off after a reboot (default true).' },
-      path: { type: 'string', description: 'The fstab file (default /etc/fstab).' },
-    },
-    additionalProperties: false,
-  },
+  schema,
   async probe(ctx, args) {
     const { active, fstab } = await gather(ctx, { active: fact('cat /proc/swaps 2>/dev/null || true', parseProcSwaps), fstab: fileContent(args.path ?? FSTAB) }, 'read /proc/swaps and fstab');
     return fstab === null ? { active, fstab } : { active, fstab, fstabSha: createHash('sha256').update(fstab, 'utf8').digest('hex') };

@@ -12,17 +12,11 @@
  * error and the cause, after the file was written. `reload: false` manages only the file.
  */
 import { TaskError } from '../../errors.js';
-import { defineModule, type Change, type Plan } from '../types.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { defineModule, type ArgSchema, type Change, type Plan } from '../types.js';
 import { fact, fileContent, gather, type Fact } from './facts.js';
 import { atomicWriteScript, q } from './remote.js';
 
-export interface SysctlArgs {
-  name: string;
-  value?: string | number | boolean;
-  state?: 'present' | 'absent';
-  sysctl_file?: string;
-  reload?: boolean;
-}
 
 export interface SysctlObserved {
   /** Live value (whitespace normalised); null when the key does not exist now. */
@@ -36,6 +30,22 @@ export interface SysctlPlanData {
 }
 
 export const DEFAULT_FILE = '/etc/sysctl.d/99-tsplay.conf';
+
+const schema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', pattern: '^[^\\s=]+$', description: 'Key, e.g. net.ipv4.ip_forward.' },
+    value: { type: ['string', 'number', 'boolean'], description: 'Desired value; true/false mean 1/0.' },
+    state: { enum: ['present', 'absent'] },
+    sysctl_file: { type: 'string', description: `File to keep the setting in (default ${DEFAULT_FILE}).` },
+    reload: { type: 'boolean', description: 'Also set the live value with sysctl -w when it differs (default true).' },
+  },
+  required: ['name'],
+  additionalProperties: false,
+} as const satisfies ArgSchema;
+
+/** The arguments as the schema allows them: the code cannot read a field the schema lacks, nor assume another type. */
+export type SysctlArgs = FromSchema<typeof schema>;
 
 /** `net/ipv4/ip_forward` and `net.ipv4.ip_forward` are the same key. */
 const normKey = (k: string): string => k.trim().replace(/^-/, '').replace(/\//g, '.');
@@ -115,18 +125,7 @@ export default defineModule<SysctlArgs, SysctlObserved, SysctlPlanData>({
   doc: "Set a kernel parameter in a sysctl.d file and (reload: true, the default) live with sysctl -w.",
   example: "- name: forward IPv4 (kube-proxy)\n  sysctl: { name: net.ipv4.ip_forward, value: '1', sysctl_file: /etc/sysctl.d/99-kubernetes.conf }",
   runsOn: 'target',
-  schema: {
-    type: 'object',
-    properties: {
-      name: { type: 'string', pattern: '^[^\\s=]+$', description: 'Key, e.g. net.ipv4.ip_forward.' },
-      value: { type: ['string', 'number', 'boolean'], description: 'Desired value; true/false mean 1/0.' },
-      state: { enum: ['present', 'absent'] },
-      sysctl_file: { type: 'string', description: `File to keep the setting in (default ${DEFAULT_FILE}).` },
-      reload: { type: 'boolean', description: 'Also set the live value with sysctl -w when it differs (default true).' },
-    },
-    required: ['name'],
-    additionalProperties: false,
-  },
+  schema,
   probe: (ctx, args) => gather(ctx, { live: liveValue(args.name), file: fileContent(args.sysctl_file ?? DEFAULT_FILE) }, `read ${args.name}`),
   plan: (args, obs) => planSysctl(args, obs),
   async apply(ctx, args, plan) {

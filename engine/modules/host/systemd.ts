@@ -16,17 +16,25 @@
  * it) plans "would start" instead of failing; a real run fails clearly if it is still not found.
  */
 import { TaskError } from '../../errors.js';
-import { defineModule, type Change, type ModuleDef, type Plan } from '../types.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { defineModule, type Change, type ModuleDef, type Plan, type ArgSchema } from '../types.js';
 import { fact, gather, type Fact } from './facts.js';
 import { q, runChecked } from './remote.js';
 
-export interface SystemdArgs {
-  name?: string;
-  state?: 'started' | 'stopped' | 'restarted' | 'reloaded';
-  enabled?: boolean;
-  masked?: boolean;
-  daemon_reload?: boolean;
-}
+const schema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', description: "Unit name; '.service' is implied without a suffix." },
+    state: { enum: ['started', 'stopped', 'restarted', 'reloaded'] },
+    enabled: { type: 'boolean', description: 'Start at boot.' },
+    masked: { type: 'boolean', description: 'Mask the unit (cannot be started at all).' },
+    daemon_reload: { type: 'boolean', description: 'Run systemctl daemon-reload before other actions when any unit file changed on disk.' },
+  },
+  additionalProperties: false,
+} as const satisfies ArgSchema;
+
+/** The arguments as the schema allows them (a field it lacks, or a type it does not allow, fails to compile). */
+export type SystemdArgs = FromSchema<typeof schema>;
 
 export interface UnitObserved {
   /** Properties from `systemctl show` (absent when no name was given). */
@@ -208,17 +216,7 @@ function systemdModule(name: 'systemd' | 'systemd_service'): ModuleDef<SystemdAr
     doc: "Start/stop/restart/reload a systemd unit, enable/disable, mask/unmask, daemon-reload (automatic when the unit file changed).",
     example: name === 'systemd' ? "- name: kubelet running and enabled\n  systemd: { name: kubelet, state: started, enabled: true, daemon_reload: true }" : "- name: kubelet running and enabled\n  systemd_service: { name: kubelet, state: started, enabled: true, daemon_reload: true }",
     runsOn: 'target',
-    schema: {
-      type: 'object',
-      properties: {
-        name: { type: 'string', description: "Unit name; '.service' is implied without a suffix." },
-        state: { enum: ['started', 'stopped', 'restarted', 'reloaded'] },
-        enabled: { type: 'boolean', description: 'Start at boot.' },
-        masked: { type: 'boolean', description: 'Mask the unit (cannot be started at all).' },
-        daemon_reload: { type: 'boolean', description: 'Run systemctl daemon-reload before other actions when any unit file changed on disk.' },
-      },
-      additionalProperties: false,
-    },
+    schema,
     async probe(ctx, args) {
       const props = fact(args.name ? `systemctl show -p ${PROPS.join(',')} -- ${q(args.name)}` : 'true', (out) => (args.name ? parseShow(out) : undefined));
       const reload: typeof ANY_NEEDS_RELOAD = args.daemon_reload ? ANY_NEEDS_RELOAD : fact('true', () => ({ anyNeedsReload: false }));

@@ -25,16 +25,26 @@
  * placeholder token `chkmod.checkmodenotreal` (also masked) so later templates still render.
  */
 import { randomInt } from 'node:crypto';
-import { defineModule, type Change, type ModuleContext } from '../types.js';
-import { accessSchemaProperties, K8sApiError, k8sClient, parseDuration, type AccessArgs, type K8sClient } from './client.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { defineModule, type Change, type ModuleContext, type ArgSchema } from '../types.js';
+import { accessSchemaProperties, K8sApiError, k8sClient, parseDuration, type K8sClient } from './client.js';
 
-export interface BootstrapTokenArgs extends AccessArgs {
-  node: string;
-  ttl?: string | number;
-  usages?: string[];
-  extra_groups?: string[];
-  description?: string;
-}
+const schema = {
+  type: 'object',
+  properties: {
+    node: { type: 'string', minLength: 1, description: 'The node the token is for (recorded in annotation tsplay.dev/node).' },
+    ttl: { type: ['string', 'integer'], minimum: 0, pattern: '^([0-9]+|([0-9]+(\\.[0-9]+)?[hms])+)$', description: 'Lifetime: 24h (default), 90m, 1h30m, seconds; 0 = never expires.' },
+    usages: { type: 'array', items: { enum: ['authentication', 'signing'] }, description: 'Default [authentication, signing].' },
+    extra_groups: { type: 'array', items: { type: 'string' }, description: "Groups besides the node's own system:bootstrappers:<node> (dots in the node name become ':'), which every token carries." },
+    description: { type: 'string', description: 'Default "tsplay bootstrap token for <node>".' },
+    ...accessSchemaProperties,
+  },
+  required: ['node'],
+  additionalProperties: false,
+} as const satisfies ArgSchema;
+
+/** The arguments as the schema allows them (a field it lacks, or a type it does not allow, fails to compile). */
+export type BootstrapTokenArgs = FromSchema<typeof schema>;
 
 export interface TokenInfo {
   name: string;
@@ -188,19 +198,7 @@ export default defineModule<BootstrapTokenArgs, TokenObserved, TokenPlanData>({
   doc: 'Create (or reuse) a bootstrap token for a node: Secret bootstrap-token-<id> in kube-system. Registers token, token_id, token_secret, expiration (token values are masked).',
   example: "- name: bootstrap token\n  bootstrap_token: { node: \"{{ inventory_hostname }}\", ttl: 2h }\n  register: bt   # bt.token is \"<id>.<secret>\", masked in all output",
   runsOn: 'controller',
-  schema: {
-    type: 'object',
-    properties: {
-      node: { type: 'string', minLength: 1, description: 'The node the token is for (recorded in annotation tsplay.dev/node).' },
-      ttl: { type: ['string', 'integer'], minimum: 0, pattern: '^([0-9]+|([0-9]+(\\.[0-9]+)?[hms])+)$', description: 'Lifetime: 24h (default), 90m, 1h30m, seconds; 0 = never expires.' },
-      usages: { type: 'array', items: { enum: ['authentication', 'signing'] }, description: 'Default [authentication, signing].' },
-      extra_groups: { type: 'array', items: { type: 'string' }, description: "Groups besides the node's own system:bootstrappers:<node> (dots in the node name become ':'), which every token carries." },
-      description: { type: 'string', description: 'Default "tsplay bootstrap token for <node>".' },
-      ...accessSchemaProperties,
-    },
-    required: ['node'],
-    additionalProperties: false,
-  },
+  schema,
   async probe(ctx, args) {
     const tokens = await listBootstrapTokens(k8sClient(args, ctx.vars), ctx);
     if (ctx.check) {

@@ -20,20 +20,33 @@ import { stringify } from 'yaml';
 import { TaskError } from '../../errors.js';
 import type { FileState } from '../host/remote.js';
 import { applyContent, contentSchemaProperties, desired, planContent, probeContent, type ContentArgs, type ContentPlanData, type Desired } from '../host/content.js';
-import { defineModule, type ModuleContext } from '../types.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { defineModule, type ModuleContext, type ArgSchema } from '../types.js';
 
-export interface KubeconfigArgs extends Partial<ContentArgs> {
-  server: string;
-  ca_file?: string;
-  ca_data?: string;
-  token?: string;
-  client_cert_file?: string;
-  client_key_file?: string;
-  cluster_name?: string;
-  user_name?: string;
-  context_name?: string;
-  namespace?: string;
-}
+const schema = {
+  type: 'object',
+  properties: {
+    server: { type: 'string', minLength: 1, description: 'https://apiserver:6443' },
+    ca_file: { type: 'string', description: 'Controller path of the cluster CA certificate (embedded).' },
+    ca_data: { type: 'string', description: 'The CA certificate itself: PEM text or base64 of it.' },
+    token: { type: 'string', description: 'Bearer token (masked in all output).' },
+    client_cert_file: { type: 'string', description: 'Controller path of a client certificate (embedded).' },
+    client_key_file: { type: 'string', description: 'Controller path of its key (embedded; the file content is masked).' },
+    cluster_name: { type: 'string', description: 'Default kubernetes.' },
+    user_name: { type: 'string', description: 'Default tsplay-token (token) or tsplay-cert (certificate).' },
+    context_name: { type: 'string', description: 'Default <user_name>@<cluster_name>.' },
+    namespace: { type: 'string', description: "The context's namespace." },
+    ...contentSchemaProperties,
+    dest: { type: 'string', description: 'Path on the target; without it the kubeconfig is only registered.' },
+  },
+  required: ['server'],
+  not: { anyOf: [{ required: ['ca_file', 'ca_data'] }, { required: ['token', 'client_cert_file'] }] },
+  dependencies: { client_cert_file: ['client_key_file'], client_key_file: ['client_cert_file'] },
+  additionalProperties: false,
+} as const satisfies ArgSchema;
+
+/** The arguments as the schema allows them (a field it lacks, or a type it does not allow, fails to compile). */
+export type KubeconfigArgs = FromSchema<typeof schema>;
 
 export interface KubeconfigParts {
   server: string;
@@ -122,27 +135,7 @@ export default defineModule<KubeconfigArgs, Observed, ContentPlanData>({
   doc: 'Render a kubeconfig (server, CA, token or client certificate) and write it at dest on the target (atomic, idempotent, mode 0600, no secret content in diffs); registers `kubeconfig`.',
   example: "- name: bootstrap kubeconfig\n  kubeconfig:\n    server: \"{{ apiserver_url }}\"\n    ca_file: pki/ca.crt\n    token: \"{{ bt.token }}\"\n    user_name: kubelet-bootstrap\n    dest: /etc/kubernetes/bootstrap-kubelet.conf",
   runsOn: 'target',
-  schema: {
-    type: 'object',
-    properties: {
-      server: { type: 'string', minLength: 1, description: 'https://apiserver:6443' },
-      ca_file: { type: 'string', description: 'Controller path of the cluster CA certificate (embedded).' },
-      ca_data: { type: 'string', description: 'The CA certificate itself: PEM text or base64 of it.' },
-      token: { type: 'string', description: 'Bearer token (masked in all output).' },
-      client_cert_file: { type: 'string', description: 'Controller path of a client certificate (embedded).' },
-      client_key_file: { type: 'string', description: 'Controller path of its key (embedded; the file content is masked).' },
-      cluster_name: { type: 'string', description: 'Default kubernetes.' },
-      user_name: { type: 'string', description: 'Default tsplay-token (token) or tsplay-cert (certificate).' },
-      context_name: { type: 'string', description: 'Default <user_name>@<cluster_name>.' },
-      namespace: { type: 'string', description: "The context's namespace." },
-      ...contentSchemaProperties,
-      dest: { type: 'string', description: 'Path on the target; without it the kubeconfig is only registered.' },
-    },
-    required: ['server'],
-    not: { anyOf: [{ required: ['ca_file', 'ca_data'] }, { required: ['token', 'client_cert_file'] }] },
-    dependencies: { client_cert_file: ['client_key_file'], client_key_file: ['client_cert_file'] },
-    additionalProperties: false,
-  },
+  schema,
   async probe(ctx, args) {
     const { text, want } = build(ctx, args);
     if (!args.dest) return { text, want };
