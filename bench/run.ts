@@ -179,7 +179,7 @@ async function main(): Promise<void> {
   const count = Number(values.hosts);
   const runs = Number(values.runs);
   const first = Number(values.first);
-  const tools = values.tools!.split(',').map((s) => s.trim()) as ToolName[];
+  const tools = values.tools.split(',').map((s) => s.trim()) as ToolName[];
   if (!Number.isInteger(count) || count < 1 || count > 50) fail('--hosts must be 1..50 (the bench owns indices 101-150)');
   if (!Number.isInteger(runs) || runs < 1) fail('--runs must be a positive integer');
   if (first < 101 || first + count - 1 > 150) fail('the bench uses host indices 101-150');
@@ -245,7 +245,7 @@ async function main(): Promise<void> {
         ({ t, hosts } = await boot(first, count));
       }
       try {
-        const steps: Array<ToolName | Phase> = [...PHASES, 'floor' as ToolName];
+        const steps: Array<ToolName | Phase> = [...PHASES, 'floor'];
         for (const step of steps) {
           const who: ToolName = step === 'floor' ? 'floor' : tool;
           const phase: Phase = step === 'floor' ? 'converged' : (step as Phase);

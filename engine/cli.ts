@@ -5,6 +5,7 @@
  *   tsplay report merge A.json ...    one recap and plan from the reports of a sharded run
  *   tsplay job PLAYBOOK -i INV ...    the shards as a Kubernetes Indexed Job
  *   tsplay doc [MODULE]               the modules, or one module's arguments and example
+ *   tsplay config [--only-changed]    the effective settings (flags, ANSIBLE_*, ansible.cfg) and their origins
  *   tsplay --version                  tsplay's own version
  *
  * Startup time counts in every run: what only some runs need (ssh2, listr2, CEL, the merge and
@@ -14,6 +15,7 @@ import { Command, CommanderError } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defineConfig } from './cli/config.js';
 import { defineDoc } from './cli/doc.js';
 import { defineJob } from './cli/job.js';
 import { defineReport } from './cli/report.js';
@@ -47,10 +49,11 @@ function program(done: (code: number) => void): Command {
   defineReport(root.command('report'), done);
   defineJob(root.command('job'), done);
   defineDoc(root.command('doc'), done);
+  defineConfig(root.command('config'), done);
   return root;
 }
 
-const SUBCOMMANDS = new Set(['run', 'report', 'job', 'doc', 'help']);
+const SUBCOMMANDS = new Set(['run', 'report', 'job', 'doc', 'config', 'help']);
 /** Options of tsplay itself, not of a run: `tsplay --version` needs no playbook or -i. */
 const ROOT_OPTIONS = new Set(['-h', '--help', '-V', '--version']);
 

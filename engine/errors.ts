@@ -43,6 +43,8 @@ export class DiagnosticsError extends Error {
 export class Diagnostics {
   readonly items: Diagnostic[] = [];
   add(message: string, place?: Place, hint?: string, kind: DiagnosticKind = 'parse'): void {
+    // One file read twice (group_vars/ beside an inventory that is beside the playbook) is one problem.
+    if (this.items.some((d) => d.message === message && d.hint === hint && formatPlace(d.place) === formatPlace(place))) return;
     this.items.push({ kind, message, place, hint });
   }
   get empty(): boolean {

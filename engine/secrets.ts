@@ -78,7 +78,9 @@ export class Secrets {
     for (const [name, value] of Object.entries(vars)) {
       const at = path ? `${path}.${name}` : name;
       if (isSecretName(name)) this.add(value, 'secret', at);
-      else if (Array.isArray(value)) value.forEach((v, i) => v && typeof v === 'object' && this.addFromVars(v as Record<string, unknown>, `${at}[${i}]`));
+      else if (Array.isArray(value)) {
+        for (const [i, v] of (value as unknown[]).entries()) if (v && typeof v === 'object') this.addFromVars(v as Record<string, unknown>, `${at}[${i}]`);
+      }
       else if (value && typeof value === 'object' && !Buffer.isBuffer(value)) this.addFromVars(value as Record<string, unknown>, at);
     }
   }

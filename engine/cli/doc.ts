@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { EXIT } from '../errors.js';
-import { editDistance } from '../load/patterns.js';
+import { nearest } from '../load/patterns.js';
 import { allModules, findModule, moduleNames } from '../modules/registry.js';
 import type { AnyModule } from '../modules/types.js';
 
@@ -25,7 +25,7 @@ function doc(name: string | undefined): number {
   }
   const mod = findModule(name);
   if (!mod) {
-    const near = moduleNames().filter((n) => editDistance(n, name) <= 2);
+    const near = nearest(moduleNames(), name);
     process.stderr.write(`error: no module '${name}'\n  hint: ${near.length ? `did you mean '${near[0]}'?` : `modules: ${moduleNames().join(', ')}`}\n`);
     return EXIT.options;
   }

@@ -5,11 +5,13 @@ import { resolve } from 'node:path';
 import { Diagnostics, DiagnosticsError, EXIT, formatDiagnostic } from '../errors.js';
 import { inventoryVarsOf } from '../load/inventory.js';
 import { loadProject, parseExtraVars } from '../load/project.js';
+import { openVaultKeyring } from '../load/vault-passwords.js';
 import { learnStaticSecrets } from '../run/index.js';
 import { namesSecret, secrets } from '../secrets.js';
 import { JOB_DEFAULTS, jobName, jobYaml, type JobSpec } from '../shard/job.js';
 import { shardOf } from '../run/rendezvous.js';
 import { collectRaw, collectTags, countVerbose, positiveInt } from './common.js';
+import { effectiveSettings } from './settings.js';
 
 interface JobOptions {
   inventory: string;
@@ -33,6 +35,8 @@ interface JobOptions {
   extraVars: string[];
   forks?: number;
   verbose: number;
+  vaultId: string[];
+  vaultPasswordFile: string[];
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -76,6 +80,8 @@ export function defineJob(cmd: Command, done: (code: number) => void): Command {
     .option('-e, --extra-vars <vars>', 'passed to every shard; no secret values (put them in a Secret mounted as a file: -e @/path)', collectRaw, [])
     .addOption(new Option('-f, --forks <n>', 'passed to every shard').argParser(positiveInt('--forks')))
     .option('-v, --verbose', 'passed to every shard', countVerbose, 0)
+    .option('--vault-id <[label@]file>', 'passed to every shard: a vault password file in the pod (a mounted Secret); read here too when it exists here (repeatable)', collectRaw, [])
+    .option('--vault-password-file <file>', 'passed to every shard, as --vault-id; the pods see neither this environment (ANSIBLE_VAULT_*) nor a terminal to prompt on', collectRaw, [])
     .addHelpText('after', `
 Example:
   tsplay job playbooks/worker.yml -i prod --shards 4 --image registry.example/tsplay:1.0 > job.yaml
@@ -83,17 +89,28 @@ Example:
 
 The playbook and inventory are loaded here first, so a broken project fails now (exit 4/5), not in
 N pods. The manifest names Secrets and a ConfigMap; it never holds a secret value.`)
-    .action((playbook: string, opts: JobOptions) => done(job(playbook, opts)));
+    .action(async (playbook: string, opts: JobOptions) => done(await job(playbook, opts)));
 }
 
-function job(playbook: string, opts: JobOptions): number {
+async function job(playbook: string, opts: JobOptions): Promise<number> {
   const inline = opts.extraVars.filter((e) => !e.startsWith('@'));
   let hosts: string[];
   try {
     // -e @FILE names a file in the pod (often a mounted Secret): checked here only when it is here too.
     const local = opts.extraVars.filter((e) => !e.startsWith('@') || existsSync(resolve(e.slice(1))));
     // Strict: a Job printed for a mistyped -l would run every shard for nothing.
-    const project = loadProject({ playbook, inventory: opts.inventory, extraVars: local, limit: opts.limit, strict: true, cwd: process.cwd() });
+    // Vault password files, like -e @FILE, are in the pod; the ones also here open the project here.
+    const here = (file: string): boolean => existsSync(resolve(file));
+    const sourceOf = (slug: string): string => slug.slice(slug.indexOf('@') + 1);
+    if (opts.vaultId.some((v) => /^prompt(_ask_vault_pass)?$/.test(sourceOf(v)))) {
+      process.stderr.write("error: --vault-id ...@prompt: a shard's pod has no terminal to ask on\n  hint: put the password in a Kubernetes Secret, --mount-secret it and pass --vault-id LABEL@/path/in/pod\n");
+      return EXIT.options;
+    }
+    const vaultFlags = { vaultId: opts.vaultId.filter((v) => here(sourceOf(v))), vaultPasswordFile: opts.vaultPasswordFile.filter(here) };
+    const vault = await openVaultKeyring(vaultFlags, {}, { cwd: process.cwd(), prompt: () => Promise.reject(new Error('tsplay job never prompts')), warn: (w) => process.stderr.write(`[WARNING]: ${secrets.redact(w)}\n`) });
+    // The pods run the same image from the same directory: roles_path (TSPLAY_ROLES_PATH, ansible.cfg) as a run here finds it.
+    const rolesPath = effectiveSettings({}).values.DEFAULT_ROLES_PATH.value as string[];
+    const project = loadProject({ playbook, inventory: opts.inventory, extraVars: local, limit: opts.limit, strict: true, cwd: process.cwd(), vault, rolesPath });
     hosts = [...project.selected];
     // A value given inline is written into the manifest, for anyone who can read the Job. Refused:
     // a secret by name or declaration (any shape, any length), or a value the project holds secret.
@@ -126,6 +143,8 @@ function job(playbook: string, opts: JobOptions): number {
     ...opts.extraVars.flatMap((e) => ['-e', e]),
     ...(opts.forks ? ['--forks', String(opts.forks)] : []),
     ...(opts.verbose ? [`-${'v'.repeat(Math.min(opts.verbose, 4))}`] : []),
+    ...opts.vaultId.flatMap((v) => ['--vault-id', v]),
+    ...opts.vaultPasswordFile.flatMap((f) => ['--vault-password-file', f]),
   ];
   const spec: JobSpec = {
     name: opts.name ?? jobName(playbook),

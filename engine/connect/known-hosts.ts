@@ -63,9 +63,10 @@ export function parseKnownHosts(text: string, file: string): KnownHostEntry[] {
   const entries: KnownHostEntry[] = [];
   text.split('\n').forEach((raw, index) => {
     const fields = raw.trim().split(/\s+/);
-    if (fields[0] === '' || fields[0].startsWith('#')) return;
+    const first = fields[0] ?? ''; // split always yields at least one field
+    if (first === '' || first.startsWith('#')) return;
     let marker: KnownHostEntry['marker'];
-    if (fields[0].startsWith('@')) {
+    if (first.startsWith('@')) {
       const name = fields.shift();
       if (name === '@revoked') marker = 'revoked';
       else if (name === '@cert-authority') marker = 'cert-authority';

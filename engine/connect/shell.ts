@@ -1,7 +1,8 @@
 /**
- * Turns (command, ExecOptions) into the one string a transport runs, plus the bytes that must reach
- * the command's stdin before the caller's own. Shared by the SSH and local transports so `become`
- * and `env` behave identically over both.
+ * Shell words: shellQuote and its inverse shellSplit (the only ones). And prepareCommand: turns
+ * (command, ExecOptions) into the one string a transport runs, plus the bytes that must reach the
+ * command's stdin before the caller's own. Shared by the SSH and local transports so `become` and
+ * `env` behave identically over both.
  */
 import { randomBytes } from 'node:crypto';
 import type { BecomeOptions, ExecOptions } from './types.js';
@@ -9,6 +10,68 @@ import type { BecomeOptions, ExecOptions } from './types.js';
 /** POSIX single-quote quoting: safe for any byte string except NUL. */
 export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+export class ShellSplitError extends Error {
+  constructor(
+    message: string,
+    readonly column: number, // 0-based offset in the text
+  ) {
+    super(message);
+    this.name = 'ShellSplitError';
+  }
+}
+
+/**
+ * Python's shlex.split(text, comments) in POSIX mode, the inverse of shellQuote: how Ansible splits
+ * INI inventory host lines (comments: true) and ssh argument strings (comments: false). Throws
+ * ShellSplitError on an open quote or a trailing backslash.
+ */
+export function shellSplit(text: string, options: { comments: boolean }): string[] {
+  const tokens: string[] = [];
+  let token = '';
+  let quoted = false;
+  let state: ' ' | 'a' | '"' | "'" = ' ';
+  let quoteStart = 0;
+  const isSpace = (c: string): boolean => c === ' ' || c === '\t' || c === '\r' || c === '\n';
+  const emit = (): void => {
+    if (token || quoted) tokens.push(token);
+    token = '';
+    quoted = false;
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (state === ' ' || state === 'a') {
+      if (isSpace(c)) {
+        if (state === 'a') emit();
+        state = ' ';
+      } else if (c === '#' && options.comments) {
+        break; // a comment runs to the end of the line, also inside a word
+      } else if (c === "'" || c === '"') {
+        state = c;
+        quoteStart = i;
+      } else if (c === '\\') {
+        if (i + 1 >= text.length) throw new ShellSplitError('no character after a backslash', i);
+        token += text[++i];
+        state = 'a';
+      } else {
+        token += c;
+        state = 'a';
+      }
+    } else if (c === state) {
+      quoted = true;
+      state = 'a';
+    } else if (c === '\\' && state === '"') {
+      if (i + 1 >= text.length) throw new ShellSplitError('no character after a backslash', i);
+      const next = text[++i]!;
+      token += next === '"' || next === '\\' ? next : `\\${next}`;
+    } else {
+      token += c;
+    }
+  }
+  if (state === '"' || state === "'") throw new ShellSplitError(`no closing ${state} quote`, quoteStart);
+  emit();
+  return tokens;
 }
 
 export interface BecomePlan {
@@ -31,7 +94,8 @@ export interface PreparedCommand {
   become?: BecomePlan;
 }
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** What an environment variable's name may be (exported by the target's shell). */
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * Env values travel over stdin, not on the command line, because argv is world-readable in
@@ -39,11 +103,10 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * preamble and leaves the rest of stdin to the command; `head -c` would read ahead and lose it.
  */
 function envPreamble(env: Record<string, string>): { preamble: Buffer; reader: string } | undefined {
-  const names = Object.keys(env);
-  if (names.length === 0) return undefined;
-  const lines = names.map((name) => {
+  const entries = Object.entries(env);
+  if (entries.length === 0) return undefined;
+  const lines = entries.map(([name, value]) => {
     if (!ENV_NAME.test(name)) throw new Error(`invalid environment variable name: ${JSON.stringify(name)}`);
-    const value = env[name];
     if (value.includes('\0')) throw new Error(`environment variable ${name} contains a NUL byte`);
     return `export ${name}=${shellQuote(value)}\n`;
   });

@@ -77,7 +77,7 @@ export function authHandler(methods: AnyAuthMethod[]): AuthHandlerMiddleware {
   // authsLeft is null on the first call, before the server said anything.
   return (authsLeft: string[] | null, _partial, callback) => {
     while (next < methods.length) {
-      const method = methods[next++];
+      const method = methods[next++]!;
       const wire = method.type === 'agent' ? 'publickey' : method.type;
       if (!authsLeft || authsLeft.includes(wire)) {
         callback(method);

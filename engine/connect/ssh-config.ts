@@ -1,13 +1,16 @@
 /**
  * Inventory variables + ~/.ssh/config -> ConnectionSpec. Users arrive with Ansible inventories and
  * an ssh config that `ssh host` already honours; both must keep working unchanged.
- * Precedence: inventory variables, then ssh config, then OpenSSH's defaults.
+ * Precedence as in Ansible: inventory variables, then the run's defaults (-u, --private-key, -T,
+ * remote_user in ansible.cfg, ...: Ansible passes them to ssh as -o options, which beat the ssh
+ * config), then the ssh config, then OpenSSH's defaults.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import SSHConfig from 'ssh-config';
-import { UnreachableError, type ConnectionSpec } from './types.js';
+import { readSshArgs } from './ssh-args.js';
+import { ConnectionSettingError, UnreachableError, type ConnectionSpec } from './types.js';
 
 export interface SshHostConfig {
   hostName?: string;
@@ -16,6 +19,7 @@ export interface SshHostConfig {
   identityFiles: string[];
   identitiesOnly?: boolean;
   proxyJump?: string;
+  proxyCommand?: string;
   userKnownHostsFile?: string;
   connectTimeoutMs?: number;
 }
@@ -31,6 +35,27 @@ export interface ResolveOptions {
   env?: Record<string, string | undefined>;
   homeDir?: string;
   currentUser?: string;
+  /** Below the inventory's variables, above the ssh config: the command line and ansible.cfg. */
+  defaults?: ConnectionDefaults;
+  /** Told what is accepted but has no effect (an ssh option tsplay ignores). */
+  onIgnored?: (message: string) => void;
+}
+
+/** ssh argument strings as Ansible's ssh plugin options: ssh_args, ssh_common_args, ssh_extra_args. */
+export type SshArgsOption = 'ssh_args' | 'ssh_common_args' | 'ssh_extra_args';
+/** Each option's inventory variable, which beats the run's value of the same option. */
+const SSH_ARGS_VARS: Record<SshArgsOption, string> = { ssh_args: 'ansible_ssh_args', ssh_common_args: 'ansible_ssh_common_args', ssh_extra_args: 'ansible_ssh_extra_args' };
+
+export interface ConnectionDefaults {
+  user?: string;
+  port?: number;
+  privateKeyFile?: string;
+  password?: string;
+  connection?: 'ssh' | 'local';
+  /** Beats the ssh config's ConnectTimeout (connectTimeoutMs does not). */
+  timeoutMs?: number;
+  /** `from` names where the text was set, for messages: `ssh_args (ansible.cfg:12)`. */
+  sshArgs?: Partial<Record<SshArgsOption, { text: string; from: string }>>;
 }
 
 const cache = new Map<string, { mtimeMs: number; config: SSHConfig }>();
@@ -81,6 +106,7 @@ export function lookupSshHost(config: SSHConfig | undefined, host: string): SshH
   const timeout = first(computed.connecttimeout);
   const knownHosts = first(computed.userknownhostsfile);
   const jump = first(computed.proxyjump);
+  const command = first(computed.proxycommand);
   return {
     hostName: first(computed.hostname),
     user: first(computed.user),
@@ -88,6 +114,7 @@ export function lookupSshHost(config: SSHConfig | undefined, host: string): SshH
     identityFiles: all(computed.identityfile),
     identitiesOnly: first(computed.identitiesonly)?.toLowerCase() === 'yes',
     proxyJump: jump && jump.toLowerCase() !== 'none' ? jump : undefined,
+    proxyCommand: command && command.toLowerCase() !== 'none' ? command : undefined,
     // OpenSSH allows several files here; the first is the one it writes to.
     userKnownHostsFile: knownHosts?.split(/\s+/)[0],
     connectTimeoutMs: timeout !== undefined ? Number(timeout) * 1000 : undefined,
@@ -103,7 +130,7 @@ function pick(host: string, vars: Vars, names: string[]): string | undefined {
     if (value === undefined || value === null || value === '') continue;
     if (typeof value === 'string') return value;
     if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-    throw new Error(`host ${host}: ${name} must be a string, got ${typeof value}`);
+    throw new ConnectionSettingError(host, `${name} must be a string, got ${typeof value}`, `set ${name} to a single value`);
   }
   return undefined;
 }
@@ -112,16 +139,39 @@ function pickPort(host: string, vars: Vars, names: string[]): number | undefined
   const raw = pick(host, vars, names);
   if (raw === undefined) return undefined;
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`host ${host}: ${names[0]} must be a port number, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConnectionSettingError(host, `${names[0]} must be a port number, got ${JSON.stringify(raw)}`, 'a TCP port from 1 to 65535, e.g. 2222');
   return port;
 }
 
-/** Only ProxyJump is taken from ansible_ssh_common_args; other -o options are not translated. */
-export function proxyJumpFromArgs(args: string | undefined): string | undefined {
-  if (!args) return undefined;
-  const option = /(?:^|\s)-o\s*["']?ProxyJump(?:=|\s+)([^\s"']+)/i.exec(args);
-  if (option) return option[1];
-  return /(?:^|\s)-J\s*["']?([^\s"']+)/.exec(args)?.[1];
+/** A boolean inventory variable as Ansible reads one (true/false, yes/no, on/off, 1/0). */
+function pickBool(host: string, vars: Vars, names: string[]): boolean | undefined {
+  const raw = pick(host, vars, names);
+  if (raw === undefined) return undefined;
+  const v = raw.toLowerCase();
+  if (['true', 'yes', 'on', '1', 'y', 't'].includes(v)) return true;
+  if (['false', 'no', 'off', '0', 'n', 'f'].includes(v)) return false;
+  throw new ConnectionSettingError(host, `${names[0]} must be a boolean, got ${JSON.stringify(raw)}`, 'true or false');
+}
+
+/**
+ * The jump host the ssh arguments ask for, in the order Ansible puts them on ssh's command line
+ * (ssh_args, ssh_common_args, ssh_extra_args; ssh takes an option's first value). An option
+ * tsplay cannot honour is an error: dialling the host directly instead would be wrong.
+ */
+function jumpFromSshArgs(host: string, vars: Vars, options: ResolveOptions): string | undefined {
+  let jump: string | undefined;
+  for (const option of ['ssh_args', 'ssh_common_args', 'ssh_extra_args'] as const) {
+    const variable = SSH_ARGS_VARS[option];
+    const own = pick(host, vars, [variable]);
+    const source = own !== undefined ? { text: own, from: variable } : options.defaults?.sshArgs?.[option];
+    if (!source?.text.trim()) continue;
+    const args = readSshArgs(source.text);
+    const refused = args.refused[0];
+    if (refused) throw new ConnectionSettingError(host, `${source.from}: ${refused.option} is not supported`, refused.hint);
+    if (args.ignored.length > 0) options.onIgnored?.(`${source.from}: ${args.ignored.join(' ')} ignored: no effect over tsplay's SSH client, or tsplay already checks more strictly (host keys are checked against known_hosts)`);
+    jump ??= args.jump;
+  }
+  return jump && jump.toLowerCase() !== 'none' ? jump : undefined;
 }
 
 function defaultUser(options: ResolveOptions): string {
@@ -149,11 +199,16 @@ function identityFilesFor(cfg: SshHostConfig, tokens: Tokens, r: Resolution): st
 
 export function resolveConnectionSpec(inventoryName: string, hostVars: Vars, options: ResolveOptions = {}): ConnectionSpec {
   const host = inventoryName;
-  const connection = pick(host, hostVars, ['connection', 'ansible_connection']) ?? 'ssh';
+  const defaults = options.defaults ?? {};
+  const connection = pick(host, hostVars, ['connection', 'ansible_connection']) ?? defaults.connection ?? 'ssh';
   const address = pick(host, hostVars, ['host', 'ansible_host', 'ansible_ssh_host']);
   const becomeUser = pick(host, hostVars, ['become_user', 'ansible_become_user']);
   const becomePassword = pick(host, hostVars, ['become_password', 'ansible_become_password', 'ansible_become_pass']);
   const become = becomeUser !== undefined || becomePassword !== undefined ? { user: becomeUser ?? 'root', password: becomePassword } : undefined;
+  const becomeMethod = pick(host, hostVars, ['become_method', 'ansible_become_method']);
+  if (becomeMethod !== undefined && becomeMethod !== 'sudo') {
+    throw new ConnectionSettingError(host, `become method ${JSON.stringify(becomeMethod)} is not supported`, 'tsplay becomes another user with sudo only: set ansible_become_method to sudo or remove it');
+  }
   const timeoutSeconds = pick(host, hostVars, ['timeout', 'ansible_timeout', 'ansible_ssh_timeout']);
   if (connection === 'local') {
     return {
@@ -167,7 +222,7 @@ export function resolveConnectionSpec(inventoryName: string, hostVars: Vars, opt
     };
   }
   if (!['ssh', 'smart', 'paramiko'].includes(connection)) {
-    throw new Error(`host ${host}: connection ${JSON.stringify(connection)} is not supported (use ssh or local)`);
+    throw new ConnectionSettingError(host, `connection ${JSON.stringify(connection)} is not supported`, 'use ssh (smart and paramiko mean ssh too) or local');
   }
   const home = options.homeDir ?? homedir();
   const r: Resolution = {
@@ -180,34 +235,36 @@ export function resolveConnectionSpec(inventoryName: string, hostVars: Vars, opt
   // Like `ssh <ansible_host>`: the ssh config is matched against the name we would type.
   const lookupName = address ?? inventoryName;
   const cfg = lookupSshHost(r.config, lookupName);
-  const user = pick(host, hostVars, ['user', 'ansible_user', 'ansible_ssh_user']) ?? cfg.user ?? r.localUser;
+  const user = pick(host, hostVars, ['user', 'ansible_user', 'ansible_ssh_user']) ?? defaults.user ?? cfg.user ?? r.localUser;
   const tokens: Tokens = { home, localUser: r.localUser, host: lookupName, remoteUser: user };
-  const privateKey = pick(host, hostVars, ['private_key', 'ansible_ssh_private_key_file', 'ansible_private_key_file']);
+  const privateKey = pick(host, hostVars, ['private_key', 'ansible_ssh_private_key_file', 'ansible_private_key_file']) ?? defaults.privateKeyFile;
   const knownHosts = pick(host, hostVars, ['known_hosts_file']) ?? options.knownHostsFile ?? cfg.userKnownHostsFile;
-  const jumpHost =
-    pick(host, hostVars, ['jump_host']) ??
-    proxyJumpFromArgs(pick(host, hostVars, ['ansible_ssh_common_args'])) ??
-    proxyJumpFromArgs(pick(host, hostVars, ['ansible_ssh_extra_args'])) ??
-    cfg.proxyJump;
+  const jumpFromArgs = jumpFromSshArgs(host, hostVars, options);
+  const jumpHost = pick(host, hostVars, ['jump_host']) ?? jumpFromArgs ?? cfg.proxyJump;
+  if (!jumpHost && cfg.proxyCommand) {
+    throw new ConnectionSettingError(host, `the ssh config sets ProxyCommand for ${lookupName}, which tsplay cannot run`, `tsplay connects through jump hosts itself: use ProxyJump there (ssh -W %h:%p bastion is ProxyJump bastion), or set jump_host; it will not dial ${lookupName} directly instead`);
+  }
+  const hostKeyChecking = pickBool(host, hostVars, ['ansible_host_key_checking', 'ansible_ssh_host_key_checking']);
   const spec: ConnectionSpec = {
     host,
     connection: 'ssh',
     address: cfg.hostName ? expand(cfg.hostName, tokens) : lookupName,
-    port: pickPort(host, hostVars, ['port', 'ansible_port', 'ansible_ssh_port']) ?? cfg.port ?? 22,
+    port: pickPort(host, hostVars, ['port', 'ansible_port', 'ansible_ssh_port']) ?? defaults.port ?? cfg.port ?? 22,
     user,
     privateKeyFile: privateKey ? expand(privateKey, tokens) : undefined,
     privateKeyPassphrase: pick(host, hostVars, ['private_key_passphrase', 'ansible_private_key_passphrase']),
-    password: pick(host, hostVars, ['password', 'ansible_password', 'ansible_ssh_pass', 'ansible_ssh_password']),
+    password: pick(host, hostVars, ['password', 'ansible_password', 'ansible_ssh_pass', 'ansible_ssh_password']) ?? defaults.password,
     jumpHost,
     knownHostsFile: knownHosts ? expand(knownHosts, tokens) : undefined,
-    acceptNewHostKeys: options.acceptNewHostKeys ?? false,
-    connectTimeoutMs: timeoutSeconds !== undefined ? Number(timeoutSeconds) * 1000 : (cfg.connectTimeoutMs ?? options.connectTimeoutMs ?? 10_000),
+    // host_key_checking false never accepts a changed key: only an unknown one is recorded (accept-new).
+    acceptNewHostKeys: hostKeyChecking === false || (hostKeyChecking === undefined && !!options.acceptNewHostKeys),
+    connectTimeoutMs: timeoutSeconds !== undefined ? Number(timeoutSeconds) * 1000 : (defaults.timeoutMs ?? cfg.connectTimeoutMs ?? options.connectTimeoutMs ?? 10_000),
     become,
     identityFiles: identityFilesFor(cfg, tokens, r),
     agentSocket: cfg.identitiesOnly ? undefined : r.agentSocket,
   };
   if (!Number.isFinite(spec.connectTimeoutMs) || spec.connectTimeoutMs <= 0) {
-    throw new Error(`host ${host}: timeout must be a positive number of seconds, got ${JSON.stringify(timeoutSeconds)}`);
+    throw new ConnectionSettingError(host, `timeout must be a positive number of seconds, got ${JSON.stringify(timeoutSeconds)}`, 'e.g. ansible_timeout: 30');
   }
   if (jumpHost) spec.jump = resolveJump(jumpHost, spec, r, 0);
   return spec;
@@ -218,10 +275,10 @@ export function resolveConnectionSpec(inventoryName: string, hostVars: Vars, opt
  * own ssh config; the target's key is offered too, since one key for a whole fleet is common.
  */
 function resolveJump(chain: string, target: ConnectionSpec, r: Resolution, depth: number): ConnectionSpec {
-  if (depth > 8) throw new Error(`host ${target.host}: ProxyJump chain is too long or loops (${chain})`);
+  if (depth > 8) throw new ConnectionSettingError(target.host, `ProxyJump chain is too long or loops (${chain})`, 'a chain of at most 8 jump hosts, none reaching itself through the ssh config');
   const { hops, last } = splitJumpChain(chain);
   const parsed = parseJumpHost(last);
-  if (!parsed) throw new Error(`host ${target.host}: cannot parse jump host ${JSON.stringify(last)} (use [user@]host[:port])`);
+  if (!parsed) throw new ConnectionSettingError(target.host, `cannot parse jump host ${JSON.stringify(last)}`, 'use [user@]host[:port], several separated by commas');
   const name = parsed.host;
   const cfg = lookupSshHost(r.config, name);
   const user = parsed.user ?? cfg.user ?? r.localUser;
@@ -257,7 +314,7 @@ export function splitJumpChain(chain: string): { hops?: string; last: string } {
 export function parseJumpHost(hop: string): { user?: string; host: string; port?: number } | undefined {
   const match = /^(?:ssh:\/\/)?(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hop.trim());
   if (!match) return undefined;
-  return { user: match[1], host: match[2].replace(/^\[|\]$/g, ''), port: match[3] ? Number(match[3]) : undefined };
+  return { user: match[1], host: match[2]!.replace(/^\[|\]$/g, ''), port: match[3] ? Number(match[3]) : undefined };
 }
 
 /** `[user@]host[:port]` with the target's credentials, for a jump host resolveConnectionSpec did not resolve. */

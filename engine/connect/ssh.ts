@@ -45,9 +45,14 @@ function currentUser(): string {
   }
 }
 
-interface AttemptFailure {
-  error: UnreachableError;
-  retryable: boolean;
+/** Why one connection attempt failed, and whether another may succeed: what openClient rejects with. */
+class AttemptFailure extends Error {
+  constructor(
+    readonly error: UnreachableError,
+    readonly retryable: boolean,
+  ) {
+    super(error.message);
+  }
 }
 
 function openClient(spec: ConnectionSpec, auth: Auth, username: string, sock: Duplex | undefined, options: Required<SshOptions>, log: Log): Promise<SshClient> {
@@ -94,20 +99,20 @@ function openClient(spec: ConnectionSpec, auth: Auth, username: string, sock: Du
 }
 
 function classify(spec: ConnectionSpec, error: unknown, hostKey: HostKeyError | undefined, auth: Auth): AttemptFailure {
-  if (hostKey) return { error: hostKey, retryable: false };
+  if (hostKey) return new AttemptFailure(hostKey, false);
   const where = `${spec.user ?? currentUser()}@${spec.address}:${spec.port}`;
   const level = (error as { level?: string }).level;
   if (level === 'client-authentication') {
     const tried = auth.tried.length > 0 ? auth.tried.join(', ') : 'nothing (no key, agent or password configured)';
-    return {
-      error: new AuthenticationError(spec.host, `SSH authentication failed for ${where}; tried ${tried}`, 'check user, private_key / ansible_ssh_private_key_file, password, or SSH_AUTH_SOCK'),
-      retryable: false,
-    };
+    return new AttemptFailure(
+      new AuthenticationError(spec.host, `SSH authentication failed for ${where}; tried ${tried}`, 'check user, private_key / ansible_ssh_private_key_file, password, or SSH_AUTH_SOCK'),
+      false,
+    );
   }
   const code = (error as NodeJS.ErrnoException).code;
   const message = describeError(error);
   const retryable = (typeof code === 'string' && TRANSIENT_CODES.has(code)) || TRANSIENT_MESSAGES.some((re) => re.test(message));
-  return { error: new UnreachableError(spec.host, `cannot connect to ${where}: ${message}`, 'is the host up and sshd listening?'), retryable };
+  return new AttemptFailure(new UnreachableError(spec.host, `cannot connect to ${where}: ${message}`, 'is the host up and sshd listening?'), retryable);
 }
 
 /** Connects (through spec.jump / spec.jumpHost when set), retrying only transient network failures. */
@@ -138,11 +143,11 @@ export async function connectSsh(spec: ConnectionSpec, log: Log = () => {}, sshO
 }
 
 function toFailure(spec: ConnectionSpec, caught: unknown): AttemptFailure {
-  if (caught && typeof caught === 'object' && 'retryable' in caught && 'error' in caught) return caught as AttemptFailure;
-  if (caught instanceof UnreachableError) return { error: caught, retryable: false };
+  if (caught instanceof AttemptFailure) return caught;
+  if (caught instanceof UnreachableError) return new AttemptFailure(caught, false);
   // forwardOut through the jump host: "Connection refused" from the far side is as transient as our own.
   const message = describeError(caught);
-  return { error: new UnreachableError(spec.host, `cannot reach ${spec.address}:${spec.port}: ${message}`), retryable: /refused|timed out|reset|unreachable/i.test(message) };
+  return new AttemptFailure(new UnreachableError(spec.host, `cannot reach ${spec.address}:${spec.port}: ${message}`), /refused|timed out|reset|unreachable/i.test(message));
 }
 
 interface OpenedChannel {

@@ -171,7 +171,7 @@ export function supervise(io: ProcessIo, prepared: PreparedCommand, options: Exe
 
 function sudoFailure(output: string, prompt: string, user: string, code: number | null): BecomeError {
   const said = output.split(prompt).join('').replace(/\s+$/, '').split('\n').filter((l) => l.trim() !== '');
-  const last = said.length > 0 ? said[said.length - 1] : `exit status ${code}`;
+  const last = said.at(-1) ?? `exit status ${code}`;
   if (/a password is required/.test(last)) {
     return new BecomeError(
       `sudo: a password is required to become ${user}`,

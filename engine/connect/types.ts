@@ -50,6 +50,22 @@ export class UnreachableError extends Error {
   }
 }
 
+/**
+ * A host's connection variables ask for something tsplay cannot do (a ProxyCommand, a become
+ * method other than sudo, a port that is no number). Found before the run for the play's hosts;
+ * for a host reached only by delegate_to, the task fails with it. Never a direct dial instead.
+ */
+export class ConnectionSettingError extends Error {
+  constructor(
+    readonly host: string,
+    readonly problem: string,
+    readonly hint: string,
+  ) {
+    super(`host ${host}: ${problem}`);
+    this.name = 'ConnectionSettingError';
+  }
+}
+
 /** Connection settings after inventory aliases (ansible_*) and ~/.ssh/config were resolved. */
 export interface ConnectionSpec {
   host: string; // inventory name

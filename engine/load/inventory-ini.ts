@@ -10,7 +10,8 @@ import { dict } from '../dict.js';
 import type { Diagnostics, Place } from '../errors.js';
 import { expandHostPattern, HostRangeError } from './host-range.js';
 import { addChild, addHost, ensureGroup, setGroupVar, type Inventory } from './inventory.js';
-import { iniValue, PythonLiteralError, shlexSplit } from './python-literal.js';
+import { shellSplit, ShellSplitError } from '../connect/shell.js';
+import { iniValue, PythonLiteralError } from './python-literal.js';
 
 const SECTION = /^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$/;
 const GROUP_NAME = /^([^:\]\s]+)\s*(?:#.*)?$/;
@@ -107,9 +108,9 @@ function resolvePending(inv: Inventory, group: string, pending: Map<string, Pend
 function readHostLine(line: string, group: string, inv: Inventory, diags: Diagnostics, at: (offset?: number) => Place): void {
   let tokens: string[];
   try {
-    tokens = shlexSplit(line);
+    tokens = shellSplit(line, { comments: true });
   } catch (err) {
-    if (!(err instanceof PythonLiteralError)) throw err;
+    if (!(err instanceof ShellSplitError)) throw err;
     diags.add(`cannot read host line: ${err.message}`, at(err.column), 'close the quote; quote values with spaces: k="a b"');
     return;
   }

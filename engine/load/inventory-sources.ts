@@ -7,14 +7,14 @@
  * host_group_vars plugin finds them. Later sources add to and override earlier ones.
  */
 import { dict } from '../dict.js';
-import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
 import { Diagnostics } from '../errors.js';
 import { expandHostPattern, HostRangeError, parseAddress } from './host-range.js';
 import { addChild, addHost, emptyInventory, ensureGroup, loadVarsFile, reconcile, setGroupVar, type Inventory, type VarMap } from './inventory.js';
 import { readIniInventory } from './inventory-ini.js';
 import { validateAt, validators } from './validate.js';
-import { parseYamlText, pointerJoin, type LoadedYaml } from './yaml-file.js';
+import { parseYamlText, pointerJoin, readLoadedText, type LoadedYaml } from './yaml-file.js';
 
 /** A source with a comma that is no existing path is a host list, as in Ansible's host_list plugin. */
 export function isHostList(source: string, cwd: string): boolean {
@@ -87,7 +87,8 @@ const YAML_EXTENSIONS = new Set(['.yml', '.yaml', '.json', '']);
 
 /** A file, tried as Ansible's plugins try it: YAML (by extension or none), else INI. */
 function readFile(inv: Inventory, file: string, diags: Diagnostics): void {
-  const text = readFileSync(file, 'utf8');
+  const text = readLoadedText(file, diags)?.text;
+  if (text === undefined) return;
   if (text.startsWith('#!') && isExecutable(file)) {
     diags.add(`inventory scripts are not supported: ${file} is executable and starts with #!`, { file, line: 1, col: 1 }, 'write its hosts as a YAML or INI inventory and pass that file with -i');
     return;
@@ -101,6 +102,8 @@ function readFile(inv: Inventory, file: string, diags: Diagnostics): void {
     const yamlDiags = new Diagnostics();
     const doc = parseYamlText(text, file, yamlDiags);
     if (doc && doc.value && typeof doc.value === 'object' && !Array.isArray(doc.value)) {
+      // It is YAML: what parsing found (a !vault value that does not decrypt) stands.
+      for (const d of yamlDiags.items) diags.add(d.message, d.place, d.hint, d.kind);
       readYamlInventory(inv, doc, diags);
       return;
     }
@@ -150,7 +153,7 @@ function readYamlInventory(inv: Inventory, doc: LoadedYaml, diags: Diagnostics):
 function normalizeSections(group: unknown): void {
   if (!group || typeof group !== 'object' || Array.isArray(group)) return;
   const g = group as Record<string, unknown>;
-  for (const key of ['hosts', 'children', 'vars']) if (typeof g[key] === 'string') g[key] = { [g[key] as string]: null };
+  for (const key of ['hosts', 'children', 'vars']) if (typeof g[key] === 'string') g[key] = { [g[key]]: null };
   if (g.children && typeof g.children === 'object') for (const c of Object.values(g.children)) normalizeSections(c);
 }
 
@@ -158,7 +161,7 @@ function normalizeSections(group: unknown): void {
 function readYamlGroup(inv: Inventory, name: string, raw: RawGroup | null, doc: LoadedYaml, pointer: string, diags: Diagnostics): void {
   const group = ensureGroup(inv, name, doc.keyPlaceOf(pointer));
   if (!raw) return;
-  for (const [section, body] of Object.entries(raw)) {
+  for (const [section, body] of Object.entries(raw as Record<string, unknown>)) {
     if (!body || typeof body !== 'object') continue;
     const at = pointerJoin(pointer, section);
     if (section === 'vars') {

@@ -8,6 +8,7 @@
 import { dict } from '../dict.js';
 import { basename } from 'node:path';
 import type { Diagnostics, Place } from '../errors.js';
+import { secrets } from '../secrets.js';
 import { validateAt, validators } from './validate.js';
 import { loadYamlFile } from './yaml-file.js';
 
@@ -173,7 +174,7 @@ const groupNamesCache = new WeakMap<Inventory, Map<string, string[]>>();
 /** group_names: the host's groups but all, sorted by name as Ansible's Host.get_magic_vars does. */
 export function groupNamesOf(inv: Inventory, host: string): string[] {
   let cache = groupNamesCache.get(inv);
-  if (!cache) groupNamesCache.set(inv, (cache = new Map()));
+  if (!cache) groupNamesCache.set(inv, (cache = new Map<string, string[]>()));
   let names = cache.get(host);
   if (!names) {
     names = groupsOfHost(inv, host)
@@ -262,5 +263,7 @@ export function loadVarsFile(file: string, diags: Diagnostics, origin?: Place): 
   if (!doc || doc.value === null || doc.value === undefined) return {};
   if (!validateAt(validators.vars, doc.value, doc, diags, `variables file ${basename(file)}`)) return {};
   if (typeof doc.value !== 'object' || Array.isArray(doc.value)) return {};
+  // A vars file encrypted whole (ansible-vault encrypt) holds secrets: every value is one.
+  if (doc.vaultId) for (const [name, value] of Object.entries(doc.value)) secrets.add(value, 'secret', name);
   return doc.value as VarMap;
 }

@@ -77,7 +77,11 @@ function evaluate(inv: Inventory, terms: string[], opts: MatchOptions): string[]
       hosts = hosts.filter((h) => keep.has(h));
     } else {
       const have = new Set(hosts);
-      for (const h of that) if (!have.has(h)) (have.add(h), hosts.push(h));
+      for (const h of that) {
+        if (have.has(h)) continue;
+        have.add(h);
+        hosts.push(h);
+      }
     }
   }
   return hosts;
@@ -160,15 +164,26 @@ export function fnmatchToRegExp(glob: string): RegExp {
   return new RegExp(`^(?:${out})$`, 's');
 }
 
+/** Edits between two names, a swap of two neighbours counting as one (the commonest typo: fiel -> file). */
 export function editDistance(a: string, b: string): number {
   const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
   for (let j = 1; j <= b.length; j++) dp[0]![j] = j;
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       dp[i]![j] = Math.min(dp[i - 1]![j]! + 1, dp[i]![j - 1]! + 1, dp[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) dp[i]![j] = Math.min(dp[i]![j]!, dp[i - 2]![j - 2]! + 1);
     }
   }
   return dp[a.length]![b.length]!;
+}
+
+/** The names within `max` edits of `name`, nearest first. */
+export function nearest(names: Iterable<string>, name: string, max = 2): string[] {
+  return [...names]
+    .map((n) => ({ n, d: editDistance(n, name) }))
+    .filter((x) => x.d <= max)
+    .sort((x, y) => x.d - y.d)
+    .map((x) => x.n);
 }
 
 /** "did you mean" for a name that matched nothing. */

@@ -8,7 +8,8 @@ import { addPlaybookVarsDir, loadInventory, resolveInventoryPath } from './inven
 import type { Playbook } from './model.js';
 import { matchLimit, PatternError, suggestion } from './patterns.js';
 import { loadPlaybook } from './playbook.js';
-import { unwrapSecrets } from './yaml-file.js';
+import { withVaultKeyring, type VaultKeyring } from './vault-keyring.js';
+import { parseYamlText, unwrapSecrets } from './yaml-file.js';
 import { dict } from '../dict.js';
 
 export interface LoadRequest {
@@ -20,6 +21,10 @@ export interface LoadRequest {
   /** A host pattern name that matches nothing is an error (Ansible: a warning, and it is ignored). */
   strict?: boolean;
   cwd: string;
+  /** The run's vault passwords (readVaultPasswords); none: vault-encrypted data is an error. */
+  vault?: VaultKeyring;
+  /** Searched for roles after the playbook's own places (roles_path). */
+  rolesPath?: string[];
 }
 
 export interface LoadedProject {
@@ -32,6 +37,10 @@ export interface LoadedProject {
 }
 
 export function loadProject(req: LoadRequest): LoadedProject {
+  return withVaultKeyring(req.vault, () => loadAll(req));
+}
+
+function loadAll(req: LoadRequest): LoadedProject {
   const diags = new Diagnostics();
   const extraVars = parseExtraVars(req.extraVars, req.cwd, diags);
   const sources: string[] = [];
@@ -59,7 +68,7 @@ export function loadProject(req: LoadRequest): LoadedProject {
       diags.add(`--limit: ${err.message}`, undefined, err.hint, 'options');
     }
   }
-  const playbook = loadPlaybook(req.playbook, inventory, extraVars, diags, req.cwd, { strict: !!req.strict, warn: (w) => warnings.push(w) });
+  const playbook = loadPlaybook(req.playbook, inventory, extraVars, diags, req.cwd, { strict: !!req.strict, warn: (w) => warnings.push(w), rolesPath: req.rolesPath });
   diags.throwIfAny();
   return { playbook: playbook!, inventory, extraVars, selected, warnings };
 }
@@ -83,6 +92,11 @@ export function parseExtraVars(items: string[], cwd: string, diags: Diagnostics)
         continue;
       }
       Object.assign(out, loadVarsFile(file, diags));
+    } else if (/^\s*[{[]/.test(item) && item.includes('!vault')) {
+      // A !vault value here decrypts as in a file (the plain YAML parse would keep the ciphertext).
+      const doc = parseYamlText(item, '-e', diags);
+      if (doc?.value && typeof doc.value === 'object' && !Array.isArray(doc.value)) Object.assign(out, unwrapSecrets(doc.value));
+      else if (doc) diags.add(`-e: not a JSON/YAML mapping`, undefined, `write -e '{"name": !vault "..."}' or -e @vars.yml`, 'options');
     } else if (/^\s*[{[]/.test(item)) {
       try {
         const parsed = parseYaml(item) as unknown;

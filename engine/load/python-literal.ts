@@ -1,8 +1,7 @@
 /**
- * The two Python functions Ansible's INI inventory plugin reads values with
- * (lib/ansible/plugins/inventory/ini.py): shlex.split(line, comments=True) for host lines, and
- * ast.literal_eval for every value (a value that is no Python literal stays the string it is).
- * So `n=5` is the number 5, `b=True` a boolean, `l=[1, 2]` a list, `p=80,443` the list [80, 443]
+ * ast.literal_eval, as Ansible's INI inventory plugin reads every value with it
+ * (lib/ansible/plugins/inventory/ini.py; its host lines are split with shellSplit in
+ * connect/shell.ts): a value that is no Python literal stays the string it is. So `n=5` is the number 5, `b=True` a boolean, `l=[1, 2]` a list, `p=80,443` the list [80, 443]
  * (a Python tuple), and `x=yes` the string "yes".
  */
 
@@ -14,54 +13,6 @@ export class PythonLiteralError extends Error {
     super(message);
     this.name = 'PythonLiteralError';
   }
-}
-
-/** shlex.split(text, comments=True) in POSIX mode; throws PythonLiteralError on an open quote. */
-export function shlexSplit(text: string): string[] {
-  const tokens: string[] = [];
-  let token = '';
-  let quoted = false;
-  let state: ' ' | 'a' | '"' | "'" = ' ';
-  let quoteStart = 0;
-  const isSpace = (c: string): boolean => c === ' ' || c === '\t' || c === '\r' || c === '\n';
-  const emit = (): void => {
-    if (token || quoted) tokens.push(token);
-    token = '';
-    quoted = false;
-  };
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (state === ' ' || state === 'a') {
-      if (isSpace(c)) {
-        if (state === 'a') emit();
-        state = ' ';
-      } else if (c === '#') {
-        break; // a comment runs to the end of the line, also inside a word
-      } else if (c === "'" || c === '"') {
-        state = c;
-        quoteStart = i;
-      } else if (c === '\\') {
-        if (i + 1 >= text.length) throw new PythonLiteralError('no character after a backslash', i);
-        token += text[++i];
-        state = 'a';
-      } else {
-        token += c;
-        state = 'a';
-      }
-    } else if (c === state) {
-      quoted = true;
-      state = 'a';
-    } else if (c === '\\' && state === '"') {
-      if (i + 1 >= text.length) throw new PythonLiteralError('no character after a backslash', i);
-      const next = text[++i]!;
-      token += next === '"' || next === '\\' ? next : `\\${next}`;
-    } else {
-      token += c;
-    }
-  }
-  if (state === '"' || state === "'") throw new PythonLiteralError(`no closing ${state} quote`, quoteStart);
-  emit();
-  return tokens;
 }
 
 /**

@@ -1,13 +1,16 @@
 /**
  * Roles: roles/NAME/{tasks,handlers,defaults,vars,templates,files,meta}. A role in a play becomes
  * a block (its tags, when and params), preceded by its meta dependencies; cycles are errors.
+ * import_role and include_role (load/includes.ts) expand roles the same way, with the files
+ * they name (tasks_from, ...) and, for include_role, the role's variables kept to its tasks.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Diagnostics, Place } from '../errors.js';
 import { loadVarsFile, type VarMap } from './inventory.js';
-import type { Block, RoleInstance, Task, TaskNode } from './model.js';
-import { asList, checkExprList, loadTaskList, type TaskLoadContext } from './tasks.js';
+import type { Block, RoleFiles, RoleInstance, Task, TaskNode } from './model.js';
+import { loadTaskList } from './tasks.js';
+import { asList, checkExprList, type TaskLoadContext } from './task-scope.js';
 import { validateAt, validators } from './validate.js';
 import { loadYamlFile, pointerJoin, type LoadedYaml } from './yaml-file.js';
 import { dict } from '../dict.js';
@@ -25,16 +28,29 @@ export interface RoleRef {
   pointer: string;
 }
 
-export interface ExpandedRoles {
-  nodes: TaskNode[];
-  handlers: Task[];
+/** Where the variables and handlers of expanded roles go: the play's, or a run-time include's. */
+export interface RoleSink {
   defaults: VarMap;
   vars: VarMap;
+  handlers: Task[];
 }
 
-export function roleSearchPath(playbookDir: string, cwd: string): string[] {
-  const fromEnv = (process.env.TSPLAY_ROLES_PATH ?? '').split(':').filter(Boolean);
-  return [...new Set([join(playbookDir, 'roles'), resolve(playbookDir, '..', 'roles'), join(cwd, 'roles'), ...fromEnv])];
+export interface ExpandedRoles extends RoleSink {
+  nodes: TaskNode[];
+}
+
+export interface RoleOptions {
+  /** tasks_from, vars_from, defaults_from, handlers_from. */
+  from?: RoleFiles;
+  /** include_role: the role's defaults and vars are its tasks' own, not the play's. */
+  scoped?: boolean;
+}
+
+type RoleBase = Omit<TaskLoadContext, 'doc' | 'baseDir' | 'role'>;
+
+/** Beside the playbook, above it, in the cwd, then `rolesPath` (roles_path: TSPLAY_ROLES_PATH, ANSIBLE_ROLES_PATH, ansible.cfg). */
+export function roleSearchPath(playbookDir: string, cwd: string, rolesPath: string[]): string[] {
+  return [...new Set([join(playbookDir, 'roles'), resolve(playbookDir, '..', 'roles'), join(cwd, 'roles'), ...rolesPath.filter(Boolean)])];
 }
 
 export function parseRoleRef(raw: unknown, doc: LoadedYaml, pointer: string): RoleRef {
@@ -44,15 +60,21 @@ export function parseRoleRef(raw: unknown, doc: LoadedYaml, pointer: string): Ro
   return { role: r.role ?? r.name ?? '', vars: r.vars ?? {}, tags: asList(r.tags), when: r.when, become: r.become, becomeUser: r.become_user, place, doc, pointer };
 }
 
-export function expandRoles(
-  refs: RoleRef[],
-  searchPath: string[],
-  base: Omit<TaskLoadContext, 'doc' | 'baseDir' | 'role'>,
-  diags: Diagnostics,
-): ExpandedRoles {
+/** The `roles:` of a play: a role without parameters runs once per play, as in Ansible. */
+export function expandRoles(refs: RoleRef[], searchPath: string[], base: RoleBase, diags: Diagnostics): ExpandedRoles {
   const out: ExpandedRoles = { nodes: [], handlers: [], defaults: dict(), vars: dict() };
   const done = new Set<string>();
-  const expand = (ref: RoleRef, stack: string[]): void => {
+  for (const ref of refs) out.nodes.push(...expandRole(ref, {}, searchPath, base, out, diags, done));
+  return out;
+}
+
+/**
+ * One role and its meta dependencies, as blocks in the order they run. `done` holds the roles
+ * (with their parameters) already expanded where a role runs once; without it, every reference runs.
+ */
+export function expandRole(ref: RoleRef, opts: RoleOptions, searchPath: string[], base: RoleBase, sink: RoleSink, diags: Diagnostics, done?: Set<string>): Block[] {
+  const out: Block[] = [];
+  const expand = (ref: RoleRef, stack: string[], from: RoleFiles): void => {
     if (!ref.role) {
       diags.add('role reference without a name', ref.place, "write '- rolename' or '- role: rolename'");
       return;
@@ -66,56 +88,69 @@ export function expandRoles(
       diags.add(`role '${ref.role}' not found`, ref.place, `looked in: ${searchPath.join(', ')}`);
       return;
     }
-    // A role without parameters runs once per play, as in Ansible.
-    const key = `${dir}:${JSON.stringify(ref.vars)}`;
-    const role: RoleInstance = {
-      name: ref.role,
-      dir,
-      defaults: loadOptionalVars(join(dir, 'defaults'), diags),
-      vars: loadOptionalVars(join(dir, 'vars'), diags),
+    const file = (kind: 'tasks' | 'vars' | 'defaults' | 'handlers'): string | undefined | null => {
+      const name = from[kind];
+      if (name === undefined) return yamlIn(join(dir, kind));
+      const found = fileIn(join(dir, kind), name);
+      if (!found) diags.add(`role '${ref.role}' has no ${kind} file '${name}'`, ref.place, `looked for ${candidates(join(dir, kind), name).join(', ')}`);
+      return found ?? null;
     };
+    const varsOf = (kind: 'vars' | 'defaults'): VarMap => {
+      const f = file(kind);
+      return f ? loadVarsFile(f, diags) : {};
+    };
+    const key = `${dir}:${JSON.stringify(ref.vars)}`;
+    const role: RoleInstance = { name: ref.role, dir, defaults: varsOf('defaults'), vars: varsOf('vars') };
     const metaFile = yamlIn(join(dir, 'meta'));
     if (metaFile) {
       const meta = loadYamlFile(metaFile, diags);
       if (meta && validateAt(validators.roleMeta, meta.value, meta, diags, 'role meta')) {
-        const deps = ((meta.value as { dependencies?: unknown[] } | null)?.dependencies ?? []) as unknown[];
-        deps.forEach((d, i) => expand(parseRoleRef(d, meta, pointerJoin('/dependencies', i)), [...stack, ref.role]));
+        const deps = ((meta.value as { dependencies?: unknown[] } | null)?.dependencies ?? []);
+        // A dependency is the whole role: tasks_from and the others name files of this one only.
+        deps.forEach((d, i) => expand(parseRoleRef(d, meta, pointerJoin('/dependencies', i)), [...stack, ref.role], {}));
       }
     }
-    if (done.has(key)) return;
-    done.add(key);
-    Object.assign(out.defaults, role.defaults);
-    Object.assign(out.vars, role.vars);
+    if (done?.has(key)) return;
+    done?.add(key);
+    if (!opts.scoped) {
+      Object.assign(sink.defaults, role.defaults);
+      Object.assign(sink.vars, role.vars);
+    }
     const names = [...Object.keys(role.defaults), ...Object.keys(role.vars), ...Object.keys(ref.vars)];
     // Checked like a task's when: the README promises every expression is checked before the run.
     const when = checkExprList(ref.when, ref.doc, pointerJoin(ref.pointer, 'when'), { diags, templates: base.templates }, names);
-    const tasksFile = yamlIn(join(dir, 'tasks'));
+    const tasksFile = file('tasks');
     let children: TaskNode[] = [];
-    if (tasksFile) {
+    if (tasksFile && base.chain?.includes(tasksFile)) {
+      diags.add(`import cycle: role '${ref.role}' imports itself`, ref.place, 'an import is loaded with the playbook, so a role that imports itself never ends; use include_role with a when that stops it');
+    } else if (tasksFile) {
       const doc = loadYamlFile(tasksFile, diags);
       if (doc && validateAt(validators.taskList, doc.value, doc, diags, 'task list')) {
-        const ctx: TaskLoadContext = { ...base, doc, baseDir: dirname(dirname(tasksFile)), role, tags: [...base.tags, ...ref.tags] };
+        const chain = [...(base.chain ?? []), tasksFile];
+        const ctx: TaskLoadContext = { ...base, doc, baseDir: dirname(dirname(tasksFile)), role, tags: [...base.tags, ...ref.tags], chain };
         children = loadTaskList(doc.value, '', ctx, names);
       }
     }
-    const handlersFile = yamlIn(join(dir, 'handlers'));
+    const handlersFile = file('handlers');
     if (handlersFile) {
       const doc = loadYamlFile(handlersFile, diags);
       if (doc && validateAt(validators.taskList, doc.value, doc, diags, 'handler list')) {
-        const ctx: TaskLoadContext = { ...base, doc, baseDir: dir, role, tags: [] };
+        const ctx: TaskLoadContext = { ...base, doc, baseDir: dir, role, tags: [], inheritedWhen: undefined, handlers: true };
         for (const h of loadTaskList(doc.value, '', ctx, names)) {
-          if (h.kind === 'task') out.handlers.push({ ...h, vars: { ...ref.vars, ...h.vars } });
+          if (h.kind === 'task') sink.handlers.push({ ...h, vars: { ...ref.vars, ...h.vars } });
         }
       }
     }
-    const block: Block = {
+    out.push({
       kind: 'block',
       id: `${ref.place.file}:${ref.place.line}:${ref.place.col}:${ref.role}`,
       name: `role ${ref.role}`,
       place: ref.place,
       when,
       tags: [...base.tags, ...ref.tags],
-      vars: ref.vars,
+      // Role parameters are above the role's vars (Ansible's precedence).
+      vars: opts.scoped ? { ...role.vars, ...ref.vars } : ref.vars,
+      ...(opts.scoped ? { defaults: role.defaults } : {}),
       become: ref.become,
       becomeUser: ref.becomeUser,
       role,
@@ -123,10 +158,9 @@ export function expandRoles(
       block: children,
       rescue: [],
       always: [],
-    };
-    out.nodes.push(block);
+    });
   };
-  for (const ref of refs) expand(ref, []);
+  expand(ref, [], opts.from ?? {});
   return out;
 }
 
@@ -134,7 +168,11 @@ function yamlIn(dir: string): string | undefined {
   return ['main.yml', 'main.yaml'].map((f) => join(dir, f)).find((p) => existsSync(p));
 }
 
-function loadOptionalVars(dir: string, diags: Diagnostics): VarMap {
-  const file = yamlIn(dir);
-  return file ? loadVarsFile(file, diags) : {};
+/** `install` names install.yml (or .yaml); `install.yml` names itself. */
+function candidates(dir: string, name: string): string[] {
+  return /\.ya?ml$/.test(name) ? [join(dir, name)] : [join(dir, `${name}.yml`), join(dir, `${name}.yaml`), join(dir, name)];
+}
+
+function fileIn(dir: string, name: string): string | undefined {
+  return candidates(dir, name).find((p) => existsSync(p));
 }

@@ -3,42 +3,36 @@
  * arguments fit the module's schema, and that its expressions and templates parse.
  */
 import type { ValidateFunction } from 'ajv';
-import type { Diagnostics, Place } from '../errors.js';
-import { editDistance } from './patterns.js';
+import { nearest } from './patterns.js';
 import { compileSchema, reportErrors } from './validate.js';
-import type { LoadedYaml } from './yaml-file.js';
 import { pointerJoin } from './yaml-file.js';
-import type { Block, Expr, RoleInstance, Task, TaskNode } from './model.js';
+import { META_ACTIONS, type Block, type Meta, type MetaAction, type Task, type TaskNode } from './model.js';
+import { checkFirstFound, loopingOf, unknownLoopHint } from './loops.js';
+import { asList, LOOP_KEYWORDS, checkExprList, noteTemplate, noteTemplates, scopeOf, whenOf, type TaskLoadContext } from './task-scope.js';
 import { findModule, moduleNames } from '../modules/registry.js';
-import { checkExpr, ExprError } from '../vars/expr.js';
-import { checkTemplate, isTemplate, TemplateError } from '../vars/template.js';
-import type { AnyModule, ControllerFileRef } from '../modules/types.js';
+import { isTemplate } from '../vars/template.js';
+import type { AnyModule } from '../modules/types.js';
 import { MAGIC_VARS } from '../vars/context.js';
 
 const TASK_KEYWORDS = new Set([
-  'name', 'when', 'loop', 'loop_control', 'register', 'notify', 'listen', 'tags', 'changed_when', 'failed_when',
+  'name', 'when', 'loop_control', 'register', 'notify', 'listen', 'tags', 'changed_when', 'failed_when',
   'ignore_errors', 'retries', 'until', 'delay', 'run_once', 'delegate_to', 'no_log', 'check_mode', 'diff',
-  'become', 'become_user', 'vars', 'args', 'block', 'rescue', 'always',
+  'become', 'become_user', 'vars', 'args', 'environment', 'block', 'rescue', 'always', ...Object.keys(LOOP_KEYWORDS),
 ]);
 
-const JINJA_ONLY_KEYWORDS: Record<string, string> = {
-  with_items: "use 'loop:' instead of with_items",
-  with_dict: "use 'loop:' over a list of {key, value} objects",
-  include_tasks: 'include_tasks is not supported yet; split the work into roles',
-  import_tasks: 'import_tasks is not supported yet; split the work into roles',
+/** Task-list entries that load other files (load/includes.ts). */
+export const INCLUDE_ENTRIES = new Set(['include_tasks', 'import_tasks', 'include_role', 'import_role', 'include_vars']);
+
+/** Keys that are not a task's in tsplay (or anymore in Ansible), with what to write instead. */
+const KEYWORD_HINTS: Record<string, string> = {
+  include: "'include:' was removed from Ansible; use include_tasks (dynamic: decided per host at run time) or import_tasks (static: loaded with the playbook)",
+  import_playbook: 'import_playbook is a playbook entry: write it at the top level of the playbook, beside the plays',
   local_action: "use 'delegate_to: controller' on the task",
 };
 
-export interface TaskLoadContext {
-  doc: LoadedYaml;
-  diags: Diagnostics;
-  baseDir: string;
-  role?: RoleInstance;
-  tags: string[];
-  /** Every template string and expression seen, with its place, for the variable check. */
-  templates: Array<{ source: string; place: Place; scopeNames: string[] }>;
-  /** Controller files tasks read, checked to exist before the run. */
-  files: Array<{ ref: ControllerFileRef; place: Place; baseDir: string; role?: RoleInstance; scopeNames: string[] }>;
+/** `ansible.builtin.import_tasks` and `import_tasks` are the same keyword, as modules are. */
+export function bareKeyword(key: string): string {
+  return key.replace(/^ansible\.(builtin|legacy)\./, '');
 }
 
 const argValidators = new Map<string, ValidateFunction>();
@@ -52,40 +46,32 @@ export function loadTaskList(raw: unknown, pointer: string, ctx: TaskLoadContext
 
 function loadTaskNode(raw: Record<string, unknown>, pointer: string, ctx: TaskLoadContext, outerNames: string[]): TaskNode | undefined {
   const { doc, diags } = ctx;
-  const place = doc.placeOf(pointer);
-  const id = `${place.file}:${place.line}:${place.col}`;
-  const tags = [...ctx.tags, ...asList(raw.tags)];
-  const vars = (raw.vars as Record<string, unknown> | undefined) ?? {};
-  const scopeNames = [...outerNames, ...Object.keys(vars)];
-  const common = {
-    id,
-    name: raw.name as string | undefined,
-    place,
-    // Checked once below, per kind: a task's `when` also sees its loop variable.
-    when: undefined as Expr[] | undefined,
-    tags,
-    vars,
-    become: raw.become as boolean | undefined,
-    becomeUser: raw.become_user as string | undefined,
-    noLog: raw.no_log as boolean | undefined,
-    checkMode: raw.check_mode as boolean | undefined,
-    ignoreErrors: raw.ignore_errors as boolean | undefined,
-    role: ctx.role,
-    baseDir: ctx.baseDir,
-  };
+  const includeKey = Object.keys(raw).find((k) => INCLUDE_ENTRIES.has(bareKeyword(k)));
+  if (includeKey) {
+    if (ctx.include) return ctx.include(includeKey, raw, pointer, ctx, outerNames);
+    diags.add(`${bareKeyword(includeKey)} cannot be used here`, doc.keyPlaceOf(pointerJoin(pointer, includeKey)), 'includes and imports belong in the task lists of a play or a role');
+    return undefined;
+  }
+  const common = scopeOf(raw, pointer, ctx, outerNames);
+  const scopeNames = [...outerNames, ...Object.keys(common.vars)];
+  const looping = loopingOf(raw, pointer, ctx, scopeNames);
   // A looping task's name may read the loop variable (Ansible shows it per item too).
-  const nameScope = raw.loop !== undefined ? [...scopeNames, (raw.loop_control as { loop_var?: string } | undefined)?.loop_var ?? 'item'] : scopeNames;
-  if (common.name && isTemplate(common.name)) noteTemplate(common.name, pointerJoin(pointer, 'name'), ctx, nameScope);
-  noteTemplates(vars, pointerJoin(pointer, 'vars'), ctx, scopeNames);
+  const taskNames = [...scopeNames, ...looping.loopNames];
+  if (common.name && isTemplate(common.name)) noteTemplate(common.name, pointerJoin(pointer, 'name'), ctx, taskNames);
 
   if ('block' in raw) {
+    if (ctx.handlers) {
+      diags.add('a block is not supported in handlers', doc.keyPlaceOf(pointerJoin(pointer, 'block')), 'a handler is one task; give each task its own name (or listen:)');
+      return undefined;
+    }
+    if (looping.loop !== undefined) diags.add('a block cannot loop', doc.keyPlaceOf(pointerJoin(pointer, Object.keys(raw).find((k) => k === 'loop' || k.startsWith('with_'))!)), 'put the tasks in a file and loop over include_tasks of it');
     for (const key of Object.keys(raw)) {
       if (!TASK_KEYWORDS.has(key)) diags.add(`unknown key '${key}' in block`, doc.keyPlaceOf(pointerJoin(pointer, key)), 'a block holds block/rescue/always and keywords such as when, tags, vars, become');
     }
-    const sub = { ...ctx, tags };
+    const sub = { ...ctx, tags: common.tags };
     const block: Block = {
       ...common,
-      when: exprList(raw.when, pointerJoin(pointer, 'when'), ctx, scopeNames),
+      when: whenOf(raw, pointer, ctx, scopeNames),
       kind: 'block',
       block: loadTaskList(raw.block, pointerJoin(pointer, 'block'), sub, scopeNames),
       rescue: loadTaskList(raw.rescue, pointerJoin(pointer, 'rescue'), sub, scopeNames),
@@ -93,25 +79,23 @@ function loadTaskNode(raw: Record<string, unknown>, pointer: string, ctx: TaskLo
     };
     return block;
   }
+  if ('meta' in raw || 'ansible.builtin.meta' in raw) return loadMeta(raw, pointer, ctx, common, scopeNames);
 
   const candidates = Object.keys(raw).filter((k) => !TASK_KEYWORDS.has(k));
   const known = candidates.filter((k) => findModule(k));
   for (const key of candidates.filter((k) => !findModule(k))) {
-    diags.add(`unknown module or keyword '${key}'`, doc.keyPlaceOf(pointerJoin(pointer, key)), JINJA_ONLY_KEYWORDS[key] ?? closest(key));
+    diags.add(`unknown module or keyword '${key}'`, doc.keyPlaceOf(pointerJoin(pointer, key)), KEYWORD_HINTS[bareKeyword(key)] ?? unknownLoopHint(key) ?? closest(key));
   }
   if (known.length === 0) {
-    if (candidates.length === 0) diags.add('task has no module', place, `add one module key, e.g. 'command: echo hi'; modules: ${moduleNames().join(', ')}`);
+    if (candidates.length === 0) diags.add('task has no module', common.place, `add one module key, e.g. 'command: echo hi'; modules: ${moduleNames().join(', ')}`);
     return undefined;
   }
   if (known.length > 1) {
-    diags.add(`task names more than one module: ${known.join(', ')}`, place, 'split it into one task per module');
+    diags.add(`task names more than one module: ${known.join(', ')}`, common.place, 'split it into one task per module');
     return undefined;
   }
   const moduleName = known[0]!;
   const mod = findModule(moduleName)!;
-  const loopControl = (raw.loop_control as { loop_var?: string; label?: string } | undefined) ?? {};
-  const loopVar = loopControl.loop_var ?? 'item';
-  const taskNames = raw.loop !== undefined ? [...scopeNames, loopVar, 'ansible_loop_index'] : scopeNames;
   const argsPointer = pointerJoin(pointer, moduleName);
   const args = normalizeArgs(mod, raw[moduleName], raw.args, argsPointer, ctx);
   if (args) {
@@ -122,23 +106,21 @@ function loadTaskNode(raw: Record<string, unknown>, pointer: string, ctx: TaskLo
       ctx.files.push({ ref, place: doc.placeOf(argsPointer), baseDir: ctx.baseDir, role: ctx.role, scopeNames: taskNames });
     }
   }
-  if (isTemplate(raw.loop)) noteTemplate(raw.loop, pointerJoin(pointer, 'loop'), ctx, scopeNames);
-  else if (raw.loop !== undefined) noteTemplates(raw.loop, pointerJoin(pointer, 'loop'), ctx, scopeNames);
+  checkFirstFound(looping, pointer, ctx, mod.controllerFiles?.((args ?? {}) as never)[0]?.kind ?? 'files');
   const register = raw.register as string | undefined;
   if (register && MAGIC_VARS.includes(register)) {
     diags.add(`register: '${register}' is a reserved variable`, doc.placeOf(pointerJoin(pointer, 'register')), `tsplay sets '${register}' itself, so the result would never be seen; choose another name, e.g. ${register}_result`);
   }
   const resultNames = register ? [...taskNames, register, 'result'] : [...taskNames, 'result'];
+  const { loopNames: _names, ...loop } = looping;
   const task: Task = {
     ...common,
-    when: exprList(raw.when, pointerJoin(pointer, 'when'), ctx, taskNames),
+    when: whenOf(raw, pointer, ctx, taskNames),
     kind: 'task',
     // The canonical name (`ansible.builtin.copy` -> `copy`): later layers look the module up by it.
     module: mod.name,
     args: args ?? {},
-    loop: raw.loop,
-    loopVar,
-    loopLabel: loopControl.label,
+    ...loop,
     register,
     notify: asList(raw.notify),
     listen: asList(raw.listen),
@@ -153,6 +135,25 @@ function loadTaskNode(raw: Record<string, unknown>, pointer: string, ctx: TaskLo
   };
   if (task.until && task.retries === undefined) task.retries = 3;
   return task;
+}
+
+const META_KEYWORDS = new Set(['name', 'meta', 'ansible.builtin.meta', 'when', 'tags']);
+
+/** meta: flush_handlers | end_host | end_play | clear_host_errors, a directive to the scheduler. */
+function loadMeta(raw: Record<string, unknown>, pointer: string, ctx: TaskLoadContext, common: Omit<Meta, 'when' | 'kind' | 'action'>, scopeNames: string[]): Meta | undefined {
+  const key = 'meta' in raw ? 'meta' : 'ansible.builtin.meta';
+  let ok = true;
+  for (const k of Object.keys(raw)) {
+    if (META_KEYWORDS.has(k)) continue;
+    ctx.diags.add(`'${k}' on meta is not supported`, ctx.doc.keyPlaceOf(pointerJoin(pointer, k)), 'meta takes only name, when and tags');
+    ok = false;
+  }
+  const action = raw[key];
+  if (typeof action !== 'string' || !(META_ACTIONS as readonly string[]).includes(action)) {
+    ctx.diags.add(`meta: ${JSON.stringify(action)} is not supported`, ctx.doc.placeOf(pointerJoin(pointer, key)), `tsplay's meta actions: ${META_ACTIONS.join(', ')}`);
+    return undefined;
+  }
+  return ok ? { ...common, kind: 'meta', action: action as MetaAction, when: whenOf(raw, pointer, ctx, scopeNames) } : undefined;
 }
 
 /** `command: ls -l` (free form), `file: path=/x state=directory` (k=v), or a mapping. */
@@ -176,6 +177,16 @@ function normalizeArgs(mod: AnyModule, value: unknown, extra: unknown, pointer: 
     return undefined;
   }
   if (extra && typeof extra === 'object') Object.assign(args, extra);
+  for (const [alias, name] of Object.entries(mod.aliases ?? {})) {
+    if (!(alias in args)) continue;
+    if (name in args) {
+      ctx.diags.add(`'${mod.name}' arguments: give only one of ${name} and ${alias}`, ctx.doc.keyPlaceOf(pointerJoin(pointer, alias)), `${alias} is another name for ${name}`);
+      return undefined;
+    }
+    // Stored under the argument's own name: everything after load sees one name.
+    args[name] = args[alias];
+    delete args[alias];
+  }
   return args;
 }
 
@@ -219,56 +230,11 @@ function withPlaceholders(value: unknown, path: string, templated: Set<string>):
   return value;
 }
 
-function noteTemplates(value: unknown, pointer: string, ctx: TaskLoadContext, scopeNames: string[]): void {
-  if (isTemplate(value)) noteTemplate(value, pointer, ctx, scopeNames);
-  else if (Array.isArray(value)) value.forEach((v, i) => noteTemplates(v, pointerJoin(pointer, i), ctx, scopeNames));
-  else if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) noteTemplates(v, pointerJoin(pointer, k), ctx, scopeNames);
-  }
-}
-
-function noteTemplate(source: string, pointer: string, ctx: TaskLoadContext, scopeNames: string[]): void {
-  const place = ctx.doc.placeOf(pointer);
-  try {
-    checkTemplate(source);
-    ctx.templates.push({ source, place, scopeNames });
-  } catch (err) {
-    if (err instanceof TemplateError) ctx.diags.add(err.message, place, err.hint);
-    else throw err;
-  }
-}
-
-function exprList(value: unknown, pointer: string, ctx: TaskLoadContext, scopeNames: string[]): Expr[] | undefined {
+function exprList(value: unknown, pointer: string, ctx: TaskLoadContext, scopeNames: string[]): Task['when'] {
   return checkExprList(value, ctx.doc, pointer, ctx, scopeNames);
 }
 
-/**
- * A condition keyword (when, until, ...) as a list: each expression must parse, and is noted for
- * the variable check. `doc` and `pointer` say where it is written.
- */
-export function checkExprList(value: unknown, doc: LoadedYaml, pointer: string, ctx: Pick<TaskLoadContext, 'diags' | 'templates'>, scopeNames: string[]): Expr[] | undefined {
-  if (value === undefined || value === null) return undefined;
-  const list = (Array.isArray(value) ? value : [value]) as Expr[];
-  list.forEach((expr, i) => {
-    if (typeof expr !== 'string') return;
-    const place = doc.placeOf(Array.isArray(value) ? pointerJoin(pointer, i) : pointer);
-    try {
-      checkExpr(expr);
-      ctx.templates.push({ source: `@cel:${expr}`, place, scopeNames });
-    } catch (err) {
-      if (err instanceof ExprError) ctx.diags.add(err.message, place, err.hint);
-      else throw err;
-    }
-  });
-  return list;
-}
-
-export function asList(value: unknown): string[] {
-  if (value === undefined || value === null) return [];
-  return (Array.isArray(value) ? value : [value]).map(String);
-}
-
 function closest(name: string): string {
-  const near = [...moduleNames(), ...TASK_KEYWORDS].filter((m) => editDistance(m, name) <= 2);
+  const near = nearest([...moduleNames(), ...TASK_KEYWORDS, ...INCLUDE_ENTRIES, 'meta'], name);
   return near.length ? `did you mean '${near[0]}'?` : `known modules: ${moduleNames().join(', ')}`;
 }

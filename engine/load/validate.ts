@@ -140,7 +140,8 @@ export function reportErrors(errors: ErrorObject[], doc: LoadedYaml, diags: Diag
 /** anyOf/oneOf produce one error per branch; keep the most useful, one per location. */
 function pruneErrors(errors: ErrorObject[]): ErrorObject[] {
   const byPath = new Map<string, ErrorObject[]>();
-  for (const e of errors) {
+  // if/then/else (a playbook entry is an import_playbook or a play): the branch's errors say it.
+  for (const e of errors.filter((e) => e.keyword !== 'if')) {
     const list = byPath.get(e.instancePath) ?? [];
     list.push(e);
     byPath.set(e.instancePath, list);
@@ -150,9 +151,10 @@ function pruneErrors(errors: ErrorObject[]): ErrorObject[] {
     // oneOf over `required` branches means "exactly one of these keys": say that once.
     const oneOf = list.find((e) => e.keyword === 'oneOf');
     const branches = (oneOf?.schema as Array<{ required?: string[] }> | undefined) ?? [];
-    // A bad variable name yields a pattern error and a propertyNames error: keep the second.
+    // A bad variable name yields a pattern error and a propertyNames error: keep the second. The
+    // value is a mapping then, so a type error beside it is only another anyOf branch's.
     if (list.some((e) => e.keyword === 'propertyNames')) {
-      out.push(...list.filter((e) => e.keyword !== 'pattern' || !(e as { propertyName?: string }).propertyName));
+      out.push(...list.filter((e) => (e.keyword !== 'pattern' || !(e as { propertyName?: string }).propertyName) && e.keyword !== 'type' && e.keyword !== 'anyOf'));
       continue;
     }
     if (oneOf && branches.every((b) => b.required)) {
@@ -204,7 +206,7 @@ function describe(err: ErrorObject, what: string): { message: string; hint?: str
     case 'type':
       return {
         message: `${field} must be ${article(String(err.params.type).replace(/,/g, ' or '))}`,
-        hint: lastSegment(err.instancePath) === 'mode' && typeof err.data === 'number' ? "quote it: mode: '0644' (unquoted, YAML reads 0644 as the decimal number 644, which is mode 1204)" : undefined,
+        hint: lastSegment(err.instancePath) === 'mode' && typeof err.data === 'number' ? "quote it: mode: '0644' (unquoted, 0644 is a number: 420 to Ansible's YAML 1.1, 644 to YAML 1.2; tsplay takes a mode only as the string you mean)" : undefined,
       };
     case 'not': {
       // `not: {anyOf: [{required: [a, b]}, ...]}`: keys that exclude each other.
@@ -235,6 +237,11 @@ function describe(err: ErrorObject, what: string): { message: string; hint?: str
 function container(err: ErrorObject, what: string): string {
   const prop = /\/properties\/([^/]+)\/additionalProperties$/.exec(err.schemaPath);
   if (prop) return `'${prop[1]}'`;
+  // A definition may name what it is ("import_playbook entry"); a document's title is not a container.
+  const schema = err.parentSchema as { title?: string; $id?: string } | undefined;
+  if (schema?.title && !schema.$id) return schema.title;
+  const named = /\/([A-Za-z_]\w*)$/.exec(err.instancePath);
+  if (named) return `'${named[1]}'`;
   if (/\/(roles|dependencies)\/\d+$/.test(err.instancePath)) return 'role reference';
   return what;
 }

@@ -2,10 +2,12 @@
  * YAML with positions. Every loaded document keeps a map from JSON pointer to source place,
  * so schema errors and template errors can point at file:line:col.
  */
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Scalar, visit, type Document, type Node, type ScalarTag } from 'yaml';
 import { Diagnostics, type Place } from '../errors.js';
 import { secrets } from '../secrets.js';
-import { readTextFile, TextFileError, YAML_MAX_ALIAS_COUNT } from '../text.js';
+import { decodeUtf8, readTextFile, TextFileError, YAML_MAX_ALIAS_COUNT } from '../text.js';
+import { isVaultText } from './vault.js';
+import { vaultKeyring, VaultError } from './vault-keyring.js';
 
 export interface LoadedYaml {
   file: string;
@@ -14,15 +16,46 @@ export interface LoadedYaml {
   placeOf(pointer: string): Place;
   /** Place of the key naming the value at a pointer (falls back to the value). */
   keyPlaceOf(pointer: string): Place;
+  /** The whole file was vault-encrypted: the vault id of the password that opened it. */
+  vaultId?: string;
 }
 
 export function pointerJoin(base: string, key: string | number): string {
   return `${base}/${String(key).replace(/~/g, '~0').replace(/\//g, '~1')}`;
 }
 
+/**
+ * Ansible reads YAML 1.1 (PyYAML), where yes/no/on/off (in these cases only: PyYAML's resolver)
+ * are booleans: `gather_facts: no`, `enable_x: yes`. YAML 1.2 reads them as strings, which would
+ * render "yes" where Ansible renders True and fail `when: enable_x`.
+ */
+export const YAML11_BOOLEANS: ScalarTag = {
+  identify: (value) => typeof value === 'boolean',
+  default: true,
+  tag: 'tag:yaml.org,2002:bool',
+  test: /^(?:yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF)$/,
+  resolve: (source) => /^(?:yes|on)$/i.test(source),
+};
+
+/**
+ * YAML 1.1's octal integers, as PyYAML (Ansible) reads them: `perm: 0755` is 493, where YAML 1.2
+ * reads 755, so a variable of an Ansible project would silently hold another number. (A module's
+ * `mode` must still be a quoted string: engine/load/validate.ts.)
+ */
+export const YAML11_OCTAL: ScalarTag = {
+  identify: (value) => typeof value === 'number',
+  default: true,
+  tag: 'tag:yaml.org,2002:int',
+  test: /^[-+]?0[0-7_]+$/,
+  resolve: (source) => {
+    const sign = source.startsWith('-') ? -1 : 1;
+    return sign * parseInt(source.replace(/^[-+]/, '').replace(/_/g, ''), 8);
+  },
+};
+
 export function parseYamlText(text: string, file: string, diags: Diagnostics): LoadedYaml | undefined {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true, customTags: (tags) => [YAML11_OCTAL, ...tags, YAML11_BOOLEANS] });
   const at = (offset: number): Place => {
     const { line, col } = lineCounter.linePos(offset);
     return { file, line, col };
@@ -52,6 +85,7 @@ export function parseYamlText(text: string, file: string, diags: Diagnostics): L
     }
     return undefined;
   }
+  decryptVaultValues(doc, text, at, diags);
   const valuePlaces = new Map<string, Place>();
   const keyPlaces = new Map<string, Place>();
   const walk = (node: Node | null | undefined, pointer: string): void => {
@@ -71,7 +105,7 @@ export function parseYamlText(text: string, file: string, diags: Diagnostics): L
       node.items.forEach((item, i) => walk(item as Node, pointerJoin(pointer, i)));
     }
   };
-  walk(doc.contents as Node | null, '');
+  walk(doc.contents, '');
   const docPlace: Place = { file, line: 1, col: 1 };
   const nearest = (map: Map<string, Place>, pointer: string): Place => {
     let p = pointer;
@@ -107,10 +141,29 @@ export function parseYamlText(text: string, file: string, diags: Diagnostics): L
 }
 
 export function loadYamlFile(file: string, diags: Diagnostics, origin?: Place): LoadedYaml | undefined {
-  let text: string;
+  const read = readLoadedText(file, diags, origin);
+  if (!read) return undefined;
+  const doc = parseYamlText(read.text, file, diags);
+  if (doc && read.vaultId) doc.vaultId = read.vaultId;
+  return doc;
+}
+
+/**
+ * A file the loader reads (YAML, JSON or INI): its text, decrypted with the run's vault
+ * passwords when the whole file is vault-encrypted (`ansible-vault encrypt`), as Ansible's
+ * DataLoader does. Places in it are then lines of the plaintext (what `ansible-vault view` shows).
+ */
+export function readLoadedText(file: string, diags: Diagnostics, origin?: Place): { text: string; vaultId?: string } | undefined {
   try {
-    text = readTextFile(file);
+    const text = readTextFile(file);
+    if (!isVaultText(text)) return { text };
+    const { plaintext, id } = vaultKeyring().decrypt(text);
+    return { text: decodeUtf8(plaintext, file), vaultId: id };
   } catch (err) {
+    if (err instanceof VaultError) {
+      diags.add(err.describe('the vault-encrypted file'), { file, line: 1, col: 1 }, err.hint);
+      return undefined;
+    }
     if (err instanceof TextFileError) {
       diags.add(err.message, err.place, err.hint);
       return undefined;
@@ -123,7 +176,75 @@ export function loadYamlFile(file: string, diags: Diagnostics, origin?: Place): 
     );
     return undefined;
   }
-  return parseYamlText(text, file, diags);
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * `key: !vault |` values (ansible-vault encrypt_string) and, in a JSON file, `{"__ansible_vault":
+ * "..."}` (how ansible-inventory --list writes them) are decrypted in place with the run's vault
+ * passwords, and are secrets from then on. One that cannot be decrypted is an error at its line,
+ * and its value is empty: the ciphertext is never a value.
+ */
+function decryptVaultValues(doc: Document, text: string, at: (offset: number) => Place, diags: Diagnostics): void {
+  const json = text.includes('__ansible_vault') && isJson(text);
+  const nameOf = (path: readonly unknown[]): string | undefined => {
+    const parent = path[path.length - 1];
+    return isPair(parent) && isScalar(parent.key) ? String(parent.key.value) : undefined;
+  };
+  const placeOf = (node: Node, path: readonly unknown[]): Place => {
+    const parent = path[path.length - 1];
+    const keyNode = isPair(parent) ? (parent.key as Node | null) : null;
+    return at(keyNode?.range?.[0] ?? node.range?.[0] ?? 0);
+  };
+  const open = (ciphertext: unknown, node: Node, path: readonly unknown[]): string => {
+    const name = nameOf(path);
+    const what = `the !vault value${name === undefined ? '' : ` of '${name}'`}`;
+    if (typeof ciphertext !== 'string' || !isVaultText(ciphertext.trimStart())) {
+      diags.add(`${what} is not vault data: it must start with $ANSIBLE_VAULT`, placeOf(node, path), 'paste the whole output of ansible-vault encrypt_string: key: !vault | and the $ANSIBLE_VAULT lines below it');
+      return '';
+    }
+    try {
+      const plaintext = strictUtf8.decode(vaultKeyring().decrypt(ciphertext.trimStart()).plaintext);
+      secrets.add(plaintext, 'secret', name);
+      return plaintext;
+    } catch (err) {
+      if (err instanceof VaultError) diags.add(err.describe(what), placeOf(node, path), err.hint);
+      else if (err instanceof TypeError) diags.add(`${what} decrypts to bytes that are not UTF-8 text`, placeOf(node, path), 'encrypt text (ansible-vault encrypt_string); binary data belongs in a file for copy: src');
+      else throw err;
+      return '';
+    }
+  };
+  const notScalar = (node: Node, path: readonly unknown[]): void => {
+    if (node.tag === '!vault') diags.add('!vault tags a string (the output of ansible-vault encrypt_string), not a mapping or list', placeOf(node, path), 'write key: !vault | followed by the $ANSIBLE_VAULT lines');
+  };
+  visit(doc, {
+    Scalar(_key, node, path) {
+      if (node.tag !== '!vault') return;
+      node.value = open(node.value, node, path);
+      node.tag = undefined;
+    },
+    Map(_key, node, path) {
+      notScalar(node, path);
+      const only = node.items.length === 1 ? node.items[0] : undefined;
+      if (!json || !only || !isScalar(only.key) || only.key.value !== '__ansible_vault' || !isScalar(only.value)) return;
+      const replaced = new Scalar(open(only.value.value, node, path));
+      replaced.range = node.range;
+      return replaced;
+    },
+    Seq(_key, node, path) {
+      notScalar(node, path);
+    },
+  });
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Offset of the last `[` (or `{`) before `end` that no bracket closes, outside quotes and comments. */

@@ -2,6 +2,7 @@
 import type { AnyModule } from './types.js';
 import assertModule from './core/assert.js';
 import debug from './core/debug.js';
+import fail from './core/fail.js';
 import setFact from './core/set-fact.js';
 import command from './host/command.js';
 import copy from './host/copy.js';
@@ -27,7 +28,7 @@ export function registerModule(mod: { name: string }): void {
   modules.set(mod.name, mod as AnyModule);
 }
 
-for (const m of [assertModule, debug, setFact, command, shell, copy, file, template]) registerModule(m);
+for (const m of [assertModule, debug, fail, setFact, command, shell, copy, file, template]) registerModule(m);
 for (const m of [swapoff, systemd, systemdService, modprobe, sysctl, slurp, waitFor]) registerModule(m);
 for (const m of [k8s, k8sInfo, k8sWait, bootstrapToken, csrApprove, kubeconfig]) registerModule(m);
 

@@ -61,11 +61,11 @@ export interface ApplyResult {
 
 export interface FileLookup {
   /** Path on the controller of a `files/` (or `templates/`) entry for this task's role or playbook. */
-  resolve(kind: 'files' | 'templates', name: string): string;
+  resolve(kind: 'files' | 'templates' | 'vars', name: string): string;
 }
 
 export interface ControllerFileRef {
-  kind: 'files' | 'templates';
+  kind: 'files' | 'templates' | 'vars';
   name: string;
   /** Rendered with Handlebars: its variables are checked too. */
   template: boolean;
@@ -77,6 +77,8 @@ export interface ModuleContext {
   check: boolean;
   diff: boolean;
   become?: BecomeOptions;
+  /** `environment:` of the task and its scopes: what a module running the user's commands exports for them. */
+  environment?: Record<string, string>;
   vars: Vars;
   files: FileLookup;
   /**
@@ -115,6 +117,8 @@ export interface ModuleDef<A = Record<string, unknown>, O = unknown, D = unknown
   schema: ArgSchema;
   /** `command: ls -l` puts the string into this argument. */
   freeForm?: string;
+  /** Other names of arguments, as Ansible's modules have them (file's `dest` is `path`): alias -> argument. */
+  aliases?: Record<string, string>;
   /** Modules that only talk to the controller or an API (debug, set_fact, k8s) run there. */
   runsOn: 'target' | 'controller';
   /**

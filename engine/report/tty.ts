@@ -37,7 +37,10 @@ export function ttyReporter(o: TtyOptions): RunListener & { finished: Promise<vo
   const mask = (s: string): string => secrets.redact(s);
 
   const endPlay = (): void => {
-    for (const line of lines.values()) (line.failedMsg ? line.fail(new Error(mask(line.failedMsg))) : line.done());
+    for (const line of lines.values()) {
+      if (line.failedMsg) line.fail(new Error(mask(line.failedMsg)));
+      else line.done();
+    }
     lines.clear();
   };
 

@@ -1,6 +1,6 @@
 /** What the run tells its listeners (the reporters). The run never prints. */
 import type { Change } from '../modules/types.js';
-import type { Play, Task } from '../load/model.js';
+import type { Play, TaskNode } from '../load/model.js';
 import type { Place } from '../errors.js';
 
 /** What every output shows in place of a no_log task's messages and results. */
@@ -51,7 +51,8 @@ export interface Recap {
 }
 
 export interface TaskInfo {
-  task: Task;
+  /** A task, or an include (which reports what it included). */
+  task: TaskNode;
   /** Display name: "kubelet : write kubelet.service". */
   title: string;
   handler: boolean;

@@ -1,7 +1,7 @@
 /** Runs a loaded playbook and returns the recap. */
 import type { Inventory } from '../load/inventory.js';
 import { hostsOfGroup, inventoryVarsOf } from '../load/inventory.js';
-import type { Playbook, TaskNode } from '../load/model.js';
+import { childrenOf, type Playbook, type TaskNode } from '../load/model.js';
 import { dict } from '../dict.js';
 import { secrets } from '../secrets.js';
 import { learnSecrets } from '../vars/context.js';
@@ -44,7 +44,9 @@ function scopeVars(nodes: TaskNode[]): Array<Record<string, unknown>> {
   const out: Array<Record<string, unknown>> = [];
   for (const n of nodes) {
     if (Object.keys(n.vars).length > 0) out.push(n.vars);
-    if (n.kind === 'block') out.push(...scopeVars([...n.block, ...n.rescue, ...n.always]));
+    // An included role's defaults are variables of its tasks too.
+    if (n.defaults && Object.keys(n.defaults).length > 0) out.push(n.defaults);
+    out.push(...scopeVars(childrenOf(n)));
   }
   return out;
 }

@@ -5,6 +5,7 @@
  * module through it, so what the tester proves is what a run does.
  */
 import { BecomeError, ExecTimeoutError } from '../connect/supervise.js';
+import { ConnectionSettingError } from '../connect/types.js';
 import { TaskError, type ModuleFailure } from '../errors.js';
 import type { AnyModule, ModuleContext, Plan } from '../modules/types.js';
 import { TextFileError } from '../text.js';
@@ -53,11 +54,12 @@ export async function runModule(mod: AnyModule, args: Record<string, unknown>, c
 
 /**
  * A thrown error as a ModuleFailure. What the host or the task's input answered (a TaskError,
- * a template or expression error, sudo refusing, a command timing out) is shown as it is; anything
+ * a template or expression error, sudo refusing, a command timing out, a connection setting
+ * that cannot work) is shown as it is; anything
  * else is a bug, shown with its stack.
  */
 export function asFailure(err: unknown): ModuleFailure {
   const e = err as Error & { hint?: string };
-  const known = err instanceof TaskError || err instanceof TemplateError || err instanceof ExprError || err instanceof BecomeError || err instanceof ExecTimeoutError || err instanceof TextFileError;
+  const known = err instanceof TaskError || err instanceof TemplateError || err instanceof ExprError || err instanceof BecomeError || err instanceof ExecTimeoutError || err instanceof TextFileError || err instanceof ConnectionSettingError;
   return { message: known ? e.message : `internal error: ${e.stack ?? e.message}`, hint: e.hint };
 }

@@ -83,6 +83,14 @@ export function rescue(host: HostState, before: Checkpoint): void {
 }
 
 /**
+ * meta: clear_host_errors: a failed host goes on to the next plays. Its failure stays counted:
+ * the recap, the report and the exit code still say it failed.
+ */
+export function clearFailure(host: HostState): void {
+  host.failed = false;
+}
+
+/**
  * Runs `section` on a host even if it has failed (a block's always, a notified handler): the
  * host's earlier failure stands afterwards, and so does any failure recorded inside.
  */

@@ -3,19 +3,22 @@
  * --forks. Linear waits for every host at each top-level task; free lets each host run ahead.
  * A failed or unreachable host stops only itself (unless any_errors_fatal / max_fail_percentage).
  */
-import { UnreachableError } from '../connect/types.js';
+import { TaskError } from '../errors.js';
 import { matchHosts } from '../load/patterns.js';
-import type { Block, Play, Scope, Task, TaskNode } from '../load/model.js';
+import type { Block, Include, Meta, Play, Scope, TaskNode } from '../load/model.js';
 import { evalCondition, ExprError } from '../vars/expr.js';
 import { TemplateError } from '../vars/template.js';
+import { envOf, going, isActive, stopping, type BatchState } from './batch.js';
 import { runOnceShard } from './rendezvous.js';
 import { secrets } from '../secrets.js';
-import { NO_LOG_HIDDEN, type TaskInfo, type TaskOutcome } from './events.js';
+import type { TaskInfo } from './events.js';
 import { gatherFacts } from './facts.js';
-import { checkpoint, despiteFailure, recordOutcome, rescue } from './outcome.js';
+import { runTaskOn } from './host-task.js';
+import { expandInclude } from './includes.js';
+import { checkpoint, clearFailure, despiteFailure, recordOutcome, rescue } from './outcome.js';
 import { hostState, type HostState, type RunState } from './state.js';
 import { selectedByTags } from './tags.js';
-import { executeTask, taskTitle, varsFor } from './task.js';
+import { taskTitle, varsFor } from './task.js';
 import type { TaskEnv } from './task-env.js';
 
 /** `selected`: this run's hosts; `unsharded`: all hosts of the run before --shard split them. */
@@ -30,9 +33,10 @@ export async function runPlay(run: RunState, play: Play, selected: Set<string>, 
     run.bus.emit('warn', `play '${play.name}': no hosts matched`);
     return;
   }
+  const ended = { play: false };
   for (const batch of batches(hosts, play.serial)) {
-    if (run.aborted) return;
-    await runBatch(run, play, batch, onceBy);
+    if (run.aborted || ended.play) return;
+    await runBatch(run, play, batch, onceBy, ended);
     if (run.aborted) return;
   }
 }
@@ -52,26 +56,17 @@ function batches(hosts: string[], serial: Array<number | string>): string[][] {
   return out;
 }
 
-/** After Ctrl-C (or any_errors_fatal) no new task starts. */
-function stopping(run: RunState): boolean {
-  return run.aborted || run.options.signal.aborted;
+async function runBatch(run: RunState, play: Play, batch: string[], onceBy: number | undefined, endedPlay: { play: boolean }): Promise<void> {
+  const bs: BatchState = { play, batch, once: new Map(), onceBy, exposed: new Map(), ended: new Set(), endedPlay, cleared: false };
+  try {
+    await runSections(run, bs);
+  } finally {
+    if (bs.cleared) bs.batch.forEach((h) => clearFailure(hostState(run, h)));
+  }
 }
 
-function isActive(h: HostState): boolean {
-  return !h.failed && !h.unreachable;
-}
-
-interface BatchState {
-  play: Play;
-  batch: string[];
-  /** run_once results, shared by every host of the batch. */
-  once: Map<string, Promise<TaskOutcome>>;
-  /** Sharded: the shard that runs run_once tasks. */
-  onceBy?: number;
-}
-
-async function runBatch(run: RunState, play: Play, batch: string[], onceBy: number | undefined): Promise<void> {
-  const bs: BatchState = { play, batch, once: new Map(), onceBy };
+async function runSections(run: RunState, bs: BatchState): Promise<void> {
+  const { play, batch } = bs;
   const states = batch.map((h) => hostState(run, h));
   if (play.gatherFacts) {
     await Promise.all(states.map((h) => run.forks.run(() => gatherFacts(run, h))));
@@ -83,10 +78,11 @@ async function runBatch(run: RunState, play: Play, batch: string[], onceBy: numb
       for (const [i, node] of section.entries()) {
         if (stopping(run)) break;
         const after = section.slice(i + 1);
-        await Promise.all(states.filter(isActive).map((h) => runNodes(run, bs, h, [node], [], after)));
+        await Promise.all(states.filter((h) => going(bs, h)).map((h) => runNodes(run, bs, h, [node], [], after)));
         checkFailureLimits(run, play, states);
       }
     }
+    if (bs.endedPlay.play) return;
     await flushHandlers(run, bs, states);
     if (stopping(run)) return;
   }
@@ -108,108 +104,118 @@ function checkFailureLimits(run: RunState, play: Play, states: HostState[]): voi
 /** `after`: what follows `nodes` at the same level (the rest of the section, under linear). */
 async function runNodes(run: RunState, bs: BatchState, host: HostState, nodes: TaskNode[], scopes: Scope[], after: TaskNode[] = []): Promise<boolean> {
   for (const [i, node] of nodes.entries()) {
-    if (!isActive(host) || stopping(run)) return false;
-    const ok = node.kind === 'block' ? await runBlock(run, bs, host, node, scopes) : await runTaskOn(run, bs, host, node, scopes, false, [...nodes.slice(i + 1), ...after]);
+    if (!going(bs, host) || stopping(run)) return false;
+    let ok: boolean;
+    if (node.kind === 'block') ok = await runBlock(run, bs, host, node, scopes);
+    else if (node.kind === 'include') ok = await runInclude(run, bs, host, node, scopes);
+    else if (node.kind === 'meta') ok = await runMeta(run, bs, host, node, scopes);
+    else ok = await runTaskOn(run, bs, host, node, scopes, false, [...nodes.slice(i + 1), ...after]);
     if (!ok) return false;
   }
   return true;
 }
 
+/** A `when` outside any module (a block's, an include's, a meta's): false, or the host failed on it. */
+function holds(run: RunState, env: TaskEnv, node: Block | Meta, host: HostState): boolean | undefined {
+  if (!node.when) return true;
+  try {
+    return evalCondition(node.when, varsFor(env, node));
+  } catch (err) {
+    if (!(err instanceof ExprError || err instanceof TemplateError)) throw err;
+    recordOutcome(run, host, { kind: 'failed', message: `${node.name ?? node.kind}: ${err.message}`, place: node.place, hint: err.hint });
+    return undefined;
+  }
+}
+
+async function runInclude(run: RunState, bs: BatchState, host: HostState, inc: Include, scopes: Scope[]): Promise<boolean> {
+  if (!selectedByTags(run, inc)) return true;
+  const env = envOf(run, bs, host, scopes);
+  let title: string;
+  try {
+    title = taskTitle(inc, varsFor(env, inc));
+  } catch {
+    title = taskTitle(inc, undefined);
+  }
+  const info: TaskInfo = { task: inc, title, handler: false };
+  run.bus.emit('taskStart', info, host.name);
+  let expansion: ReturnType<typeof expandInclude>;
+  try {
+    expansion = expandInclude(env, inc);
+  } catch (err) {
+    const e = err as Error & { hint?: string };
+    if (!(err instanceof ExprError || err instanceof TemplateError || err instanceof TaskError)) throw err;
+    expansion = { blocks: [], counted: 0, handlers: [], outcome: { status: 'failed', msg: e.message, hint: e.hint, changes: [], result: { failed: true, changed: false, msg: e.message } } };
+  }
+  const { outcome } = expansion;
+  if (outcome.status === 'failed' && inc.ignoreErrors) outcome.ignored = true;
+  if (inc.noLog) outcome.censored = true;
+  run.bus.emit('taskEnd', info, host.name, outcome);
+  if (outcome.status !== 'ok') recordOutcome(run, host, { kind: 'task', outcome, title, place: inc.place });
+  for (let i = 0; i < expansion.counted; i++) recordOutcome(run, host, { kind: 'task', outcome, title, place: inc.place });
+  if (expansion.facts) {
+    // Secret-named variables among them are secret from now on, as set_fact's are.
+    secrets.addFromVars(expansion.facts);
+    Object.assign(host.facts, expansion.facts);
+  }
+  for (const h of expansion.handlers) if (!bs.play.handlers.some((known) => known.id === h.id)) bs.play.handlers.push(h);
+  for (const block of expansion.blocks) {
+    if (!(await runBlock(run, bs, host, block, scopes))) return false;
+  }
+  if (expansion.exposed) {
+    const mine = bs.exposed.get(host.name) ?? { defaults: {}, vars: {} };
+    bs.exposed.set(host.name, { defaults: { ...mine.defaults, ...expansion.exposed.defaults }, vars: { ...mine.vars, ...expansion.exposed.vars } });
+  }
+  return going(bs, host);
+}
+
+/** meta: a directive to the scheduler, for this host (clear_host_errors and end_play: for the batch). */
+async function runMeta(run: RunState, bs: BatchState, host: HostState, meta: Meta, scopes: Scope[]): Promise<boolean> {
+  if (!selectedByTags(run, meta)) return true;
+  const when = holds(run, envOf(run, bs, host, scopes), meta, host);
+  if (when === undefined) return false;
+  if (!when) return true;
+  run.bus.emit('log', host.name, 1, `meta: ${meta.action}`);
+  switch (meta.action) {
+    case 'flush_handlers':
+      await flushHandlers(run, bs, [host]);
+      return isActive(host);
+    case 'end_host':
+      bs.ended.add(host.name);
+      return false;
+    case 'end_play':
+      bs.endedPlay.play = true;
+      return false;
+    case 'clear_host_errors':
+      bs.cleared = true;
+      return true;
+  }
+}
+
 async function runBlock(run: RunState, bs: BatchState, host: HostState, block: Block, scopes: Scope[]): Promise<boolean> {
   if (!selectedByTags(run, block) && !hasSelectedChild(run, block)) return true;
-  const env: TaskEnv = { run, play: bs.play, batch: bs.batch, host, scopes };
-  if (block.when) {
-    let holds: boolean;
-    try {
-      holds = evalCondition(block.when, varsFor(env, block));
-    } catch (err) {
-      if (!(err instanceof ExprError || err instanceof TemplateError)) throw err;
-      recordOutcome(run, host, { kind: 'failed', message: `${block.name ?? 'block'}: ${err.message}`, place: block.place, hint: err.hint });
-      return false;
-    }
-    if (!holds) return true;
-  }
+  const when = holds(run, envOf(run, bs, host, scopes), block, host);
+  if (when === undefined) return false;
+  if (!when) return true;
   const inner = [...scopes, block];
   const before = checkpoint(host);
+  // A host that meta ended goes to no rescue and no always: it is done with the play.
+  const ended = (): boolean => !going(bs, host) && isActive(host);
   let ok = await runNodes(run, bs, host, block.block, inner);
-  if (stopping(run)) return false;
+  if (stopping(run) || ended()) return false;
   if (!ok && block.rescue.length > 0 && !host.unreachable) {
     rescue(host, before);
     ok = await runNodes(run, bs, host, block.rescue, inner);
   }
-  if (block.always.length > 0 && !host.unreachable) {
+  if (block.always.length > 0 && !host.unreachable && !ended()) {
     const alwaysOk = await despiteFailure(host, () => runNodes(run, bs, host, block.always, inner));
     ok = ok && alwaysOk;
   }
-  return ok && isActive(host);
+  return ok && going(bs, host);
 }
 
+/** A block runs when it or something under it is selected; an include is selected by its own tags. */
 function hasSelectedChild(run: RunState, block: Block): boolean {
   return [...block.block, ...block.rescue, ...block.always].some((n) => selectedByTags(run, n) || (n.kind === 'block' && hasSelectedChild(run, n)));
-}
-
-async function runTaskOn(run: RunState, bs: BatchState, host: HostState, task: Task, scopes: Scope[], handler: boolean, following?: TaskNode[]): Promise<boolean> {
-  if (!handler && !selectedByTags(run, task)) return true;
-  const env: TaskEnv = { run, play: bs.play, batch: bs.batch, host, scopes, following };
-  let title: string;
-  try {
-    title = taskTitle(task, varsFor(env, task));
-  } catch {
-    title = taskTitle(task, undefined);
-  }
-  const info: TaskInfo = { task, title, handler };
-  run.bus.emit('taskStart', info, host.name);
-  let outcome: TaskOutcome;
-  if (task.runOnce && bs.onceBy !== undefined && bs.onceBy !== run.options.shard?.index) {
-    const reason = `run by shard ${bs.onceBy}`;
-    outcome = { status: 'skipped', msg: reason, changes: [], result: { skipped: true, changed: false, skip_reason: reason } };
-  } else {
-    try {
-      outcome = await run.forks.run(async () => {
-        if (!task.runOnce) return executeTask(env, task);
-        const shared = await runOnceShared(bs, task, () => executeTask(env, task));
-        // The other hosts share the outcome, not its warnings: those are said once, by the host that ran it.
-        return shared.first ? shared.outcome : { ...shared.outcome, warnings: undefined };
-      });
-    } catch (err) {
-      if (!(err instanceof UnreachableError)) throw err;
-      outcome = { status: 'unreachable', msg: err.message, hint: err.hint, changes: [], result: { unreachable: true, msg: err.message } };
-    }
-  }
-  if (outcome.status === 'failed' && task.ignoreErrors) outcome.ignored = true;
-  if (outcome.censored && outcome.status !== 'skipped') learnNoLogResult(outcome.result);
-  if (outcome.status !== 'unreachable') {
-    if (task.register) host.facts[task.register] = outcome.result;
-    if (outcome.status === 'changed') for (const n of task.notify) host.notified.add(n);
-  }
-  run.bus.emit('taskEnd', info, host.name, outcome);
-  for (const w of outcome.warnings ?? []) {
-    run.warnings++;
-    run.bus.emit('warn', `[${host.name}] ${title}: ${outcome.censored ? NO_LOG_HIDDEN : w}`);
-  }
-  recordOutcome(run, host, { kind: 'task', outcome, title, place: task.place });
-  return isActive(host);
-}
-
-async function runOnceShared(bs: BatchState, task: Task, exec: () => Promise<TaskOutcome>): Promise<{ outcome: TaskOutcome; first: boolean }> {
-  const existing = bs.once.get(task.id);
-  if (existing) return { outcome: await existing, first: false };
-  const p = exec();
-  bs.once.set(task.id, p);
-  return { outcome: await p, first: true };
-}
-
-/**
- * What a no_log task produced is secret wherever it shows later (its stdout registered and
- * echoed, say). Its messages (`msg`, `skip_reason`) are tsplay's words about it, and flags and
- * counters are not values.
- */
-function learnNoLogResult(result: Record<string, unknown>): void {
-  for (const [k, v] of Object.entries(result)) {
-    if (k === 'msg' || k === 'skip_reason' || typeof v === 'boolean') continue;
-    if (k === 'results' && Array.isArray(v)) v.forEach((r) => r && typeof r === 'object' && learnNoLogResult(r as Record<string, unknown>));
-    else if (typeof v !== 'number') secrets.add(v);
-  }
 }
 
 /**
@@ -219,7 +225,7 @@ function learnNoLogResult(result: Record<string, unknown>): void {
 async function flushHandlers(run: RunState, bs: BatchState, states: HostState[]): Promise<void> {
   if (run.options.signal.aborted && !run.options.forceHandlers) return;
   for (let round = 0; round < 10; round++) {
-    const pending = states.filter((h) => h.notified.size > 0 && !h.unreachable);
+    const pending = states.filter((h) => h.notified.size > 0 && !h.unreachable && !bs.ended.has(h.name));
     if (pending.length === 0) return;
     const notified = new Map(pending.map((h) => [h.name, new Set(h.notified)]));
     pending.forEach((h) => h.notified.clear());

@@ -131,7 +131,7 @@ async function upcomingProbes(env: TaskEnv, task: Task, vars: Vars, current: Pre
       const index = Number(vars.ansible_loop_index);
       if (!Array.isArray(items)) return out;
       for (let i = index + 1; i < items.length; i++) {
-        if (!(await add(task, look.varsFor(env, task, { [task.loopVar]: items[i], ansible_loop_index: i })))) return out;
+        if (!(await add(task, look.varsFor(env, task, { [task.loopVar]: items[i] as unknown, ansible_loop_index: i })))) return out;
       }
     }
     if (task.register) return out;
@@ -143,7 +143,7 @@ async function upcomingProbes(env: TaskEnv, task: Task, vars: Vars, current: Pre
       } else {
         const items = renderValue(node.loop, look.varsFor(env, node));
         if (!Array.isArray(items)) return out;
-        for (const [i, item] of items.entries()) {
+        for (const [i, item] of (items as unknown[]).entries()) {
           if (!(await add(node, look.varsFor(env, node, { [node.loopVar]: item, ansible_loop_index: i })))) return out;
         }
       }

@@ -40,7 +40,7 @@ const memo = new Map<number, Map<string, number>>();
 /** The shard (0..count-1) that takes this host; ties (equal 64-bit weights) go to the lower index. */
 export function shardOf(host: string, count: number): number {
   let known = memo.get(count);
-  if (!known) memo.set(count, (known = new Map()));
+  if (!known) memo.set(count, (known = new Map<string, number>()));
   let best = known.get(host);
   if (best !== undefined) return best;
   best = 0;

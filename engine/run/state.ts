@@ -18,8 +18,17 @@ export interface RunOptions {
   forceHandlers: boolean;
   /** --shard I/N: this run takes only its share of the selected hosts; run_once tasks run in one shard. */
   shard?: Shard;
+  /** -b, --become-user, -K and ansible.cfg's [privilege_escalation]: below every play, task and host setting. */
+  becomeDefaults?: BecomeDefaults;
   /** Aborted on the first Ctrl-C: no new task starts. */
   signal: AbortSignal;
+}
+
+export interface BecomeDefaults {
+  become: boolean;
+  user: string;
+  /** -K: used where no become_password variable is set. */
+  password?: string;
 }
 
 export interface HostState {

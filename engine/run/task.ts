@@ -2,8 +2,9 @@
  * One task on one host: when, loop, templated arguments, probe -> plan -> apply (apply only
  * outside check mode), changed_when / failed_when, retries/until, register, notify.
  */
+import { dirname } from 'node:path';
 import type { ValidateFunction } from 'ajv';
-import { UnreachableError, type BecomeOptions, type Connection } from '../connect/types.js';
+import { UnreachableError, type Connection } from '../connect/types.js';
 import { TaskError, type ModuleFailure } from '../errors.js';
 import { dict } from '../dict.js';
 import { findControllerFile, candidatePaths } from '../load/files.js';
@@ -19,17 +20,21 @@ import { layeredVars } from '../vars/context.js';
 import { evalCondition } from '../vars/expr.js';
 import { renderString, renderValue, type Vars } from '../vars/template.js';
 import type { TaskOutcome } from './events.js';
+import { loopItems } from './loops.js';
 import { asFailure, runModule } from './module-run.js';
 import { probe, probeCacheOf } from './prefetch.js';
 import type { RunState } from './state.js';
-import type { Prepared, TaskEnv } from './task-env.js';
+import { becomeFor, environmentFor, inherited, OMIT, type Prepared, type TaskEnv } from './task-env.js';
 
 const validators = new Map<string, ValidateFunction>();
 
 export function varsFor(env: TaskEnv, task: Scope | undefined, extra: Vars = {}): Vars {
   const { run, play, host } = env;
-  const scopeVars = [...env.scopes, ...(task ? [task] : [])].map((s) => s.vars);
-  const role = [...env.scopes, ...(task ? [task] : [])].reverse().find((s) => s.role)?.role;
+  const scopes = [...env.scopes, ...(task ? [task] : [])];
+  const scopeVars = scopes.map((s) => s.vars);
+  // An included role's defaults: below everything, as a role's defaults are (Ansible's precedence).
+  const scopeDefaults = scopes.map((s) => s.defaults ?? {});
+  const role = [...scopes].reverse().find((s) => s.role)?.role;
   const magic: Vars = {
     inventory_hostname: host.name,
     inventory_hostname_short: isIpAddress(host.name) ? host.name : host.name.split('.')[0],
@@ -48,10 +53,13 @@ export function varsFor(env: TaskEnv, task: Scope | undefined, extra: Vars = {})
   };
   return layeredVars([
     play.roleDefaults,
+    env.exposed?.defaults ?? {},
+    ...scopeDefaults,
     run.inventoryVars.get(host.name) ?? {},
     play.vars,
     play.varsFiles,
     play.roleVars,
+    env.exposed?.vars ?? {},
     ...scopeVars,
     host.facts,
     extra,
@@ -71,7 +79,7 @@ function hostvarsView(run: RunState): Vars {
   return out;
 }
 
-export function taskTitle(task: Task, vars: Vars | undefined): string {
+export function taskTitle(task: Pick<Scope, 'name' | 'role'> & { module?: string }, vars: Vars | undefined): string {
   let name = task.name ?? `${task.module}`;
   if (task.name && vars && task.name.includes('{{')) {
     try {
@@ -81,12 +89,6 @@ export function taskTitle(task: Task, vars: Vars | undefined): string {
     }
   }
   return task.role ? `${task.role.name} : ${name}` : name;
-}
-
-/** Innermost defined value of a scope keyword. */
-function inherited<K extends keyof Scope>(env: TaskEnv, task: Scope, key: K): Scope[K] | undefined {
-  for (const s of [task, ...[...env.scopes].reverse()]) if (s[key] !== undefined) return s[key];
-  return undefined;
 }
 
 export async function executeTask(env: TaskEnv, task: Task): Promise<TaskOutcome> {
@@ -119,11 +121,12 @@ async function runLoop(env: TaskEnv, task: Task, vars: Vars): Promise<TaskOutcom
     if (task.when && !evalCondition(task.when, vars)) return skipped('condition false');
     return runWithRetries(env, task, vars);
   }
-  const items = renderValue(task.loop, vars);
-  if (!Array.isArray(items)) throw new TaskError(`loop must be a list, got ${typeof items}`, 'loop: ["a", "b"] or loop: "{{ list_var }}"');
+  // with_first_found / with_fileglob look in templates/ for a module that reads templates, as Ansible's lookups do.
+  const lookupDir = findModule(task.module)!.controllerFiles?.(task.args as never)[0]?.kind ?? 'files';
+  const items = loopItems(task, vars, lookupDir, [dirname(task.place.file)]);
   const results: TaskOutcome[] = [];
   const labelled: Array<{ label: string; outcome: TaskOutcome }> = [];
-  for (const [index, item] of items.entries()) {
+  for (const [index, item] of (items).entries()) {
     const itemVars = varsFor(env, task, { [task.loopVar]: item, ansible_loop_index: index });
     let outcome: TaskOutcome;
     try {
@@ -242,8 +245,6 @@ async function runOnce(env: TaskEnv, task: Task, vars: Vars): Promise<TaskOutcom
 
 const NEVER = new AbortController().signal;
 
-/** `{{ omit }}` drops an argument, as in Ansible. */
-export const OMIT = '__tsplay_omit__';
 function dropOmitted(args: Record<string, unknown>): void {
   for (const [k, v] of Object.entries(args)) if (v === OMIT) delete args[k];
 }
@@ -270,6 +271,7 @@ async function moduleContext(env: TaskEnv, task: Task, mod: AnyModule, vars: Var
     check,
     diff: task.diff ?? run.options.diff,
     become: becomeFor(env, task, vars),
+    environment: environmentFor(env, task, vars),
     vars,
     files: {
       resolve(kind, name) {
@@ -284,14 +286,4 @@ async function moduleContext(env: TaskEnv, task: Task, mod: AnyModule, vars: Var
     // (the second exits the process). Nothing cancels a running module today.
     signal: NEVER,
   };
-}
-
-function becomeFor(env: TaskEnv, task: Task, vars: Vars): BecomeOptions | undefined {
-  const hostVar = (...names: string[]): unknown => names.map((n) => vars[n]).find((v) => v !== undefined);
-  const become = inherited(env, task, 'become') ?? env.play.become ?? (hostVar('become', 'ansible_become') as boolean | undefined);
-  if (!become) return undefined;
-  const user = inherited(env, task, 'becomeUser') ?? env.play.becomeUser ?? (hostVar('become_user', 'ansible_become_user') as string | undefined) ?? 'root';
-  const password = hostVar('become_password', 'ansible_become_password', 'ansible_become_pass') as string | undefined;
-  if (password) secrets.add(password);
-  return { user, password };
 }

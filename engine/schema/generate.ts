@@ -18,7 +18,14 @@ export function editorSchema(): object {
   schema.definitions.vars = varsSchema as never;
   const task = schema.definitions.task!;
   for (const mod of allModules().sort((a, b) => a.name.localeCompare(b.name))) {
-    const args = { ...mod.schema, description: mod.doc };
+    const aliases = Object.fromEntries(Object.entries(mod.aliases ?? {}).map(([alias, name]) => [alias, { ...(mod.schema.properties[name] as object), description: `Alias of ${name}.` }]));
+    const args: Record<string, unknown> & { required?: string[] } = { ...mod.schema, properties: { ...mod.schema.properties, ...aliases }, description: mod.doc };
+    // An alias stands in for a required argument: editors accept either (load renames the alias).
+    for (const [alias, name] of Object.entries(mod.aliases ?? {})) {
+      if (!args.required?.includes(name)) continue;
+      args.required = args.required.filter((r) => r !== name);
+      args.allOf = [...((args.allOf as object[] | undefined) ?? []), { anyOf: [{ required: [name] }, { required: [alias] }] }];
+    }
     task.properties![mod.name] = mod.freeForm ? { anyOf: [{ type: 'string' }, args] } : args;
   }
   return schema;

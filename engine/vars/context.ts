@@ -27,11 +27,15 @@ export const MAGIC_VARS = [
   'omit',
 ];
 
-export const FACT_NAMES = ['ansible_facts', 'ansible_hostname', 'ansible_fqdn', 'ansible_kernel', 'ansible_architecture', 'ansible_os_family', 'ansible_distribution', 'ansible_distribution_version', 'ansible_default_ipv4'];
+export const FACT_NAMES = [
+  'ansible_facts',
+  ...['hostname', 'nodename', 'fqdn', 'kernel', 'kernel_version', 'architecture', 'machine', 'system', 'distribution', 'distribution_version', 'distribution_major_version', 'distribution_release', 'os_family', 'pkg_mgr', 'service_mgr', 'default_ipv4', 'all_ipv4_addresses', 'processor_vcpus', 'processor_nproc', 'memtotal_mb', 'user_id'].map((n) => `ansible_${n}`),
+];
 
 /** Merge layers (lowest first) into one lazily-resolving view. */
 export function layeredVars(layers: Vars[]): Vars {
-  const raw: Vars = Object.assign(dict(), ...layers);
+  const raw: Vars = dict();
+  for (const layer of layers) Object.assign(raw, layer);
   return lazyVars(raw);
 }
 
@@ -39,7 +43,7 @@ function lazyVars(raw: Vars): Vars {
   const resolved = new Map<string, unknown>();
   const resolving = new Set<string>();
   const view: Vars = new Proxy(raw, {
-    get(target, key) {
+    get(target, key): unknown {
       // The view has no prototype (a variable named toString is a variable), yet Handlebars
       // compares its root context with loose equality (`context != depths[0]` in runtime.js),
       // which converts an object to a primitive: answer that as a plain object would.
@@ -76,7 +80,8 @@ function lazyVars(raw: Vars): Vars {
 export function learnSecrets(layers: Vars[], focus?: Vars): void {
   if (focus) secrets.addFromVars(focus);
   else for (const layer of layers) secrets.addFromVars(layer);
-  const raw: Vars = Object.assign({}, ...layers);
+  const raw: Vars = {};
+  for (const layer of layers) Object.assign(raw, layer);
   let view: Vars | undefined;
   for (const key of Object.keys(focus ?? raw)) {
     const value = raw[key];

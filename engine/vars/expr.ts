@@ -177,7 +177,10 @@ export function exprNames(source: string): Set<string> {
     const kind = n.exprKind;
     if (kind?.case === 'identExpr') names.add(String(kind.value?.name));
     if (kind?.case === 'comprehensionExpr') {
-      for (const key of ['iterVar', 'iterVar2', 'accuVar']) if (kind.value?.[key]) bound.add(String(kind.value[key]));
+      for (const key of ['iterVar', 'iterVar2', 'accuVar']) {
+        const name = kind.value?.[key];
+        if (typeof name === 'string' && name) bound.add(name);
+      }
     }
     for (const value of Object.values(node)) {
       if (Array.isArray(value)) value.forEach(visit);

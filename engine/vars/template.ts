@@ -109,7 +109,8 @@ export class TemplateError extends Error {
 const JINJA_FILTER = /\{\{[^}]*\|\s*([a-z_]+)/;
 const WHOLE_PATH = /^\s*\{\{\s*([A-Za-z_][\w]*(?:\.[\w-]+)*)\s*\}\}\s*$/;
 
-export function isTemplate(value: unknown): value is string {
+/** The type says "a string with a tag in it", so that a false answer does not make TypeScript think a string is not one. */
+export function isTemplate(value: unknown): value is `${string}{{${string}` | `${string}{%${string}` {
   return typeof value === 'string' && (value.includes('{{') || value.includes('{%'));
 }
 
@@ -177,7 +178,7 @@ export function referencedNames(source: string): Set<string> {
     }
     for (const value of Object.values(n)) {
       if (Array.isArray(value)) value.forEach((v) => visit(v, scoped));
-      else if (value && typeof value === 'object' && 'type' in (value as object)) visit(value, scoped);
+      else if (value && typeof value === 'object' && 'type' in value) visit(value, scoped);
     }
   };
   visit(checkTemplate(source), false);
@@ -232,7 +233,7 @@ export function renderValue(value: unknown, vars: Vars): unknown {
 function lookupPath(vars: Vars, path: string): { found: boolean; value?: unknown } {
   let cur: unknown = vars;
   for (const part of path.split('.')) {
-    if (cur === null || typeof cur !== 'object' || !(part in (cur as object))) return { found: false };
+    if (cur === null || typeof cur !== 'object' || !(part in cur)) return { found: false };
     cur = (cur as Record<string, unknown>)[part];
   }
   return { found: true, value: cur };

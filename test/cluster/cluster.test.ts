@@ -28,10 +28,9 @@ const sh = promisify(execFile);
 // Cold machines compile kube-apiserver first; that dominates, not the cluster start.
 const SETUP_TIMEOUT = 60 * 60_000;
 
-const BINDINGS: Record<string, string> = {
-  'tsplay:kubelet-bootstrap': 'system:node-bootstrapper',
-  'tsplay:node-autoapprove-bootstrap': 'system:certificates.k8s.io:certificatesigningrequests:nodeclient',
-};
+/** [binding name, cluster role]: the one that lets a bootstrap token create CSRs, the one that auto-approves them. */
+const CREATE_BINDING = ['tsplay:kubelet-bootstrap', 'system:node-bootstrapper'] as const;
+const APPROVE_BINDING = ['tsplay:node-autoapprove-bootstrap', 'system:certificates.k8s.io:certificatesigningrequests:nodeclient'] as const;
 
 function binding(name: string, role: string): V1ClusterRoleBinding {
   return {
@@ -236,7 +235,7 @@ describe('real control plane', () => {
       (e) => status(e) === 403,
     );
 
-    const [[createName, createRole], [approveName, approveRole]] = Object.entries(BINDINGS);
+    const [[createName, createRole], [approveName, approveRole]] = [CREATE_BINDING, APPROVE_BINDING];
     // The RBAC authorizer reads bindings from an informer; allow it to catch up.
     const createAllowed = (name: string) =>
       until(`CSR ${name} create allowed`, 15_000, async () => {

@@ -211,7 +211,7 @@ async function openssl(dir: string, args: string[]): Promise<void> {
     await execFileP('openssl', args, { cwd: dir });
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    throw new Error(`openssl ${args.join(' ')} failed: ${err.stderr || err.message}`);
+    throw new Error(`openssl ${args.join(' ')} failed: ${err.stderr || err.message}`, { cause: e });
   }
 }
 

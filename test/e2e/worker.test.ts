@@ -108,7 +108,7 @@ async function bootstrapTokens(): Promise<TokenSecret[]> {
 }
 const b64 = (s: string | undefined) => Buffer.from(s ?? '', 'base64').toString('utf8');
 
-async function clusterState(): Promise<Record<string, string[]>> {
+async function clusterState() {
   return {
     tokens: (await bootstrapTokens()).map((s) => s.metadata.name).sort(),
     clusterRoleBindings: await names('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings'),
@@ -232,11 +232,14 @@ describe('playbooks/worker.yml on 3 real hosts and a real control plane', () => 
       expect(check.stdout).toContain(`+address: "${n.ip}"`);
       expect(check.stdout).toContain(`+  --hostname-override=${n.name} \\`);
       expect(check.stdout).toContain(`create bootstrap token for ${n.name} (ttl 24h, groups system:bootstrappers:${n.name})`);
+      expect(check.stdout).toContain(`changed: [${n.name}] kubelet-csr : approve the client CSR of ${n.name} (made with its own bootstrap token) (would wait up to 300s for CSRs of ${n.name})`);
       expect(check.stdout).toContain(`changed: [${n.name}] kubelet-csr : approve the serving CSR of ${n.name} (would wait up to 300s for CSRs of ${n.name})`);
       expect(check.stdout).toMatch(new RegExp(`ok: \\[${n.name}\\] kubelet-csr : Node ${n.name} registered \\(.*not yet: a real run would retry`));
     }
     expect(check.stdout).toContain('+++ /etc/kubernetes/kubelet-bootstrap.kubeconfig: new file, secret content (not shown)');
-    expect(check.stdout).toContain('- create ClusterRoleBinding/auto-approve-csrs-for-group');
+    // tsplay's default: no group-wide auto-approval of first client CSRs (kubelet_client_csr_approver).
+    expect(check.stdout).toContain('- create ClusterRoleBinding/node-client-cert-renewal');
+    expect(check.stdout).not.toContain('ClusterRoleBinding/auto-approve-csrs-for-group');
   }, RUN_TIMEOUT);
 
   it('the first run converges: RBAC, tokens, files, units, TLS bootstrap, serving CSRs approved, Nodes registered', async () => {
@@ -248,20 +251,22 @@ describe('playbooks/worker.yml on 3 real hosts and a real control plane', () => 
 
     const cluster = await clusterState();
     expect(cluster.nodes).toEqual(lc.nodes.map((n) => n.name));
-    expect(cluster.clusterRoleBindings).toEqual(expect.arrayContaining(['kubelet-bootstrap', 'auto-approve-csrs-for-group', 'node-client-cert-renewal', 'node-server-cert-renewal', 'kube-apiserver:kubelet-apis']));
+    expect(cluster.clusterRoleBindings).toEqual(expect.arrayContaining(['kubelet-bootstrap', 'node-client-cert-renewal', 'node-server-cert-renewal', 'kube-apiserver:kubelet-apis']));
+    expect(cluster.clusterRoleBindings).not.toContain('auto-approve-csrs-for-group');
     expect(cluster.clusterRoles).toContain('approve-node-server-renewal-csr');
     // One bootstrap token per node.
     const tokens = await bootstrapTokens();
     expect(tokens.map((t) => b64(t.data['auth-extra-groups'])).sort()).toEqual(lc.nodes.map((n) => `system:bootstrappers:${n.name}`));
 
-    // Each node: a client CSR made with its token and auto-approved by the controller-manager
-    // (the seeds' RBAC), a serving CSR made as the node and approved by tsplay.
+    // Each node: a client CSR made with its token and approved by tsplay (its token was issued for
+    // that node; no group-wide auto-approval), a serving CSR made as the node and approved by tsplay.
     const csrs = (await admin('GET', '/apis/certificates.k8s.io/v1/certificatesigningrequests')).body.items as Csr[];
     for (const n of lc.nodes) {
       const id = b64(tokens.find((t) => b64(t.data['auth-extra-groups']) === `system:bootstrappers:${n.name}`)!.data['token-id']);
       const client = csrs.filter((c) => c.spec.signerName === 'kubernetes.io/kube-apiserver-client-kubelet' && c.spec.username === `system:bootstrap:${id}`);
       expect(client.length, `${n.name}: client CSRs made with its token`).toBeGreaterThan(0);
-      expect(client.some((c) => c.status?.certificate && approval(c)?.reason === 'AutoApproved'), `${n.name}: a client certificate auto-approved and issued`).toBe(true);
+      expect(client.some((c) => c.status?.certificate && approval(c)?.reason === 'TsplayApproved'), `${n.name}: a client certificate approved by tsplay and issued`).toBe(true);
+      for (const c of client) expect(approval(c)?.reason, `${c.metadata.name} of ${n.name}`).not.toBe('AutoApproved');
       const serving = csrs.filter((c) => c.spec.signerName === 'kubernetes.io/kubelet-serving' && c.spec.username === `system:node:${n.name}`);
       expect(serving.length, `${n.name}: serving CSRs`).toBeGreaterThan(0);
       for (const c of serving) expect(approval(c)?.reason, `${c.metadata.name} of ${n.name}`).toBe('TsplayApproved');
@@ -503,26 +508,58 @@ describe('playbooks/worker.yml on 3 real hosts and a real control plane', () => 
     }
   });
 
-  it('a kubelet-style TLS bootstrap from a converged host gets a client certificate; its serving CSR is approved by the kubelet-csr role', async () => {
+  it("a kubelet-style TLS bootstrap from a converged host: its token gets its own node's client certificate (approved by the kubelet-csr role) and never another node's; its serving CSR is approved too", async () => {
     const n = lc.nodes[0]!;
+    const other = lc.nodes[1]!;
     const caPem = readFileSync(lc.cluster.caFile, 'utf8');
     // The node's bootstrap kubeconfig, as tsplay wrote it, read over ssh.
     const bootstrapFile = join(work, 'bootstrap.kubeconfig');
     writeFileSync(bootstrapFile, await cat(n, '/etc/kubernetes/kubelet-bootstrap.kubeconfig'), { mode: 0o600 });
     const asBootstrap = apiFrom(bootstrapFile);
 
-    // 1. Client certificate: CN=system:node:<node>, O=system:nodes, ECDSA, signer kube-apiserver-client-kubelet.
+    // 1. Client CSRs made with the node's token, signer kube-apiserver-client-kubelet: its own
+    // (CN=system:node:<node>, O=system:nodes, ECDSA) and one asking for another node's identity.
     const client = opensslKeyAndCsr(`/O=system:nodes/CN=system:node:${n.name}`);
     const clientName = `e2e-client-${n.name}-${Date.now()}`;
     const created = await asBootstrap('POST', '/apis/certificates.k8s.io/v1/certificatesigningrequests', csrObject(clientName, Buffer.from(client.csr).toString('base64'), 'kubernetes.io/kube-apiserver-client-kubelet', ['digital signature', 'client auth']));
     expect(created.status, JSON.stringify(created.body)).toBe(201);
-    expect((created.body as Csr).spec.username).toMatch(/^system:bootstrap:[a-z0-9]{6}$/);
+    const { username, groups } = (created.body as { spec: { username: string; groups: string[] } }).spec;
+    expect(username).toMatch(/^system:bootstrap:[a-z0-9]{6}$/);
+    const forgedName = `e2e-forged-${other.name}-with-token-of-${n.name}-${Date.now()}`;
+    const forged = await asBootstrap('POST', '/apis/certificates.k8s.io/v1/certificatesigningrequests', csrObject(forgedName, Buffer.from(opensslKeyAndCsr(`/O=system:nodes/CN=system:node:${other.name}`).csr).toString('base64'), 'kubernetes.io/kube-apiserver-client-kubelet', ['digital signature', 'client auth']));
+    expect(forged.status, JSON.stringify(forged.body)).toBe(201);
+    // The controller-manager's approver auto-approves a bootstrap client CSR only if this review
+    // allows it (its sarapprove.go, subresource nodeclient): with tsplay's RBAC it does not.
+    const review = await admin('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SubjectAccessReview',
+      spec: { user: username, groups, resourceAttributes: { group: 'certificates.k8s.io', resource: 'certificatesigningrequests', verb: 'create', subresource: 'nodeclient' } },
+    });
+    expect(review.body.status?.allowed, JSON.stringify(review.body)).not.toBe(true);
+
+    // The role approves a first client CSR only for a node without a client certificate: set the
+    // node's aside (as for a re-bootstrap), rerun the CSR step only, put it back.
+    const savedClient = '/root/kubelet-client-current.pem.e2e';
+    expect((await lc.ssh(n.name, `mv /etc/kubernetes/cert/kubelet-client-current.pem ${savedClient}`)).code).toBe(0);
+    let clientRun: CliRun;
+    try {
+      clientRun = await play(['-t', 'csr']);
+    } finally {
+      await lc.ssh(n.name, `mv ${savedClient} /etc/kubernetes/cert/kubelet-client-current.pem`);
+    }
+    expect(clientRun.code, show(clientRun)).toBe(0);
+    expect(clientRun.stdout).toContain(`approve CSR ${clientName} of ${n.name} (requester ${username} with a token issued for ${n.name}`);
+    expect(clientRun.stdout).toContain(`refused CSR ${forgedName} claiming node ${other.name}, left pending: requested by ${username}, whose token was not issued for ${other.name}`);
     const clientCsr = await issued(clientName);
-    expect(approval(clientCsr)?.reason).toBe('AutoApproved'); // the controller-manager, through the seeds' RBAC
+    expect(approval(clientCsr)?.reason).toBe('TsplayApproved');
     const clientCert = b64(clientCsr.status!.certificate);
     const subject = execFileSync('openssl', ['x509', '-noout', '-subject', '-nameopt', 'RFC2253'], { input: clientCert }).toString().trim();
     expect(subject).toBe(`subject=CN=system:node:${n.name},O=system:nodes`);
     execFileSync('openssl', ['verify', '-CAfile', lc.cluster.caFile], { input: clientCert });
+    // The other node's identity: approved by no one, no certificate.
+    const forgedNow = (await admin('GET', `/apis/certificates.k8s.io/v1/certificatesigningrequests/${forgedName}`)).body as Csr;
+    expect(forgedNow.status?.conditions ?? []).toEqual([]);
+    expect(forgedNow.status?.certificate).toBeUndefined();
 
     // 2. As the node (its new client certificate): a serving CSR with its name and IP.
     const asNode = apiFrom(kubeconfigFile('node.kubeconfig', lc.cluster.server, caPem, clientCert, client.key));

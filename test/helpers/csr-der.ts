@@ -77,7 +77,7 @@ export function tbs(subject: Buffer, attributes: Buffer[], opts: { attrsTag?: Bu
 /** Sign exactly these TBS bytes (ECDSA P-256 SHA-256) and wrap them: the DER of a CSR. */
 export function signed(tbsDer: Buffer, opts: { flip?: boolean } = {}): Buffer {
   const sig = sign('sha256', tbsDer, keyPair().key);
-  if (opts.flip) sig[sig.length - 2] ^= 0x01;
+  if (opts.flip) sig.writeUInt8(sig.readUInt8(sig.length - 2) ^ 0x01, sig.length - 2);
   return seq(tbsDer, seq(oid(OID.ecdsaSha256)), tlv(0x03, Buffer.concat([Buffer.from([0]), sig])));
 }
 

@@ -19,7 +19,8 @@ import { expect } from 'vitest';
 import { objectRef } from '../../engine/modules/k8s/client.js';
 import type { Target } from './module-tester.js';
 
-export type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// Objects of every kind, as untyped JSON the way the apiserver reads them.
+export type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- any kind's fields, unchecked
 
 interface Resource {
   name: string;
@@ -90,6 +91,7 @@ function merge(into: Obj, from: Obj): Obj {
   for (const [k, v] of Object.entries(from)) into[k] = v && typeof v === 'object' && !Array.isArray(v) && into[k] && typeof into[k] === 'object' && !Array.isArray(into[k]) ? merge(into[k] as Obj, v as Obj) : structuredClone(v);
   return into;
 }
+const scalar = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : '');
 const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 
 export class FakeApiServer {
@@ -215,7 +217,8 @@ export class FakeApiServer {
         o.apiVersion === apiVersion &&
         o.kind === resource.kind &&
         (!namespace || o.metadata.namespace === namespace) &&
-        fields.every(([k, v, neg]) => (String(at(o, k.split('.')) ?? '') === v) !== neg) &&
+        // Field selectors name scalar fields (spec.signerName, type, metadata.name).
+        fields.every(([k, v, neg]) => (scalar(at(o, k.split('.'))) === v) !== neg) &&
         labels.every(([k, v, neg]) => ((o.metadata.labels ?? {})[k] === v) !== neg),
     );
     // Lists leave out each item's apiVersion and kind, as the apiserver's do.

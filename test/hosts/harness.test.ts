@@ -3,13 +3,13 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootHosts, DEPLOY_PASSWORD, sshExec, type TestHosts } from './harness.js';
+import { bootHosts, DEPLOY_PASSWORD, sshExec, type TestHost, type TestHosts } from './harness.js';
 
 // `npm test` builds to dist/ and vitest then also finds dist/test/hosts/harness.test.js; both
 // copies run at once, so the built one takes the next range instead of colliding on 201-203.
 const fromDist = fileURLToPath(import.meta.url).includes('/dist/');
 const FIRST = fromDist ? 204 : 201;
-const INDICES = [FIRST, FIRST + 1, FIRST + 2];
+const INDICES = [FIRST, FIRST + 1, FIRST + 2] as const;
 
 function running(pid: number): boolean {
   try {
@@ -50,7 +50,7 @@ describe.skipIf(process.getuid?.() !== 0)('real test hosts', () => {
   it('runs a real systemd that finished booting', async () => {
     for (const i of INDICES) {
       const r = await sshExec(hosts(), i, 'systemctl is-system-running --wait; systemctl --failed --no-legend --plain');
-      expect(['running', 'degraded'], r.stdout).toContain(r.stdout.split('\n')[0].trim());
+      expect(['running', 'degraded'], r.stdout).toContain(r.stdout.split('\n')[0]!.trim());
       // "degraded" is allowed by contract; today the hosts boot with no failed unit at all
       expect(r.stdout.split('\n').slice(1).join('').trim()).toBe('');
     }
@@ -78,7 +78,7 @@ describe.skipIf(process.getuid?.() !== 0)('real test hosts', () => {
     for (const i of INDICES) {
       const r = await sshExec(hosts(), i, 'cat /etc/ssh/ssh_host_ed25519_key.pub');
       expect(r.code, r.stderr).toBe(0);
-      const [type, blob] = r.stdout.trim().split(/\s+/);
+      const [type, blob = ''] = r.stdout.trim().split(/\s+/);
       expect(known).toContain(`127.0.1.${i} ${type} ${blob}`);
       keys.add(blob);
     }
@@ -95,7 +95,7 @@ describe.skipIf(process.getuid?.() !== 0)('real test hosts', () => {
   });
 
   it('powers one host off while the others keep running, then stops all', async () => {
-    const [a, b, c] = hosts().hosts;
+    const [a, b, c] = hosts().hosts as [TestHost, TestHost, TestHost];
     await hosts().powerOff(b.index);
     expect(running(b.pid)).toBe(false);
     const down = await sshExec(hosts(), b.index, 'true', { timeoutMs: 15_000 });

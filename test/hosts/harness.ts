@@ -264,7 +264,7 @@ export function debianMirror(): string {
     if (file.endsWith('.sources')) {
       for (const stanza of text.split(/\n\s*\n/)) {
         const field = (k: string) =>
-          stanza.match(new RegExp(`^${k}:\\s*(.+)$`, 'mi'))?.[1].trim().split(/\s+/) ?? [];
+          stanza.match(new RegExp(`^${k}:\\s*(.+)$`, 'mi'))?.[1]!.trim().split(/\s+/) ?? [];
         if (!field('Types').includes('deb')) continue;
         if (!field('Suites').includes(SUITE)) continue;
         const uri = field('URIs')[0];
@@ -273,7 +273,7 @@ export function debianMirror(): string {
     } else if (file.endsWith('.list')) {
       for (const line of text.split('\n')) {
         const m = line.match(/^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)/);
-        if (m && m[2] === SUITE) return m[1].replace(/\/$/, '');
+        if (m && m[2] === SUITE) return m[1]!.replace(/\/$/, '');
       }
     }
   }
@@ -292,7 +292,7 @@ async function withFileLock<T>(lockFile: string, what: string, log: (m: string) 
   const waitingNote = setTimeout(() => log(`waiting for ${what} (another process holds ${lockFile})`), 2000);
   try {
     await new Promise<void>((resolve, reject) => {
-      holder.stdout!.once('data', () => resolve());
+      holder.stdout.once('data', () => resolve());
       holder.once('error', reject);
       holder.once('exit', (code) => reject(new Error(`flock ${lockFile} exited ${code} before locking`)));
     });
@@ -304,7 +304,7 @@ async function withFileLock<T>(lockFile: string, what: string, log: (m: string) 
     return await fn();
   } finally {
     const done = new Promise((r) => holder.once('exit', r));
-    holder.stdin!.end();
+    holder.stdin.end();
     await done;
   }
 }
@@ -504,16 +504,17 @@ function childrenOf(pid: number): number[] {
  */
 function cgroupMounts(): string[] {
   const out: string[] = [];
-  let text = '';
+  let text: string;
   try {
     text = readFileSync('/proc/self/mountinfo', 'utf8');
   } catch {
     return out;
   }
   for (const line of text.split('\n')) {
-    const [pre, post] = line.split(' - ');
+    const [pre = '', post] = line.split(' - ');
     if (!post) continue;
     const mountPoint = pre.split(' ')[4];
+    if (!mountPoint) continue;
     const [fstype, , superOpts] = post.split(' ');
     if (fstype === 'cgroup2') out.push(mountPoint);
     else if (fstype === 'cgroup' && superOpts?.split(',').includes('name=systemd')) out.push(mountPoint);
@@ -623,7 +624,7 @@ async function sweepStale(log: (m: string) => void): Promise<void> {
   }
   for (const mount of cgroupMounts()) {
     const base = path.join(mount, CGROUP_GROUP);
-    let names: string[] = [];
+    let names: string[];
     try {
       names = readdirSync(base);
     } catch {
@@ -1026,7 +1027,7 @@ function inventoryYaml(state: HostsState): string {
 }
 
 function stripAnsi(s: string): string {
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- ANSI escape sequences are what it strips
   return s.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
 }
 

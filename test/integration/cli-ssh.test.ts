@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootHosts, DEPLOY_PASSWORD, sshExec, type TestHosts } from '../hosts/harness.js';
+import { bootHosts, DEPLOY_PASSWORD, sshExec, type TestHost, type TestHosts } from '../hosts/harness.js';
 import { CLI, recap, tsplay } from '../helpers/cli.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -96,7 +96,46 @@ describe.skipIf(!isRoot)('CLI over SSH (needs root for the test hosts)', () => {
     expect(readFileSync(changed, 'utf8')).toBe(theirs.replace('127.0.1.73', '127.0.1.72') + '\n');
   });
 
-  it('a host powered off mid-run ends unreachable; the others converge with whole files', async () => {
+  it('ansible.cfg and Ansible flags over SSH: -u over remote_user, private_key_file, host_key_checking = False as accept-new, ssh_args ProxyJump, -b -K', async () => {
+    const [w71, w72] = t.hosts as [TestHost, TestHost];
+    // A name only w71 resolves: reaching w72 by it proves the connection went through w71.
+    await sshExec(t, 71, `grep -q via-w71-only /etc/hosts || echo "${w72.address} via-w71-only" >> /etc/hosts`);
+    const project = mkdtempSync(join(dir, 'cfg-'));
+    const known = join(project, 'known_hosts');
+    writeFileSync(known, '');
+    writeFileSync(join(project, 'hosts.ini'), `[web]\nw72 ansible_host=via-w71-only known_hosts_file=${known}\n`);
+    writeFileSync(
+      join(project, 'ansible.cfg'),
+      `[defaults]\ninventory = hosts.ini\nremote_user = not-this-one\nprivate_key_file = ${t.keyFile}\nhost_key_checking = False\n` +
+        `[ssh_connection]\nssh_args = -C -o ControlMaster=auto -o ProxyJump=root@${w71.address}:${w71.port}\n`,
+    );
+    writeFileSync(
+      join(project, 'pb.yml'),
+      `- hosts: all
+  tasks:
+    - command: id -un
+      register: became
+      changed_when: false
+    - command: id -un
+      become: false
+      register: login
+      changed_when: false
+    - command: cat /etc/hostname
+      register: name
+      changed_when: false
+    - assert: { that: ['became.stdout == "root"', 'login.stdout == "deploy"', 'name.stdout == "w72"'] }
+`,
+    );
+    const run = await tsplay(['pb.yml', '-u', 'deploy', '-b', '-K', '-vvv'], { cwd: project, input: `${DEPLOY_PASSWORD}\n` });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout + run.stderr).not.toContain(DEPLOY_PASSWORD);
+    // Both keys recorded as with --accept-new-host-keys: the jump host's and w72's, under the name dialled.
+    const recorded = readFileSync(known, 'utf8');
+    expect(recorded).toContain(w71.address);
+    expect(recorded).toContain('via-w71-only');
+  });
+
+    it('a host powered off mid-run ends unreachable; the others converge with whole files', async () => {
     const big = randomBytes(24 * 1024 * 1024);
     const bigFile = join(dir, 'big.bin');
     writeFileSync(bigFile, big);

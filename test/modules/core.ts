@@ -1,4 +1,4 @@
-/** assert, debug, set_fact: controller modules. Their state is the variables they read and the facts they set; no host is touched. */
+/** assert, fail, debug, set_fact: controller modules. Their state is the variables they read and the facts they set; no host is touched. */
 import { controller, moduleTable } from '../helpers/module-tester.js';
 
 export const assert = moduleTable('assert', controller, [
@@ -7,6 +7,11 @@ export const assert = moduleTable('assert', controller, [
   { name: 'a condition fails: fail_msg and the expression', args: { that: ['x == 1', 'y == 2'], fail_msg: 'set y' }, vars: { x: 1, y: 3 }, fails: 'set y (y == 2)', result: { assertion: 'y == 2', evaluated_to: false } },
   { name: 'msg is fail_msg', args: { that: 'false', msg: 'never' }, fails: 'never (false)' },
   { name: 'no message: assertion failed', args: { that: 'x > 1' }, vars: { x: 1 }, fails: 'assertion failed (x > 1)' },
+]);
+
+export const fail = moduleTable('fail', controller, [
+  { name: 'fails with msg, registered too', args: { msg: 'kubelet_node_ip is not set for w1' }, fails: 'kubelet_node_ip is not set for w1', result: { msg: 'kubelet_node_ip is not set for w1' } },
+  { name: "no msg: Ansible's default", args: {}, fails: 'Failed as requested from task' },
 ]);
 
 export const debug = moduleTable('debug', controller, [

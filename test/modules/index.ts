@@ -5,7 +5,7 @@
 import type { Table } from '../helpers/module-tester.js';
 import { command, shell } from './command-shell.js';
 import { copy, template } from './copy-template.js';
-import { assert, debug, setFact } from './core.js';
+import { assert, debug, fail, setFact } from './core.js';
 import file from './file.js';
 import { bootstrapToken, csrApprove, k8s, k8sInfo, k8sWait } from './k8s.js';
 import kubeconfig from './kubeconfig.js';
@@ -22,7 +22,7 @@ export const systemTables: Table[] = [modprobe, swapoff, sysctl, systemd, system
 /** Modules that change or read a host: run on the simulated host, and on a real one. */
 export const hostTables: Table[] = [...fileTables, ...systemTables];
 /** Modules that run on the controller and touch nothing. */
-export const controllerTables: Table[] = [assert, debug, setFact] as Table[];
+export const controllerTables: Table[] = [assert, fail, debug, setFact] as Table[];
 /** Modules that talk to the Kubernetes API: run against the fake apiserver. */
 export const apiTables: Table[] = [k8s, k8sInfo, k8sWait, bootstrapToken, csrApprove] as Table[];
 

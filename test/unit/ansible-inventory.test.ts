@@ -80,7 +80,7 @@ async function bothListHosts(name: string, sources: string[], patterns: string[]
 
 describe.skipIf(!hasAnsible).concurrent('Ansible inventory compatibility (skipped only when ansible-core is not installed)', () => {
   it('has a corpus of real-world and edge-case inventories', () => {
-    expect(names.length).toBeGreaterThanOrEqual(25);
+    expect(names.length).toBeGreaterThanOrEqual(40);
   });
 
   describe.each(names)('%s', (name) => {

@@ -36,6 +36,7 @@ describe('host names that are Object.prototype properties', () => {
     const b = join(dir, 'b.json');
     const first = await tsplay([join(dir, 'pb.yml'), '-i', join(dir, 'inv.yml'), '-l', 'toString:constructor', '--report', a]);
     expect(first.code, first.stdout + first.stderr).toBe(2);
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- the recap of the host named toString, not Object's method
     expect(recap(first.stdout).toString).toMatchObject({ failed: 1 });
     expect(recap(first.stdout).constructor).toMatchObject({ ok: 1, failed: 0 });
     const second = await tsplay([join(dir, 'pb.yml'), '-i', join(dir, 'inv.yml'), '-l', 'hasOwnProperty:plain', '--report', b]);
@@ -46,6 +47,7 @@ describe('host names that are Object.prototype properties', () => {
     expect(merged.code, merged.stdout + merged.stderr).toBe(2);
     const hosts = recap(merged.stdout);
     expect(Object.keys(hosts).sort()).toEqual(['constructor', 'hasOwnProperty', 'plain', 'toString']);
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- the host named toString, as above
     expect(hosts.toString).toMatchObject({ failed: 1 });
     expect(merged.stdout).toMatch(/FAILED HOSTS\n\s+toString: /);
     const report = JSON.parse(readFileSync(out, 'utf8')) as { exitCode: number; hosts: Record<string, { failed: number }> };

@@ -30,7 +30,9 @@ function underPty(cliArgs: string[]): string {
 describe('terminal and plain output', () => {
   it('on a terminal: live rows per host with ANSI, a coloured recap, no timestamps', () => {
     const raw = underPty(args(join(work, 'tty')));
+    // eslint-disable-next-line no-control-regex -- ANSI escape sequences are what this test looks for
     const out = raw.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+    // eslint-disable-next-line no-control-regex -- as above
     expect(raw).toMatch(/\x1b\[/);
     expect(out).toMatch(/✔ alpha: \d+ changed/);
     expect(out).toMatch(/✔ beta: \d+ changed/);
@@ -42,6 +44,7 @@ describe('terminal and plain output', () => {
   it('through a pipe: line per event with timestamps and hosts, no control characters', async () => {
     const run = await tsplay(args(join(work, 'plain')));
     expect(run.code).toBe(0);
+    // eslint-disable-next-line no-control-regex -- control characters are what this test rules out
     expect(run.stdout).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
     const events = run.stdout.split('\n').filter((l) => /^(\S+) (ok|changed|failed|skipping): \[/.test(l));
     expect(events.length).toBeGreaterThanOrEqual(10);

@@ -14,6 +14,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encryptVault } from '../../engine/load/vault.js';
 import { CLI, tsplay } from '../helpers/cli.js';
 
 const KEY = '-----BEGIN TEST KEY-----\nTWlub3JMaW5lT25lQUJD\nU2Vjb25kTGluZVhZWjEy\n-----END TEST KEY-----\n';
@@ -31,10 +32,21 @@ const PLANTED: Record<string, string[]> = {
   logged: ['logged-4r5e6w'],
   b64decoded: ['decoded-plain-2q3w'],
   no_log_stderr: ['nolog-stderr-5v6w7x'],
+  vault_inline: ['vaulted-inline-8h7g6f'],
+  vault_file: ['vaulted-file-5d4s3a'],
+  vault_password: ['leak-test-vault-pw-77'],
 };
+const VAULT_PASSWORD = Buffer.from(PLANTED.vault_password![0]!);
+
+/** `name: !vault |` as ansible-vault encrypt_string writes it (the format is checked against ansible-vault in vault.test.ts). */
+function vaulted(name: string, value: string, indent: string): string {
+  const lines = encryptVault(Buffer.from(value), VAULT_PASSWORD).trimEnd().split('\n');
+  return [`${indent}${name}: !vault |`, ...lines.map((l) => `${indent}  ${l}`)].join('\n') + '\n';
+}
 
 let dir: string;
 const dest = (): string => join(dir, 'out');
+const vaultArgs = (): string[] => ['--vault-password-file', join(dir, 'vault.pw')];
 
 function write(rel: string, text: string): string {
   const file = join(dir, rel);
@@ -45,12 +57,15 @@ function write(rel: string, text: string): string {
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'tsplay-secret-leaks-'));
+  write('vault.pw', `${PLANTED.vault_password![0]}\n`);
+  // Neither name is secret: being vault-encrypted makes them secret.
+  write('inventory/group_vars/all/vault.yml', encryptVault(Buffer.from(`file_word: ${PLANTED.vault_file![0]}\n`), VAULT_PASSWORD, 'prod'));
   write(
     'inventory/hosts.yml',
     `all:
   vars:
     ansible_connection: local
-    declared_value: { secret: true, value: 'Decl"ared\\Sec-1a2b3c' }
+${vaulted('greeting_word', PLANTED.vault_inline![0]!, '    ')}    declared_value: { secret: true, value: 'Decl"ared\\Sec-1a2b3c' }
     base_value: base-7f6e5d4c
     # secret by name, its value a template: base_value's value is the secret
     db_password: "{{ base_value }}"
@@ -84,6 +99,8 @@ beforeAll(() => {
         session_token: "sess-{{ inventory_hostname }}-3m4n5o"
         conn: "user:{{ declared_value }}@db"
     - debug: { var: app_credentials }
+    - debug: { var: greeting_word }
+    - debug: { msg: "{{ b64encode greeting_word }} {{ upper file_word }} {{ to_json file_word }} {{ quote greeting_word }}" }
     - debug: { var: db_passwords }
     - debug: { var: gen }
     - debug: { msg: "{{ b64encode conn }} {{ b64encode declared_value }} {{ upper db_password }} {{ lower session_token }} {{ b64encode gen.stdout }}" }
@@ -102,12 +119,13 @@ beforeAll(() => {
           nested={{ app_credentials.db }} {{ app_credentials.api.url_part }}
           fact={{ session_token }} {{ conn }}
           gen={{ gen.stdout }}
+          vault={{ greeting_word }} {{ file_word }}
           key:
             {{ indent tls_private_key 2 }}
           json={{ to_json tls_private_key }}
           yaml={{ to_yaml app_credentials }}
     - name: a failure that quotes secrets
-      assert: { that: ['1 == 2'], fail_msg: "wrong {{ db_password }} {{ to_json db_passwords }} {{ declared_value }}" }
+      assert: { that: ['1 == 2'], fail_msg: "wrong {{ db_password }} {{ to_json db_passwords }} {{ declared_value }} {{ greeting_word }}" }
       ignore_errors: true
     - name: fail quietly
       shell: echo nolog-stderr-5v6w7x >&2; exit 3
@@ -160,7 +178,7 @@ function underPty(cliArgs: string[]): string {
 describe('secrets never show, in any form, anywhere', () => {
   it('at -vvv --diff, in JSON and Markdown reports, on a terminal, in report merge and in a job manifest', async () => {
     const outputs: Record<string, string> = {};
-    const base = [join(dir, 'site.yml'), '-i', join(dir, 'inventory/hosts.yml'), '-vvv', '--diff'];
+    const base = [join(dir, 'site.yml'), '-i', join(dir, 'inventory/hosts.yml'), ...vaultArgs(), '-vvv', '--diff'];
     for (const ext of ['json', 'md']) {
       rmSync(dest(), { recursive: true, force: true });
       const report = join(dir, `report.${ext}`);
@@ -172,6 +190,7 @@ describe('secrets never show, in any form, anywhere', () => {
       if (ext === 'json') {
         // The run did what it was asked: the secrets are in the file, and beta failed.
         expect.soft(readFileSync(join(dest(), 'alpha.txt'), 'utf8')).toContain('templated=base-7f6e5d4c');
+        expect.soft(readFileSync(join(dest(), 'alpha.txt'), 'utf8')).toContain(`vault=${PLANTED.vault_inline![0]} ${PLANTED.vault_file![0]}`);
         // (run-time failures name the task's place first: file:line:col)
         expect.soft(run.stdout).toMatch(/FAILED HOSTS\n {2}beta: \S+site\.yml:\d+:\d+: fail quietly: \(output hidden: no_log\)\n/);
         expect.soft(run.stdout).toContain('********');
@@ -192,10 +211,12 @@ describe('secrets never show, in any form, anywhere', () => {
     }
     expect.soft(outputs['merge stdout (json)']).toMatch(/beta: \S+site\.yml:\d+:\d+: fail quietly: \(output hidden: no_log\)\n/);
 
-    const job = (...args: string[]) => tsplay(['job', join(dir, 'site.yml'), '-i', join(dir, 'inventory/hosts.yml'), '--shards', '2', '--image', 'registry.example/tsplay:1', ...args], { cwd: dir });
+    const job = (...args: string[]) => tsplay(['job', join(dir, 'site.yml'), '-i', join(dir, 'inventory/hosts.yml'), '--shards', '2', '--image', 'registry.example/tsplay:1', ...vaultArgs(), ...args], { cwd: dir });
     const manifest = await job('-e', `dest_root=${dest()}`, '-vvv', '--diff');
     expect.soft(manifest.code, manifest.stderr).toBe(0);
     outputs['job manifest'] = manifest.stdout + manifest.stderr;
+    // The shards get the password file's path (a mounted Secret in the pod), never the password.
+    expect.soft(manifest.stdout).toContain(`--vault-password-file`);
 
     // Inline secrets are refused, whatever their shape or length; the error names no value.
     const refused: Array<[string, string]> = [
@@ -219,7 +240,7 @@ describe('secrets never show, in any form, anywhere', () => {
 
   it('a secret shorter than 4 characters is named in a warning (it cannot be masked without masking ordinary text)', async () => {
     const pb = write('short.yml', `- hosts: alpha\n  tasks:\n    - debug: { msg: hi }\n`);
-    const run = await tsplay([pb, '-i', join(dir, 'inventory/hosts.yml'), '-e', 'vault_pass=ab'], { cwd: dir });
+    const run = await tsplay([pb, '-i', join(dir, 'inventory/hosts.yml'), ...vaultArgs(), '-e', 'vault_pass=ab'], { cwd: dir });
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toMatch(/WARNING: vault_pass is secret but shorter than 4 characters/);
   });

@@ -261,9 +261,21 @@ describe('kubelet files and bootstrap (prod node)', () => {
 });
 
 describe('cluster RBAC as in seed 003', () => {
-  it('csr-crb.yaml renders to the four objects of seed 003', () => {
-    const docs = parseAllDocuments(render('prod', 'node-bootstrap-rbac', 'csr-crb.yaml.hbs', PROD_NODE)).map((d) => d.toJS());
-    expect(docs).toEqual(SEED_003_CSR_CRB);
+  it("csr-crb.yaml's four objects of seed 003: the group-wide nodeclient binding in its own file, the other three", () => {
+    const docs = (file: string) => parseAllDocuments(render('prod', 'node-bootstrap-rbac', file, PROD_NODE)).map((d) => d.toJS());
+    expect([...docs('nodeclient-binding.yaml.hbs'), ...docs('csr-crb.yaml.hbs')]).toEqual(SEED_003_CSR_CRB);
+  });
+
+  it("by default (kubelet_client_csr_approver: tsplay) the group-wide nodeclient binding is removed, not applied; the kubelet-csr role approves first client CSRs", () => {
+    const rbac = tasks('node-bootstrap-rbac');
+    const byTemplate = rbac.filter((t) => (t.k8s as { template?: string } | undefined)?.template === 'nodeclient-binding.yaml.hbs');
+    expect(byTemplate.map((t) => [t.when, (t.k8s as { state?: string }).state ?? 'present'])).toEqual([
+      ['kubelet_client_csr_approver == "cluster"', 'present'],
+      ['kubelet_client_csr_approver == "tsplay"', 'absent'],
+    ]);
+    const client = tasks('kubelet-csr').find((t) => (t.csr_approve as { signer?: string } | undefined)?.signer === 'client');
+    expect(client?.when).toBe('kubelet_client_csr_approver == "tsplay" && kubelet_client_cert_present.rc != 0');
+    expect(varsFor('prod', 'kubelet-csr', PROD_NODE).kubelet_client_csr_approver).toBe('tsplay');
   });
 
   it('kubectl create clusterrolebinding kubelet-bootstrap --clusterrole=system:node-bootstrapper --group=system:bootstrappers', () => {

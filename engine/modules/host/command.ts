@@ -63,7 +63,7 @@ export function commandModule(name: 'command' | 'shell'): ModuleDef<CommandArgs,
     },
     async apply(ctx, args, plan) {
       const script = args.chdir ? `cd ${q(args.chdir)} && ${plan.data}` : plan.data!;
-      const res = await ctx.conn.exec(script, { become: ctx.become, stdin: args.stdin, signal: ctx.signal });
+      const res = await ctx.conn.exec(script, { become: ctx.become, env: ctx.environment, stdin: args.stdin, signal: ctx.signal });
       const stdout = res.stdout.toString('utf8').replace(/\n$/, '');
       const stderr = res.stderr.toString('utf8').replace(/\n$/, '');
       const result = { rc: res.code, stdout, stderr, stdout_lines: stdout ? stdout.split('\n') : [], stderr_lines: stderr ? stderr.split('\n') : [], cmd: args.cmd ?? args.argv };

@@ -18,6 +18,8 @@ export interface Desired {
   open?: () => NodeJS.ReadableStream;
   /** Without `content`: called after the bytes were sent; throws when the source changed meanwhile. */
   verifySent?: () => void;
+  /** A file on the target itself (copy remote_src): apply reads it there; no byte crosses the connection. */
+  remote?: string;
   size: number;
   sha256: string;
   secret: boolean;
@@ -96,9 +98,11 @@ export async function applyContent(ctx: ModuleContext, args: ContentArgs, plan: 
   const mode = modeOf(args, want);
   const result: Record<string, unknown> = { dest: args.dest, checksum: want.sha256 };
   if (plan.data?.write) {
-    const res = await runChecked(ctx.conn, atomicWriteScript(args.dest, { mode, owner: args.owner, group: args.group, validate: args.validate, backup: args.backup, keepMode: true, keepOwner: !want.secret, expect: { size: want.size, sha256: want.sha256 } }), {
+    const write = atomicWriteScript(args.dest, { mode, owner: args.owner, group: args.group, validate: args.validate, backup: args.backup, keepMode: true, keepOwner: !want.secret, expect: { size: want.size, sha256: want.sha256 } });
+    // The size and sha256 checks of the write also catch a remote source that changed since the probe.
+    const res = await runChecked(ctx.conn, want.remote !== undefined ? `exec < ${q(want.remote)}\n${write}` : write, {
       what: `write ${args.dest}`,
-      stdin: want.content ?? want.open!(),
+      stdin: want.remote !== undefined ? undefined : (want.content ?? want.open!()),
       become: ctx.become,
       signal: ctx.signal,
     });
@@ -129,7 +133,7 @@ export const contentSchemaProperties = {
  * steps above.
  */
 export function contentModule<A extends ContentArgs>(
-  def: Omit<ModuleDef<A, ContentObserved, ContentPlanData>, 'probe' | 'plan' | 'apply' | 'runsOn'> & { desiredOf(ctx: ModuleContext, args: A): Desired | Promise<Desired> },
+  def: Omit<ModuleDef<A, ContentObserved, ContentPlanData>, 'probe' | 'plan' | 'apply' | 'runsOn'> & { desiredOf: (ctx: ModuleContext, args: A) => Desired | Promise<Desired> },
 ): ModuleDef<A, ContentObserved, ContentPlanData> {
   const { desiredOf, ...rest } = def;
   return defineModule<A, ContentObserved, ContentPlanData>({

@@ -10,8 +10,9 @@ import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { TaskError } from '../../errors.js';
 import type { FromSchema } from 'json-schema-to-ts';
-import type { ArgSchema } from '../types.js';
+import type { ArgSchema, ModuleContext } from '../types.js';
 import { contentModule, contentSchemaProperties, desired, DIFF_MAX, type Desired } from './content.js';
+import { q, runChecked, SHA256_FN } from './remote.js';
 
 const schema = {
   type: 'object',
@@ -19,6 +20,7 @@ const schema = {
     src: { type: 'string', description: "Controller file, looked up in the role's files/ then the playbook's." },
     content: { type: 'string', description: 'Literal content instead of src.' },
     secret: { type: 'boolean', description: 'The content is secret (a private key): never shown in diffs, mode 0600 unless mode is given.' },
+    remote_src: { type: 'boolean', description: 'src is a file on the target, copied there (atomic, sha256-compared).' },
     ...contentSchemaProperties,
   },
   required: ['dest'],
@@ -28,6 +30,17 @@ const schema = {
 
 /** The arguments as the schema allows them (a field it lacks, or a type it does not allow, fails to compile). */
 export type CopyArgs = FromSchema<typeof schema>;
+
+/** remote_src: the size and sha256 of `src` on the target, read in the probe's round trip. */
+async function fromTargetFile(ctx: ModuleContext, src: string, secret: boolean): Promise<Desired> {
+  const p = q(src);
+  const script = `${SHA256_FN}\nif [ ! -f ${p} ]; then echo missing; exit 0; fi\nstat -c %s -- ${p}; __tsplay_sha256 ${p}`;
+  const res = await runChecked(ctx.conn, script, { what: `read ${src}`, become: ctx.become });
+  const [size, sha256] = res.stdout.toString('utf8').trim().split('\n');
+  if (size === 'missing') throw new TaskError(`remote_src: ${src} is not a regular file on the host`, 'with remote_src: true, src is a file on the target (tsplay does not copy directories there)');
+  if (!/^\d+$/.test(size ?? '') || !/^[0-9a-f]{64}$/.test(sha256 ?? '')) throw new TaskError(`unexpected output reading ${src}: ${JSON.stringify(res.stdout.toString('utf8').slice(0, 120))}`);
+  return { size: Number(size), sha256: sha256!, secret, remote: src };
+}
 
 /**
  * Controller files by path, shared by every host and task of the run: a file is read and hashed
@@ -87,7 +100,10 @@ export default contentModule<CopyArgs>({
   doc: 'Copy `content` or a controller file `src` to `dest` (atomic, sha256-compared, binary-safe).',
   example: "- name: kubelet binary\n  copy: { src: bin/kubelet, dest: /usr/local/bin/kubelet, mode: '0755' }",
   schema,
-  controllerFiles: (args) => (args.src ? [{ kind: 'files', name: args.src, template: false }] : []),
-  desiredOf: (ctx, args) =>
-    args.content !== undefined ? desired(Buffer.from(args.content, 'utf8'), args.secret ?? false) : fromControllerFile(ctx.files.resolve('files', args.src!), args.secret ?? false),
+  controllerFiles: (args) => (args.src && !args.remote_src ? [{ kind: 'files', name: args.src, template: false }] : []),
+  desiredOf: (ctx, args) => {
+    if (args.content !== undefined) return desired(Buffer.from(args.content, 'utf8'), args.secret ?? false);
+    if (args.remote_src) return fromTargetFile(ctx, args.src!, args.secret ?? false);
+    return fromControllerFile(ctx.files.resolve('files', args.src!), args.secret ?? false);
+  },
 });

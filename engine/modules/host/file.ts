@@ -39,6 +39,7 @@ export default defineModule<FileArgs, Observed, string>({
   doc: 'Make a path a directory, a file, a symlink or absent, with mode/owner/group.',
   example: "- name: kubelet working directories\n  file: { path: /var/lib/kubelet, state: directory, mode: '0750' }",
   runsOn: 'target',
+  aliases: { dest: 'path' },
   schema,
   async probe(ctx, args) {
     const mode = normalizeMode(args.mode);

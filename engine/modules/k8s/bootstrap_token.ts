@@ -130,7 +130,7 @@ export async function listBootstrapTokens(client: K8sClient, ctx: Pick<ModuleCon
 }
 
 export function parseTokenSecret(secret: { metadata?: { name?: string; annotations?: Record<string, string> }; data?: Record<string, string> }): TokenInfo | undefined {
-  const d = (k: string): string | undefined => (secret.data?.[k] !== undefined ? Buffer.from(secret.data[k]!, 'base64').toString('utf8') : undefined);
+  const d = (k: string): string | undefined => (secret.data?.[k] !== undefined ? Buffer.from(secret.data[k], 'base64').toString('utf8') : undefined);
   const id = d('token-id');
   const sec = d('token-secret');
   if (!id || !sec) return undefined;

@@ -140,7 +140,7 @@ export function apiError(code: number, body: unknown, what: string): K8sApiError
     } catch {
       status = { message: body.trim().slice(0, 500) };
     }
-  } else if (body && typeof body === 'object') status = body as typeof status;
+  } else if (body && typeof body === 'object') status = body;
   const reason = status?.reason || REASONS[code] || `HTTP ${code}`;
   const hint =
     code === 401
@@ -280,8 +280,8 @@ function makeClient(access: ResolvedAccess, policy: RetryPolicy): K8sClient {
       if (attempt > 1) err.message += ` (gave up after ${attempt} attempts)`;
       return err;
     };
-    let status = 0;
-    let text = '';
+    let status: number;
+    let text: string;
     for (let attempt = 1; ; attempt++) {
       const last = attempt > policy.retries || opts.signal?.aborted === true;
       let answer: Awaited<ReturnType<typeof once>>;

@@ -19,7 +19,10 @@
  * A 409 on approval re-reads the CSR and evaluates it again; the approval goes only to the object
  * that was evaluated (same metadata.uid), never to a CSR replaced under the same name.
  * For the client signer, the bootstrap token secrets are read so that a token proves only the
- * node it was issued for (csr-policy.ts).
+ * node it was issued for (csr-policy.ts). CSRs are judged against every node of the play as well
+ * as `nodes` (knownNodes): a per-node task (nodes: [one]) still sees, and warns about, a request
+ * made with its node's token for another node of the play, and leaves another node's genuine CSR
+ * to that node's task.
  *
  * Registers approved (name, node), already_approved, denied, rejected (name, reason), waiting.
  * Note: the controller-manager removes approved CSRs after an hour, so a later run finds none and
@@ -49,12 +52,16 @@ interface Seen {
 }
 
 export interface CsrObserved {
+  /** The nodes this task waits for and approves. */
   nodes: NodeIdentity[];
+  /** Every node whose identity is known (these and the play's): CSRs are judged against them. */
+  known: NodeIdentity[];
   csrs: Seen[];
 }
 
 interface CsrPlanData {
   nodes: NodeIdentity[];
+  known: NodeIdentity[];
 }
 
 const CSR_PATH = '/apis/certificates.k8s.io/v1/certificatesigningrequests';
@@ -69,6 +76,16 @@ export function nodesFromVars(vars: Vars): NodeIdentity[] {
     const addrs = [name, h, ...[hv.node_ip].flat(), hv.ansible_host].filter((a): a is string => typeof a === 'string' && a.length > 0);
     return { name, addresses: [...new Set(addrs)] };
   });
+}
+
+/**
+ * The task's nodes and the play's: a CSR is judged against all of them, so that a bootstrap request
+ * naming another node of the play (one node's token asking for another's identity) is seen as a
+ * claim on that node and reported, not passed over as "not a node of this task".
+ */
+export function knownNodes(nodes: NodeIdentity[], vars: Vars): NodeIdentity[] {
+  const names = new Set(nodes.map((n) => n.name));
+  return [...nodes, ...nodesFromVars(vars).filter((n) => !names.has(n.name))];
 }
 
 /** What evaluateCsr needs besides the CSR: the cap, and for bootstrap CSRs the token secrets (masked). */
@@ -103,8 +120,11 @@ interface Sorted {
 export function sortCsrs(seen: Seen[], nodes: NodeIdentity[], args: CsrApproveArgs): Sorted {
   const signer = SIGNERS[args.signer ?? 'serving'];
   const s: Sorted = { approve: [], already: [], deny: [], rejected: [], done: new Set(), waiting: [] };
+  const mine = new Set(nodes.map((n) => n.name));
   for (const c of seen) {
     const e = c.eval;
+    // A genuine CSR of another known node is that node's task's to approve.
+    if (e.ok && !mine.has(e.node)) continue;
     if (e.ok) {
       if (c.state === 'approved') s.already.push({ name: c.name, node: e.node });
       else s.approve.push({ name: c.name, node: e.node, check: e.check, csr: c.csr });
@@ -214,8 +234,9 @@ export default defineModule<CsrApproveArgs, CsrObserved, CsrPlanData>({
   },
   async probe(ctx, args) {
     const nodes = (args.nodes ?? nodesFromVars(ctx.vars)).map((n) => ({ name: n.name, addresses: [...new Set([n.name, ...(n.addresses ?? [])])] }));
+    const known = knownNodes(nodes, ctx.vars);
     const client = k8sClient(args, ctx.vars);
-    return { nodes, csrs: await observe(client, nodes, args.signer ?? 'serving', await policyOptions(client, ctx, args), ctx.signal) };
+    return { nodes, known, csrs: await observe(client, known, args.signer ?? 'serving', await policyOptions(client, ctx, args), ctx.signal) };
   },
   plan(args, obs) {
     if (obs.nodes.length === 0) return { changes: [], fail: { message: 'no nodes', hint: 'give nodes, or run in a play with hosts' } };
@@ -225,14 +246,14 @@ export default defineModule<CsrApproveArgs, CsrObserved, CsrPlanData>({
     return {
       changes,
       warnings: warningsOf(s, denied, true),
-      ...(changes.length ? { data: { nodes: obs.nodes } } : {}),
+      ...(changes.length ? { data: { nodes: obs.nodes, known: obs.known } } : {}),
       result: resultOf(s, s.approve.map((a) => ({ name: a.name, node: a.node })), denied),
       unpredictable: s.waiting.length > 0 ? `would wait up to ${args.timeout ?? 300}s for CSRs of ${s.waiting.join(', ')}` : undefined,
     };
   },
   async apply(ctx, args, plan) {
     const client = k8sClient(args, ctx.vars);
-    const nodes = plan.data!.nodes;
+    const { nodes, known } = plan.data!;
     const signer = args.signer ?? 'serving';
     const deadline = Date.now() + (args.timeout ?? 300) * 1000;
     const approved: Array<{ name: string; node: string }> = [];
@@ -242,8 +263,8 @@ export default defineModule<CsrApproveArgs, CsrObserved, CsrPlanData>({
     let s: Sorted;
     for (;;) {
       const opts = await policyOptions(client, ctx, args);
-      const reevaluate = (c: CsrLike) => evaluateCsr(c, nodes, signer, opts);
-      s = sortCsrs(await observe(client, nodes, signer, opts, ctx.signal), nodes, args);
+      const reevaluate = (c: CsrLike) => evaluateCsr(c, known, signer, opts);
+      s = sortCsrs(await observe(client, known, signer, opts, ctx.signal), nodes, args);
       // Handled per object, not per name: a CSR created again under a name is judged again.
       const key = (c: CsrLike, name: string) => `${name}/${c.metadata?.uid ?? ''}`;
       for (const a of s.approve) {

@@ -60,7 +60,7 @@ export function objectId(doc: Obj, origin = 'definition'): ObjectId {
   const missing = [typeof doc.apiVersion !== 'string' && 'apiVersion', typeof doc.kind !== 'string' && 'kind', typeof meta.name !== 'string' && 'metadata.name'].filter(Boolean);
   if (missing.length > 0) {
     const hint = meta.generateName ? 'generateName is not supported: an applied object needs a fixed name to be idempotent' : undefined;
-    throw new TaskError(`${origin}: object ${doc.kind ? `of kind ${String(doc.kind)} ` : ''}has no ${missing.join(', ')}`, hint);
+    throw new TaskError(`${origin}: object ${typeof doc.kind === 'string' && doc.kind ? `of kind ${doc.kind} ` : ''}has no ${missing.join(', ')}`, hint);
   }
   return { apiVersion: doc.apiVersion as string, kind: doc.kind as string, name: meta.name as string, namespace: typeof meta.namespace === 'string' ? meta.namespace : undefined };
 }
@@ -74,8 +74,8 @@ export function normalize(obj: unknown): Obj | undefined {
   const meta = copy.metadata as Obj | undefined;
   if (meta) {
     for (const k of VOLATILE_META) delete meta[k];
-    if (meta.annotations && Object.keys(meta.annotations as Obj).length === 0) delete meta.annotations;
-    if (meta.labels && Object.keys(meta.labels as Obj).length === 0) delete meta.labels;
+    if (meta.annotations && Object.keys(meta.annotations).length === 0) delete meta.annotations;
+    if (meta.labels && Object.keys(meta.labels).length === 0) delete meta.labels;
   }
   return copy;
 }

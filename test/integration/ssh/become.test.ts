@@ -26,7 +26,7 @@ describe('become (sudo)', () => {
 
   beforeAll(async () => {
     booted = await boot(32, 1);
-    const host = booted.hosts[0];
+    const host = booted.hosts[0]!;
     const logs = (line: string): void => void seen.push(line);
     [nopass, deploy, root] = await Promise.all([
       connectSsh(specFor(booted, host, { user: 'nopass' }), logs),
@@ -73,7 +73,7 @@ describe('become (sudo)', () => {
   });
 
   it("falls back to the host's become password (spec.become) when the exec gives none", async () => {
-    const conn = await connectSsh(specFor(booted, booted.hosts[0], { user: 'deploy', become: { user: 'root', password: PASSWORD } }));
+    const conn = await connectSsh(specFor(booted, booted.hosts[0]!, { user: 'deploy', become: { user: 'root', password: PASSWORD } }));
     try {
       expect(record(await conn.exec('id -u', { become: { user: 'root' } })).stdout.toString()).toBe('0\n');
     } finally {

@@ -14,7 +14,7 @@ describe('ssh exec', () => {
 
   beforeAll(async () => {
     booted = await boot(31, 1);
-    conn = await connectSsh(specFor(booted, booted.hosts[0]));
+    conn = await connectSsh(specFor(booted, booted.hosts[0]!));
   }, BOOT_TIMEOUT_MS);
 
   afterAll(async () => {
@@ -50,7 +50,7 @@ describe('ssh exec', () => {
   });
 
   it('queues execs beyond maxChannels instead of failing', async () => {
-    const narrow = await connectSsh(specFor(booted, booted.hosts[0]), undefined, { maxChannels: 2 });
+    const narrow = await connectSsh(specFor(booted, booted.hosts[0]!), undefined, { maxChannels: 2 });
     try {
       const started = Date.now();
       const results = await Promise.all(Array.from({ length: 6 }, () => narrow.exec('sleep 0.5')));

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectSsh } from '../../../engine/connect/ssh.js';
 import { resolveConnectionSpec } from '../../../engine/connect/ssh-config.js';
 import { UnreachableError, type ConnectionSpec } from '../../../engine/connect/types.js';
-import { boot, BOOT_TIMEOUT_MS, rejection, specFor, tempDir, type Booted } from './fixture.js';
+import { boot, BOOT_TIMEOUT_MS, rejection, specFor, tempDir, type Booted, type TestHost } from './fixture.js';
 
 const HIDDEN = 'b-only-via-a';
 
@@ -15,8 +15,8 @@ describe('jump host', () => {
   beforeAll(async () => {
     booted = await boot(34, 2);
     // A name only host A can resolve: reaching it proves the connection went through A.
-    const a = await connectSsh(specFor(booted, booted.hosts[0]));
-    await a.exec(`echo "${booted.hosts[1].address} ${HIDDEN}" >> /etc/hosts`);
+    const a = await connectSsh(specFor(booted, booted.hosts[0]!));
+    await a.exec(`echo "${booted.hosts[1]!.address} ${HIDDEN}" >> /etc/hosts`);
     await a.close();
   }, BOOT_TIMEOUT_MS);
 
@@ -35,7 +35,7 @@ describe('jump host', () => {
   };
 
   it('reaches host B through host A (jumpHost)', async () => {
-    const [a, b] = booted.hosts;
+    const [a, b] = booted.hosts as [TestHost, TestHost];
     const direct = await hostname(specFor(booted, b));
     const knownHostsFile = join(scratch.path, 'known_hosts');
     copyFileSync(booted.knownHostsFile, knownHostsFile);
@@ -46,7 +46,7 @@ describe('jump host', () => {
   });
 
   it('reaches B through A from Ansible-style inventory vars', async () => {
-    const [a, b] = booted.hosts;
+    const [a, b] = booted.hosts as [TestHost, TestHost];
     const spec = resolveConnectionSpec(
       'b',
       {
@@ -63,7 +63,7 @@ describe('jump host', () => {
   });
 
   it('reports the jump host being down as unreachable', async () => {
-    const b = booted.hosts[1];
+    const b = booted.hosts[1]!;
     const started = Date.now();
     const error = await rejection(connectSsh(specFor(booted, b, { jumpHost: 'root@127.0.1.39' })));
     expect(error).toBeInstanceOf(UnreachableError);
@@ -72,7 +72,7 @@ describe('jump host', () => {
   });
 
   it('reports a target the jump host cannot reach as unreachable', async () => {
-    const [a, b] = booted.hosts;
+    const [a, b] = booted.hosts as [TestHost, TestHost];
     const error = await rejection(connectSsh(specFor(booted, b, { address: '127.0.1.39', jumpHost: `root@${a.address}` })));
     expect(error).toBeInstanceOf(UnreachableError);
     expect(error.message).toContain('127.0.1.39');

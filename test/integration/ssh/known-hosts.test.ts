@@ -48,7 +48,7 @@ describe('known_hosts parsing', () => {
       hashedLines,
     ].join('\n');
     const entries = parseKnownHosts(text, '/k');
-    const key = (line: string): Buffer => Buffer.from(line.split(' ')[1], 'base64');
+    const key = (line: string): Buffer => Buffer.from(line.split(' ')[1]!, 'base64');
     const edKey = key(ed);
     const ecKey = key(ec);
     expect(checkHostKey(entries, 'b.example', edKey).status).toBe('known');
@@ -72,7 +72,7 @@ describe('known_hosts parsing', () => {
     const ed = freshPublicKey('ed25519');
     const file = tempFile(`h ${ed}\n`);
     const expected = execFileSync('ssh-keygen', ['-l', '-f', file], { encoding: 'utf8' }).split(' ')[1];
-    expect(fingerprintSha256(Buffer.from(ed.split(' ')[1], 'base64'))).toBe(expected);
+    expect(fingerprintSha256(Buffer.from(ed.split(' ')[1]!, 'base64'))).toBe(expected);
   });
 });
 
@@ -84,11 +84,11 @@ describe('host key verification against a real host', () => {
 
   beforeAll(async () => {
     booted = await boot(33, 1);
-    host = booted.hosts[0];
+    host = booted.hosts[0]!;
     const name = knownHostsName(host.address, host.port);
     const all = parseKnownHosts(readFileSync(booted.knownHostsFile, 'utf8'), booted.knownHostsFile);
     const lines = readFileSync(booted.knownHostsFile, 'utf8').split('\n');
-    hostLines = all.filter((e) => checkHostKey([e], name, e.key).status === 'known').map((e) => lines[e.line - 1]);
+    hostLines = all.filter((e) => checkHostKey([e], name, e.key).status === 'known').map((e) => lines[e.line - 1]!);
     expect(hostLines.length).toBeGreaterThan(0);
   }, BOOT_TIMEOUT_MS);
 

@@ -23,7 +23,7 @@ describe('connection pool', () => {
         return connectSsh(spec, log);
       },
     });
-    const spec = specFor(booted, booted.hosts[0]);
+    const spec = specFor(booted, booted.hosts[0]!);
     expect(opened).toEqual([]);
     const [a, b] = await Promise.all([pool.get(spec), pool.get(spec)]);
     expect(a).toBe(b);
@@ -38,10 +38,10 @@ describe('connection pool', () => {
 
   it('forgets a failed connect so a later get() tries again', async () => {
     const pool = new ConnectionPool();
-    const spec: ConnectionSpec = { ...specFor(booted, booted.hosts[0]), host: 'ghost', address: '127.0.1.39' };
+    const spec: ConnectionSpec = { ...specFor(booted, booted.hosts[0]!), host: 'ghost', address: '127.0.1.39' };
     expect(await rejection(pool.get(spec))).toBeInstanceOf(UnreachableError);
     expect(pool.has('ghost')).toBe(false);
-    const good = await pool.get({ ...spec, address: booted.hosts[0].address });
+    const good = await pool.get({ ...spec, address: booted.hosts[0]!.address });
     expect((await good.exec('echo back')).stdout.toString()).toBe('back\n');
     await pool.closeAll();
   });

@@ -3,7 +3,7 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectSsh } from '../../../engine/connect/ssh.js';
-import { proxyJumpFromArgs, resolveConnectionSpec } from '../../../engine/connect/ssh-config.js';
+import { resolveConnectionSpec } from '../../../engine/connect/ssh-config.js';
 import { UnreachableError, type ConnectionSpec } from '../../../engine/connect/types.js';
 import { boot, BOOT_TIMEOUT_MS, rejection, tempDir, type Booted } from './fixture.js';
 
@@ -14,7 +14,7 @@ describe('ssh config and inventory variables', () => {
 
   beforeAll(async () => {
     booted = await boot(37, 1);
-    const host = booted.hosts[0];
+    const host = booted.hosts[0]!;
     mkdirSync(join(home.path, '.ssh'), { mode: 0o700 });
     copyFileSync(booted.keyFile, join(home.path, '.ssh', 'fleet_key'));
     configFile = join(home.path, '.ssh', 'config');
@@ -58,7 +58,7 @@ describe('ssh config and inventory variables', () => {
   };
 
   it('resolves a Host alias to HostName, User, Port, IdentityFile and connects', async () => {
-    const host = booted.hosts[0];
+    const host = booted.hosts[0]!;
     const spec = resolveConnectionSpec('node-a', { ansible_host: 'myalias' }, options());
     expect(spec).toMatchObject({
       host: 'node-a',
@@ -74,11 +74,11 @@ describe('ssh config and inventory variables', () => {
   });
 
   it('matches the inventory name when there is no ansible_host', () => {
-    expect(resolveConnectionSpec('myalias', {}, options())).toMatchObject({ address: booted.hosts[0].address, user: 'nopass' });
+    expect(resolveConnectionSpec('myalias', {}, options())).toMatchObject({ address: booted.hosts[0]!.address, user: 'nopass' });
   });
 
   it('lets inventory variables win over the ssh config', async () => {
-    const spec = resolveConnectionSpec('node-a', { host: 'myalias', ansible_user: 'root', port: String(booted.hosts[0].port), timeout: 3 }, options());
+    const spec = resolveConnectionSpec('node-a', { host: 'myalias', ansible_user: 'root', port: String(booted.hosts[0]!.port), timeout: 3 }, options());
     expect(spec).toMatchObject({ user: 'root', connectTimeoutMs: 3000 });
     expect(await whoami(spec)).toBe('root');
   });
@@ -142,13 +142,6 @@ describe('ssh config and inventory variables', () => {
     const spec = resolveConnectionSpec('deep', { ansible_host: 'viajump' }, options());
     expect(spec).toMatchObject({ address: '10.9.8.7', jumpHost: 'jumper' });
     expect(spec.jump).toMatchObject({ address: '192.0.2.1', port: 2200, user: 'jumpuser' });
-  });
-
-  it('extracts only ProxyJump from ssh args', () => {
-    expect(proxyJumpFromArgs('-o ProxyJump=a@b:1')).toBe('a@b:1');
-    expect(proxyJumpFromArgs('-C -o "ProxyJump b"')).toBe('b');
-    expect(proxyJumpFromArgs('-J x,y')).toBe('x,y');
-    expect(proxyJumpFromArgs('-o ProxyCommand="ssh -W %h:%p x"')).toBeUndefined();
   });
 
   it('uses an OpenSSH-format private key with a passphrase', async () => {

@@ -17,7 +17,7 @@ describe('unreachable hosts', () => {
   it('rejects quickly, after a few retries, when nothing listens', async () => {
     const lines: string[] = [];
     const started = Date.now();
-    const spec = { ...specFor(booted, booted.hosts[0]), host: 'nobody', address: '127.0.1.39' };
+    const spec = { ...specFor(booted, booted.hosts[0]!), host: 'nobody', address: '127.0.1.39' };
     const error = await rejection(connectSsh(spec, (l) => lines.push(l)));
     expect(error).toBeInstanceOf(UnreachableError);
     expect((error as UnreachableError).host).toBe('nobody');
@@ -28,7 +28,7 @@ describe('unreachable hosts', () => {
 
   it('does not retry an authentication failure', async () => {
     const lines: string[] = [];
-    const spec = specFor(booted, booted.hosts[0], { user: 'root', privateKeyFile: undefined, password: 'wrong-password' });
+    const spec = specFor(booted, booted.hosts[0]!, { user: 'root', privateKeyFile: undefined, password: 'wrong-password' });
     const error = await rejection(connectSsh(spec, (l) => lines.push(l)));
     expect(error).toBeInstanceOf(AuthenticationError);
     expect(error.message).toContain('root@');
@@ -37,7 +37,7 @@ describe('unreachable hosts', () => {
   });
 
   it('notices a peer that stops answering (no TCP close) through keepalive', async () => {
-    const host = booted.hosts[0];
+    const host = booted.hosts[0]!;
     const victim = await connectSsh(specFor(booted, host));
     const helper = await connectSsh(specFor(booted, host));
     try {
@@ -59,7 +59,7 @@ describe('unreachable hosts', () => {
   }, 60_000);
 
   it('fails pending and later execs with UnreachableError when the host goes away mid-run', async () => {
-    const host = booted.hosts[0];
+    const host = booted.hosts[0]!;
     const conn: SshConnection = await connectSsh(specFor(booted, host));
     expect((await conn.exec('echo up')).stdout.toString()).toBe('up\n');
     const pending = rejection(conn.exec('sleep 600'));

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { csrState, evaluateCsr, normalizeAddress, SIGNERS, type CsrLike, type NodeIdentity, type PolicyOptions, type SignerKind } from '../../../engine/modules/k8s/csr-policy.js';
-import csrApprove, { sortCsrs, nodesFromVars } from '../../../engine/modules/k8s/csr_approve.js';
+import csrApprove, { knownNodes, sortCsrs, nodesFromVars } from '../../../engine/modules/k8s/csr_approve.js';
 import type { PlanContext } from '../../../engine/modules/types.js';
 
 let dir: string;
@@ -27,7 +27,7 @@ function csr(subject: string, sans?: string): string {
 function tampered(requestB64: string): string {
   const pem = Buffer.from(requestB64, 'base64').toString('utf8');
   const der = Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
-  der[der.length - 3] ^= 0x01;
+  der.writeUInt8(der.readUInt8(der.length - 3) ^ 0x01, der.length - 3);
   const body = der.toString('base64').replace(/(.{64})/g, '$1\n');
   return Buffer.from(`-----BEGIN CERTIFICATE REQUEST-----\n${body}\n-----END CERTIFICATE REQUEST-----\n`).toString('base64');
 }
@@ -147,10 +147,35 @@ describe('sorting CSRs for the play', () => {
     const noW1 = sortCsrs(seen.filter((s) => s.name !== 'good-w1'), w12, {});
     expect(noW1.waiting).toEqual(['w1']);
     // The plan warns about the forgery that claims w1 (even in check mode), not about the outsider.
-    const plan = await csrApprove.plan({}, { nodes: w12, csrs: seen }, {} as PlanContext);
+    const plan = csrApprove.plan({}, { nodes: w12, known: w12, csrs: seen }, {} as PlanContext);
     expect(plan.warnings).toEqual(['refused CSR forged-w1 claiming node w1, left pending: SAN DNS:evil is not an inventory name or address of w1']);
-    const denyPlan = await csrApprove.plan({ deny_forged: true }, { nodes: w12, csrs: seen }, {} as PlanContext);
+    const denyPlan = csrApprove.plan({ deny_forged: true }, { nodes: w12, known: w12, csrs: seen }, {} as PlanContext);
     expect(denyPlan.warnings).toEqual(['deny CSR forged-w1 claiming node w1: SAN DNS:evil is not an inventory name or address of w1']);
+  });
+
+  it("one node's client task: another play node's genuine CSR is left to that node's task, a request with this node's token for another node is a warned claim", async () => {
+    // The kubelet-csr role runs csr_approve per node (nodes: [w1]); the play's nodes are known too.
+    const w1 = nodes.slice(0, 1);
+    const known = knownNodes(w1, { ansible_play_hosts: ['w1', 'w2'], hostvars: { w1: {}, w2: { node_ip: '127.0.1.2' } } });
+    expect(known.map((k) => k.name)).toEqual(['w1', 'w2']);
+    const tokenNodes = new Map([['aaaaaa', 'w1'], ['bbbbbb', 'w2']]);
+    const mk = async (name: string, cn: string, id: string, group: string) => {
+      const c: CsrLike = { metadata: { name }, spec: { signerName: SIGNERS.client, usages: CLIENT, username: `system:bootstrap:${id}`, groups: ['system:bootstrappers', group, 'system:authenticated'], request: csr(`/O=system:nodes/CN=system:node:${cn}`) } };
+      return { name, state: csrState(c), eval: await evaluateCsr(c, known, 'client', { tokenNodes }), csr: c };
+    };
+    const seen = [
+      await mk('w1-own', 'w1', 'aaaaaa', 'system:bootstrappers:w1'),
+      await mk('w2-own', 'w2', 'bbbbbb', 'system:bootstrappers:w2'),
+      await mk('w1-token-for-w2', 'w2', 'aaaaaa', 'system:bootstrappers:w1'),
+    ];
+    const s = sortCsrs(seen, w1, { signer: 'client' });
+    expect(s.approve.map((a) => a.name)).toEqual(['w1-own']);
+    expect(s.rejected).toEqual([{ name: 'w1-token-for-w2', claimed: 'w2', reason: 'requested by system:bootstrap:aaaaaa, whose token was not issued for w2 (no group system:bootstrappers:w2)' }]);
+    const plan = csrApprove.plan({ signer: 'client' }, { nodes: w1, known, csrs: seen }, {} as PlanContext);
+    expect(plan.warnings).toEqual(['refused CSR w1-token-for-w2 claiming node w2, left pending: requested by system:bootstrap:aaaaaa, whose token was not issued for w2 (no group system:bootstrappers:w2)']);
+    // Judged only against w1 (the task's node), the same forgery claimed nothing: no warning.
+    const alone = await evaluateCsr(seen[2]!.csr, w1, 'client', { tokenNodes });
+    expect(alone).toMatchObject({ ok: false, claimed: undefined });
   });
 
   it('CSR state from conditions', () => {

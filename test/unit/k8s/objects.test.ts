@@ -37,7 +37,7 @@ items:
 - {apiVersion: v1, kind: ConfigMap, metadata: {name: c1}}
 - {apiVersion: v1, kind: ConfigMap, metadata: {name: c2}}
 `);
-    expect(docs.map((d) => `${d.kind}/${(d.metadata as Obj).name}`)).toEqual(['Namespace/a', 'ConfigMap/c1', 'ConfigMap/c2']);
+    expect(docs.map((d) => `${String(d.kind)}/${String((d.metadata as Obj).name)}`)).toEqual(['Namespace/a', 'ConfigMap/c1', 'ConfigMap/c2']);
   });
   it('rejects non-mappings and bad YAML', () => {
     expect(() => parseDefinitions('- a\n- b')).toThrow(/must be a mapping/);
