@@ -41,6 +41,8 @@ export const copy = moduleTable('copy', simulatedHost, [
   { name: 'force: false never replaces a file', args: { content: 'new\n', dest: '/etc/x.conf', force: false }, before: { '/etc/x.conf': 'old\n' }, after: { '/etc/x.conf': 'old\n' } },
   { name: 'a controller file (src)', args: { src: 'kubelet.service', dest: '/etc/systemd/system/kubelet.service' }, files: { 'files/kubelet.service': '[Service]\nExecStart=/usr/local/bin/kubelet\n' }, changes: ['create /etc/systemd/system/kubelet.service (43 bytes)'], after: { '/etc/systemd/system/kubelet.service': '[Service]\nExecStart=/usr/local/bin/kubelet\n' } },
   { name: 'a src that is not there fails', args: { src: 'nope.conf', dest: '/etc/x' }, fails: "file 'nope.conf' not found" },
+  { name: 'remote_src: a file on the target copied there', args: { src: '/opt/dist/kubelet.conf', remote_src: true, dest: '/etc/kubelet.conf', mode: '0600' }, before: { '/opt/dist/kubelet.conf': 'x=1\n' }, changes: ['create /etc/kubelet.conf (4 bytes, mode 0600)'], after: { '/etc/kubelet.conf': { content: 'x=1\n', mode: '0600' }, '/opt/dist/kubelet.conf': 'x=1\n' } },
+  { name: 'remote_src that is not a file on the target fails', args: { src: '/opt/none', remote_src: true, dest: '/etc/x' }, fails: { message: 'remote_src: /opt/none is not a regular file on the host', hint: /src is a file on the target/ } },
   { name: 'dest is a directory: refused', args: { content: 'x', dest: '/etc/kubernetes' }, before: { '/etc/kubernetes': { dir: true } }, fails: '/etc/kubernetes is a directory; dest must be a file path' },
   {
     name: 'a secret: mode 0600, never in a diff',
