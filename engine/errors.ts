@@ -56,8 +56,20 @@ export class Diagnostics {
   }
 }
 
-/** A task failure at run time: shown in the recap, never stops other hosts. */
-export class TaskError extends Error {
+/**
+ * A task failure at run time, the one shape of the module contract: what went wrong and, when the
+ * module knows, how to fix it. A module returns it (`plan.fail`, apply's `failure`) when it has
+ * more to say (a registered result, steps that took effect) or throws it as a TaskError; run/task.ts
+ * turns either into the task's failed outcome, and the task's file:line:col is added when the
+ * outcome is recorded (run/outcome.ts).
+ */
+export interface ModuleFailure {
+  message: string;
+  hint?: string;
+}
+
+/** A ModuleFailure thrown: shown in the recap, never stops other hosts. */
+export class TaskError extends Error implements ModuleFailure {
   constructor(
     message: string,
     readonly hint?: string,

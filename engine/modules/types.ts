@@ -3,7 +3,10 @@
  * so what --check shows is what a real run would do.
  */
 import type { BecomeOptions, Connection } from '../connect/types.js';
+import type { ModuleFailure } from '../errors.js';
 import type { Vars } from '../vars/template.js';
+
+export type { ModuleFailure };
 
 /** A unified-diff-able change to one file (or a before -> after of attributes). */
 export interface FileDiff {
@@ -24,14 +27,18 @@ export interface Plan<D = unknown> {
   changes: Change[];
   /** Set when the outcome cannot be predicted (a bare command): "would run: ...". */
   unpredictable?: string;
-  /** Private data the module's apply needs (what it computed while planning). */
+  /**
+   * Private data the module's apply needs (what it computed while planning). Only with changes:
+   * apply runs only for a plan that has some, so data without a change is a bug (run/task.ts
+   * fails the task saying so).
+   */
   data?: D;
   /** Values registered even in check mode (slurp content, debug msg, set_fact). */
   result?: Record<string, unknown>;
   /** What the module has to say (debug's msg, assert's success_msg): shown on an ok task. */
   say?: unknown;
-  /** The module decided to fail at plan time (assert, a missing src file). */
-  fail?: string;
+  /** The module refuses at plan time (assert, a path that exists but is a directory). */
+  fail?: ModuleFailure;
   /** Facts to set on the host (set_fact), applied in check mode too. */
   facts?: Record<string, unknown>;
   /**
@@ -46,7 +53,8 @@ export interface ApplyResult {
   changed?: boolean;
   /** Registered fields: rc, stdout, stderr, ... */
   result?: Record<string, unknown>;
-  failed?: string;
+  /** The change failed (steps before the failing one may have taken effect: say so in `changed`). */
+  failure?: ModuleFailure;
   /** Replaces the plan's warnings once apply ran (it saw the state after its changes). */
   warnings?: string[];
 }
@@ -82,6 +90,13 @@ export interface ModuleContext {
   log(message: string): void;
   signal: AbortSignal;
 }
+
+/**
+ * What plan sees of the task: plan is pure, a function of the arguments, what the probe observed
+ * and these. It reads nothing from a host or the controller and marks no secrets: whatever plan
+ * needs is read, and every secret it sees is marked, by the probe.
+ */
+export type PlanContext = Pick<ModuleContext, 'host' | 'check' | 'diff' | 'vars'>;
 
 /** A JSON Schema object for a module's arguments (also published for editors). */
 export type ArgSchema = {
@@ -119,7 +134,7 @@ export interface ModuleDef<A = Record<string, unknown>, O = unknown, D = unknown
   /** Controller files the task reads: checked to exist (and templates to parse) before the run. */
   controllerFiles?(args: A): ControllerFileRef[];
   probe(ctx: ModuleContext, args: A): Promise<O>;
-  plan(args: A, observed: O, ctx: ModuleContext): Plan<D> | Promise<Plan<D>>;
+  plan(args: A, observed: O, ctx: PlanContext): Plan<D>;
   apply(ctx: ModuleContext, args: A, plan: Plan<D>): Promise<ApplyResult>;
 }
 

@@ -4,9 +4,8 @@
  */
 import { dirname } from 'node:path';
 import type { ValidateFunction } from 'ajv';
-import { BecomeError, ExecTimeoutError } from '../connect/supervise.js';
-import { ConnectionSettingError, UnreachableError, type Connection } from '../connect/types.js';
-import { TaskError } from '../errors.js';
+import { UnreachableError, type Connection } from '../connect/types.js';
+import { TaskError, type ModuleFailure } from '../errors.js';
 import { dict } from '../dict.js';
 import { findControllerFile, candidatePaths } from '../load/files.js';
 import { isIpAddress } from '../load/host-range.js';
@@ -14,15 +13,15 @@ import { groupNamesOf, isControllerName } from '../load/inventory.js';
 import type { Scope, Task } from '../load/model.js';
 import { compileCoercingSchema } from '../load/validate.js';
 import { findModule } from '../modules/registry.js';
-import type { AnyModule, ModuleContext, Plan } from '../modules/types.js';
+import type { AnyModule, ModuleContext } from '../modules/types.js';
 import { secrets } from '../secrets.js';
 import { sleep } from '../sleep.js';
-import { TextFileError } from '../text.js';
 import { layeredVars } from '../vars/context.js';
-import { evalCondition, ExprError } from '../vars/expr.js';
-import { renderString, renderValue, TemplateError, type Vars } from '../vars/template.js';
+import { evalCondition } from '../vars/expr.js';
+import { renderString, renderValue, type Vars } from '../vars/template.js';
 import type { TaskOutcome } from './events.js';
 import { loopItems } from './loops.js';
+import { asFailure, runModule } from './module-run.js';
 import { probe, probeCacheOf } from './prefetch.js';
 import type { RunState } from './state.js';
 import { becomeFor, environmentFor, inherited, OMIT, type Prepared, type TaskEnv } from './task-env.js';
@@ -106,17 +105,15 @@ export async function executeTask(env: TaskEnv, task: Task): Promise<TaskOutcome
 }
 
 function failure(err: unknown, noLog: boolean): TaskOutcome {
-  const e = err as Error & { hint?: string };
-  // sudo refusing (wrong or missing become password) and a timed-out command are the host's answer, not a bug.
-  const known = err instanceof TaskError || err instanceof TemplateError || err instanceof ExprError || err instanceof BecomeError || err instanceof ExecTimeoutError || err instanceof TextFileError || err instanceof ConnectionSettingError;
-  return {
-    status: 'failed',
-    msg: known ? e.message : `internal error: ${e.stack ?? e.message}`,
-    hint: e.hint,
-    changes: [],
-    result: { failed: true, msg: e.message },
-    censored: noLog,
-  };
+  return failedOutcome(asFailure(err), { changes: [], result: { changed: false }, censored: noLog });
+}
+
+/**
+ * The one way a failure becomes the task's outcome, thrown (asFailure) or returned by the module
+ * (plan.fail, apply's failure): its message and hint are shown and registered.
+ */
+function failedOutcome(f: ModuleFailure, rest: Omit<TaskOutcome, 'status' | 'msg' | 'hint'>): TaskOutcome {
+  return { ...rest, status: 'failed', msg: f.message, ...(f.hint ? { hint: f.hint } : {}), result: { ...rest.result, failed: true, msg: f.message } };
 }
 
 async function runLoop(env: TaskEnv, task: Task, vars: Vars): Promise<TaskOutcome> {
@@ -209,46 +206,41 @@ async function prepare(env: TaskEnv, task: Task, vars: Vars): Promise<Prepared> 
 async function runOnce(env: TaskEnv, task: Task, vars: Vars): Promise<TaskOutcome> {
   const prepared = await prepare(env, task, vars);
   const { mod, args, ctx, check } = prepared;
-  const observed = await probe(env, task, vars, prepared, { prepare, varsFor });
-  const plan = (await mod.plan(args as never, observed as never, ctx)) as Plan;
+  const ran = await runModule(mod, args, ctx, {
+    check,
+    observe: () => probe(env, task, vars, prepared, { prepare, varsFor }),
+    beforeApply() {
+      // What was read ahead on the host this apply runs on may be what it changes. (A controller
+      // module, an API call, leaves the host as it was; a delegated task changes its delegate.)
+      const changedHost = env.run.hosts.get(ctx.conn.host);
+      if (changedHost) probeCacheOf(changedHost).invalidate();
+    },
+  });
+  const { plan, result } = ran;
   if (plan.facts) {
     // set_fact of a secret-named variable: secret, like any other (values made from a secret are already).
     secrets.addFromVars(plan.facts);
     Object.assign(env.host.facts, plan.facts);
   }
-  const result: Record<string, unknown> = { ...(plan.result ?? {}) };
-  let failedMsg = plan.fail;
-  let changed = plan.changes.length > 0;
-  let warnings = plan.warnings;
-  if (!failedMsg && plan.changes.length > 0 && !check) {
-    // What was read ahead on the host this apply runs on may be what it changes. (A controller
-    // module, an API call, leaves the host as it was; a delegated task changes its delegate.)
-    const changedHost = env.run.hosts.get(ctx.conn.host);
-    if (changedHost) probeCacheOf(changedHost).invalidate();
-    const applied = await mod.apply(ctx, args as never, plan as never);
-    Object.assign(result, applied.result ?? {});
-    changed = applied.changed ?? true;
-    failedMsg = applied.failed;
-    warnings = applied.warnings;
-  }
+  let { changed, failure } = ran;
   result.changed = changed;
-  result.failed = failedMsg !== undefined;
-  if (failedMsg) result.msg = failedMsg;
+  result.failed = failure !== undefined;
+  if (failure) result.msg = failure.message;
   const judged = varsFor(env, task, resultVars(task, result, vars));
   if (task.changedWhen) changed = evalCondition(task.changedWhen, judged);
-  if (task.failedWhen) failedMsg = evalCondition(task.failedWhen, judged) ? (failedMsg ?? `failed_when holds: ${task.failedWhen.join(' && ')}`) : undefined;
+  if (task.failedWhen) failure = evalCondition(task.failedWhen, judged) ? (failure ?? { message: `failed_when holds: ${task.failedWhen.join(' && ')}` }) : undefined;
   result.changed = changed;
-  result.failed = failedMsg !== undefined;
-  return {
-    status: failedMsg ? 'failed' : changed ? 'changed' : 'ok',
-    msg: failedMsg ?? (typeof result.msg === 'string' ? result.msg : undefined),
+  const outcome: Omit<TaskOutcome, 'status'> = {
     // diff: false on a task keeps its content out of every output, even with --diff.
     changes: !changed ? [] : task.diff === false ? plan.changes.map((c) => ({ summary: c.summary })) : plan.changes,
     unpredictable: check ? plan.unpredictable : undefined,
     ...(plan.say !== undefined ? { says: plan.say } : {}),
-    ...(warnings?.length ? { warnings } : {}),
+    ...(ran.warnings?.length ? { warnings: ran.warnings } : {}),
     result,
   };
+  if (failure) return failedOutcome(failure, outcome);
+  result.failed = false;
+  return { ...outcome, status: changed ? 'changed' : 'ok', msg: typeof result.msg === 'string' ? result.msg : undefined };
 }
 
 const NEVER = new AbortController().signal;

@@ -4,23 +4,24 @@
  *   - debug: { msg: "node {{ inventory_hostname }} joins {{ apiserver }}" }
  *   - debug: { var: swaps.stdout }
  */
-import { defineModule } from '../types.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { defineModule, type ArgSchema } from '../types.js';
 
-interface DebugArgs {
-  msg?: unknown;
-  var?: string;
-}
+const schema = {
+  type: 'object',
+  properties: { msg: {}, var: { type: 'string', description: 'A variable name or dotted path.' } },
+  additionalProperties: false,
+} as const satisfies ArgSchema;
+
+/** The arguments as the schema allows them (a field it lacks, or a type it does not allow, fails to compile). */
+export type DebugArgs = FromSchema<typeof schema>;
 
 export default defineModule<DebugArgs, null, never>({
   name: 'debug',
   doc: 'Print a message (msg) or the value of a variable (var).',
   example: "- debug: { msg: \"node {{ inventory_hostname }} joins {{ apiserver }}\" }\n- debug: { var: swaps.stdout }",
   runsOn: 'controller',
-  schema: {
-    type: 'object',
-    properties: { msg: {}, var: { type: 'string', description: 'A variable name or dotted path.' } },
-    additionalProperties: false,
-  },
+  schema,
   probe: async () => null,
   plan(args, _obs, ctx) {
     if (args.var !== undefined) {

@@ -4,26 +4,28 @@
  *   - fail: { msg: "kubelet_node_ip is not set for {{ inventory_hostname }}" }
  *     when: 'kubelet_node_ip == ""'
  */
-import { defineModule } from '../types.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { defineModule, type ArgSchema } from '../types.js';
 
-interface FailArgs {
-  msg?: string;
-}
+const schema = {
+  type: 'object',
+  properties: { msg: { type: 'string', description: "The failure message (default: 'Failed as requested from task')." } },
+  additionalProperties: false,
+} as const satisfies ArgSchema;
+
+/** The arguments as the schema allows them (a field it lacks, or a type it does not allow, fails to compile). */
+export type FailArgs = FromSchema<typeof schema>;
 
 export default defineModule<FailArgs, null, never>({
   name: 'fail',
   doc: 'Fail the host with msg (put it under a when).',
   example: "- fail: { msg: \"kubelet_node_ip is not set for {{ inventory_hostname }}\" }\n  when: 'kubelet_node_ip == \"\"'",
   runsOn: 'controller',
-  schema: {
-    type: 'object',
-    properties: { msg: { type: 'string', description: "The failure message (default: 'Failed as requested from task')." } },
-    additionalProperties: false,
-  },
+  schema,
   probe: async () => null,
   plan(args) {
     const msg = args.msg ?? 'Failed as requested from task';
-    return { changes: [], fail: msg, result: { msg } };
+    return { changes: [], fail: { message: msg }, result: { msg } };
   },
   apply: async () => ({}),
 });

@@ -6,17 +6,26 @@
  *     command: modprobe ip_vs
  *     args: { creates: /sys/module/ip_vs }
  */
-import { defineModule, type ModuleDef } from '../types.js';
-import { q, runChecked } from './remote.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { defineModule, type ModuleDef, type ArgSchema } from '../types.js';
+import { exists, fact, gather } from './facts.js';
+import { q } from './remote.js';
 
-export interface CommandArgs {
-  cmd?: string;
-  argv?: string[];
-  chdir?: string;
-  creates?: string;
-  removes?: string;
-  stdin?: string;
-}
+const schema = {
+  type: 'object',
+  properties: {
+    cmd: { type: 'string' },
+    argv: { type: 'array', items: { type: 'string' } },
+    chdir: { type: 'string' },
+    creates: { type: 'string', description: 'Skip when this path exists.' },
+    removes: { type: 'string', description: 'Run only when this path exists.' },
+    stdin: { type: 'string' },
+  },
+  additionalProperties: false,
+} as const satisfies ArgSchema;
+
+/** The arguments as the schema allows them (a field it lacks, or a type it does not allow, fails to compile). */
+export type CommandArgs = FromSchema<typeof schema>;
 
 interface Observed {
   createsExists?: boolean;
@@ -38,27 +47,15 @@ export function commandModule(name: 'command' | 'shell'): ModuleDef<CommandArgs,
         : '- name: load ipvs modules\n  command: modprobe ip_vs\n  args: { creates: /sys/module/ip_vs }',
     runsOn: 'target',
     freeForm: 'cmd',
-    schema: {
-      type: 'object',
-      properties: {
-        cmd: { type: 'string' },
-        argv: { type: 'array', items: { type: 'string' } },
-        chdir: { type: 'string' },
-        creates: { type: 'string', description: 'Skip when this path exists.' },
-        removes: { type: 'string', description: 'Run only when this path exists.' },
-        stdin: { type: 'string' },
-      },
-      additionalProperties: false,
-    },
+    schema,
     async probe(ctx, args) {
       if (!args.creates && !args.removes) return {};
-      const test = (p: string | undefined): string => (p ? `if [ -e ${q(p)} ]; then echo 1; else echo 0; fi` : 'echo -');
-      const res = await runChecked(ctx.conn, `${test(args.creates)}; ${test(args.removes)}`, { what: 'check creates/removes', become: ctx.become });
-      const [c, r] = res.stdout.toString('utf8').trim().split('\n');
-      return { createsExists: c === '1', removesExists: r === '1' };
+      const none = fact('true', () => undefined);
+      const facts = await gather(ctx, { createsExists: args.creates ? exists(args.creates) : none, removesExists: args.removes ? exists(args.removes) : none }, 'check creates/removes');
+      return { createsExists: facts.createsExists ?? false, removesExists: facts.removesExists ?? false };
     },
     plan(args, obs) {
-      if (!args.cmd && !args.argv) return { changes: [], fail: `${name} needs a command (cmd or argv)` };
+      if (!args.cmd && !args.argv) return { changes: [], fail: { message: `${name} needs a command`, hint: `${name}: ls -l, or argv: [ls, -l]` } };
       if (args.creates && obs.createsExists) return { changes: [], result: { msg: `skipped, since ${args.creates} exists`, rc: 0 } };
       if (args.removes && obs.removesExists === false) return { changes: [], result: { msg: `skipped, since ${args.removes} does not exist`, rc: 0 } };
       const line = commandLine(args);
@@ -70,7 +67,7 @@ export function commandModule(name: 'command' | 'shell'): ModuleDef<CommandArgs,
       const stdout = res.stdout.toString('utf8').replace(/\n$/, '');
       const stderr = res.stderr.toString('utf8').replace(/\n$/, '');
       const result = { rc: res.code, stdout, stderr, stdout_lines: stdout ? stdout.split('\n') : [], stderr_lines: stderr ? stderr.split('\n') : [], cmd: args.cmd ?? args.argv };
-      return { changed: true, result, failed: res.code === 0 ? undefined : `non-zero exit ${res.code ?? 'signal'}${stderr ? `: ${stderr.split('\n').slice(-3).join(' | ')}` : ''}` };
+      return { changed: true, result, ...(res.code === 0 ? {} : { failure: { message: `non-zero exit ${res.code ?? 'signal'}${stderr ? `: ${stderr.split('\n').slice(-3).join(' | ')}` : ''}` } }) };
     },
   });
 }

@@ -1,20 +1,15 @@
 /** "This path holds these bytes with these attributes": the shared core of copy and template. */
 import { createHash } from 'node:crypto';
+import type { FromSchema } from 'json-schema-to-ts';
 import { defineModule, type ModuleContext, type ModuleDef, type Plan, type ApplyResult, type Change } from '../types.js';
-import { atomicWriteScript, attributeChanges, attributeScript, isProbablyText, normalizeMode, parseStat, q, runChecked, statSnippet, type FileState } from './remote.js';
+import { fileStat, gather } from './facts.js';
+import { atomicWriteScript, attributeChanges, attributeScript, isProbablyText, normalizeMode, q, runChecked, type FileState } from './remote.js';
 
 /** Above this, diffs show only that the content changed (a kubelet binary is not diffed). */
 export const DIFF_MAX = 256 * 1024;
 
-export interface ContentArgs {
-  dest: string;
-  mode?: string | number;
-  owner?: string;
-  group?: string;
-  backup?: boolean;
-  validate?: string;
-  force?: boolean;
-}
+/** The arguments every content module has (contentSchemaProperties below, dest required). */
+export type ContentArgs = FromSchema<{ type: 'object'; properties: typeof contentSchemaProperties; required: ['dest']; additionalProperties: false }>;
 
 export interface Desired {
   /** The bytes, when held in memory (content, templates, small controller files). */
@@ -35,37 +30,43 @@ export function desired(content: Buffer, secret = false): Desired {
 }
 
 export async function probeContent(ctx: ModuleContext, args: ContentArgs, want: Desired): Promise<FileState> {
-  const res = await runChecked(ctx.conn, statSnippet(args.dest, { hash: true, expectSha: want.sha256, contentMax: ctx.diff && !want.secret ? DIFF_MAX : 0 }), {
-    what: `read ${args.dest}`,
-    become: ctx.become,
-  });
-  return parseStat(res.stdout.toString('utf8'), args.dest);
+  const { cur } = await gather(ctx, { cur: fileStat(args.dest, { hash: true, expectSha: want.sha256, contentMax: ctx.diff && !want.secret ? DIFF_MAX : 0 }) }, `read ${args.dest}`);
+  return cur;
 }
 
+/** What apply does: write the bytes (`want`), or only set the attributes. */
 export interface ContentPlanData {
   write: boolean;
   attrs: boolean;
+  want: Desired;
 }
+
+/** What a content module's probe observed: the file at dest, and the bytes it must hold. */
+export interface ContentObserved {
+  cur: FileState;
+  want: Desired;
+}
+
 
 /** The mode a file must have: the one given, else 0600 for secret content (never world-readable). */
 function modeOf(args: ContentArgs, want: Desired): string | undefined {
   return normalizeMode(args.mode) ?? (want.secret ? '0600' : undefined);
 }
 
-export function planContent(args: ContentArgs, cur: FileState, want: Desired): Plan<ContentPlanData> {
+export function planContent(args: ContentArgs, { cur, want }: ContentObserved): Plan<ContentPlanData> {
   const mode = modeOf(args, want);
   if (cur.exists && cur.type === 'directory') {
-    return { changes: [], fail: `${args.dest} is a directory; dest must be a file path` };
+    return { changes: [], fail: { message: `${args.dest} is a directory; dest must be a file path` } };
   }
   if (cur.exists && cur.type === 'other') {
-    return { changes: [], fail: `${args.dest} is a device, FIFO or socket, not a regular file; refusing to replace it`, };
+    return { changes: [], fail: { message: `${args.dest} is a device, FIFO or socket, not a regular file; refusing to replace it` } };
   }
   // A symlink at dest is replaced by a regular file, as Ansible's copy does by default (follow:
   // no): writing through it would put the bytes, and keep the owner and mode, of whatever file
   // the link's owner pointed it at.
   const link = cur.exists && cur.type === 'link';
   if (link && args.force === false) {
-    return { changes: [], fail: `${args.dest} is a symlink (-> ${JSON.stringify(cur.linkTarget)}); force: false never replaces it, and tsplay never writes through a link`, };
+    return { changes: [], fail: { message: `${args.dest} is a symlink (-> ${JSON.stringify(cur.linkTarget)}); force: false never replaces it, and tsplay never writes through a link`, hint: 'remove the link, or drop force: false to replace it with a regular file' } };
   }
   const changes: Change[] = [];
   const write = !cur.exists || link || (cur.sha256 !== want.sha256 && args.force !== false);
@@ -89,10 +90,11 @@ export function planContent(args: ContentArgs, cur: FileState, want: Desired): P
   }
   const attrChanges = cur.exists && !link ? attributeChanges(args.dest, cur, { mode, owner: args.owner, group: args.group }) : [];
   for (const summary of attrChanges) changes.push({ summary });
-  return { changes, data: { write, attrs: attrChanges.length > 0 } };
+  return changes.length ? { changes, data: { write, attrs: attrChanges.length > 0, want } } : { changes };
 }
 
-export async function applyContent(ctx: ModuleContext, args: ContentArgs, want: Desired, plan: Plan<ContentPlanData>): Promise<ApplyResult> {
+export async function applyContent(ctx: ModuleContext, args: ContentArgs, plan: Plan<ContentPlanData>): Promise<ApplyResult> {
+  const want = plan.data!.want;
   const mode = modeOf(args, want);
   const result: Record<string, unknown> = { dest: args.dest, checksum: want.sha256 };
   if (plan.data?.write) {
@@ -127,27 +129,21 @@ export const contentSchemaProperties = {
 
 /**
  * A module whose whole job is "dest holds these bytes": copy, template. It says how to compute the
- * bytes (once per task and host: probe, plan and apply share them); probe, plan and apply are the
- * content steps above.
+ * bytes (in the probe: plan and apply get them from there); probe, plan and apply are the content
+ * steps above.
  */
 export function contentModule<A extends ContentArgs>(
-  def: Omit<ModuleDef<A, FileState, ContentPlanData>, 'probe' | 'plan' | 'apply' | 'runsOn'> & { desiredOf: (ctx: ModuleContext, args: A) => Desired | Promise<Desired> },
-): ModuleDef<A, FileState, ContentPlanData> {
-  const cache = new WeakMap<object, Promise<Desired>>();
-  const wanted = (ctx: ModuleContext, args: A): Promise<Desired> => {
-    let d = cache.get(args);
-    if (!d) {
-      d = Promise.resolve().then(() => def.desiredOf(ctx, args));
-      cache.set(args, d);
-    }
-    return d;
-  };
-  const { desiredOf: _unused, ...rest } = def;
-  return defineModule<A, FileState, ContentPlanData>({
+  def: Omit<ModuleDef<A, ContentObserved, ContentPlanData>, 'probe' | 'plan' | 'apply' | 'runsOn'> & { desiredOf: (ctx: ModuleContext, args: A) => Desired | Promise<Desired> },
+): ModuleDef<A, ContentObserved, ContentPlanData> {
+  const { desiredOf, ...rest } = def;
+  return defineModule<A, ContentObserved, ContentPlanData>({
     ...rest,
     runsOn: 'target',
-    probe: async (ctx, args) => probeContent(ctx, args, await wanted(ctx, args)),
-    plan: async (args, cur, ctx) => planContent(args, cur, await wanted(ctx, args)),
-    apply: async (ctx, args, plan) => applyContent(ctx, args, await wanted(ctx, args), plan),
+    async probe(ctx, args) {
+      const want = await desiredOf(ctx, args);
+      return { cur: await probeContent(ctx, args, want), want };
+    },
+    plan: (args, observed) => planContent(args, observed),
+    apply: (ctx, args, plan) => applyContent(ctx, args, plan),
   });
 }

@@ -9,16 +9,27 @@ import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { TaskError } from '../../errors.js';
-import type { ModuleContext } from '../types.js';
-import { contentModule, contentSchemaProperties, desired, DIFF_MAX, type ContentArgs, type Desired } from './content.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import type { ArgSchema, ModuleContext } from '../types.js';
+import { contentModule, contentSchemaProperties, desired, DIFF_MAX, type Desired } from './content.js';
 import { q, runChecked, SHA256_FN } from './remote.js';
 
-interface CopyArgs extends ContentArgs {
-  src?: string;
-  content?: string;
-  secret?: boolean;
-  remote_src?: boolean;
-}
+const schema = {
+  type: 'object',
+  properties: {
+    src: { type: 'string', description: "Controller file, looked up in the role's files/ then the playbook's." },
+    content: { type: 'string', description: 'Literal content instead of src.' },
+    secret: { type: 'boolean', description: 'The content is secret (a private key): never shown in diffs, mode 0600 unless mode is given.' },
+    remote_src: { type: 'boolean', description: 'src is a file on the target, copied there (atomic, sha256-compared).' },
+    ...contentSchemaProperties,
+  },
+  required: ['dest'],
+  oneOf: [{ required: ['src'] }, { required: ['content'] }],
+  additionalProperties: false,
+} as const satisfies ArgSchema;
+
+/** The arguments as the schema allows them (a field it lacks, or a type it does not allow, fails to compile). */
+export type CopyArgs = FromSchema<typeof schema>;
 
 /** remote_src: the size and sha256 of `src` on the target, read in the probe's round trip. */
 async function fromTargetFile(ctx: ModuleContext, src: string, secret: boolean): Promise<Desired> {
@@ -88,19 +99,7 @@ export default contentModule<CopyArgs>({
   name: 'copy',
   doc: 'Copy `content` or a controller file `src` to `dest` (atomic, sha256-compared, binary-safe).',
   example: "- name: kubelet binary\n  copy: { src: bin/kubelet, dest: /usr/local/bin/kubelet, mode: '0755' }",
-  schema: {
-    type: 'object',
-    properties: {
-      src: { type: 'string', description: "Controller file, looked up in the role's files/ then the playbook's." },
-      content: { type: 'string', description: 'Literal content instead of src.' },
-      secret: { type: 'boolean', description: 'The content is secret (a private key): never shown in diffs, mode 0600 unless mode is given.' },
-      remote_src: { type: 'boolean', description: 'src is a file on the target, copied there (atomic, sha256-compared).' },
-      ...contentSchemaProperties,
-    },
-    required: ['dest'],
-    oneOf: [{ required: ['src'] }, { required: ['content'] }],
-    additionalProperties: false,
-  },
+  schema,
   controllerFiles: (args) => (args.src && !args.remote_src ? [{ kind: 'files', name: args.src, template: false }] : []),
   desiredOf: (ctx, args) => {
     if (args.content !== undefined) return desired(Buffer.from(args.content, 'utf8'), args.secret ?? false);

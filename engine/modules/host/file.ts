@@ -4,19 +4,29 @@
  *   - name: kubelet working directories
  *     file: { path: /var/lib/kubelet, state: directory, mode: '0750' }
  */
-import { defineModule, type Change } from '../types.js';
-import { attributeChanges, attributeScript, normalizeMode, parseStat, q, runChecked, statSnippet, type FileState } from './remote.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { defineModule, type Change, type ArgSchema } from '../types.js';
+import { fact, fileStat, gather } from './facts.js';
+import { attributeChanges, attributeScript, normalizeMode, q, runChecked, type FileState } from './remote.js';
 
-interface FileArgs {
-  path: string;
-  state?: 'directory' | 'file' | 'absent' | 'touch' | 'link';
-  src?: string;
-  mode?: string | number;
-  owner?: string;
-  group?: string;
-  recurse?: boolean;
-  force?: boolean;
-}
+const schema = {
+  type: 'object',
+  properties: {
+    path: { type: 'string' },
+    state: { enum: ['directory', 'file', 'absent', 'touch', 'link'], description: "Default 'file' (which must already exist)." },
+    src: { type: 'string', description: 'Link target, for state: link.' },
+    mode: { type: 'string', description: "Octal mode, quoted: '0750'." },
+    owner: { type: 'string' },
+    group: { type: 'string' },
+    recurse: { type: 'boolean', description: 'Apply owner/group/mode to everything below a directory.' },
+    force: { type: 'boolean', description: 'Replace a different file at the link path.' },
+  },
+  required: ['path'],
+  additionalProperties: false,
+} as const satisfies ArgSchema;
+
+/** The arguments as the schema allows them (a field it lacks, or a type it does not allow, fails to compile). */
+export type FileArgs = FromSchema<typeof schema>;
 
 interface Observed {
   cur: FileState;
@@ -30,39 +40,17 @@ export default defineModule<FileArgs, Observed, string>({
   example: "- name: kubelet working directories\n  file: { path: /var/lib/kubelet, state: directory, mode: '0750' }",
   runsOn: 'target',
   aliases: { dest: 'path' },
-  schema: {
-    type: 'object',
-    properties: {
-      path: { type: 'string' },
-      state: { enum: ['directory', 'file', 'absent', 'touch', 'link'], description: "Default 'file' (which must already exist)." },
-      src: { type: 'string', description: 'Link target, for state: link.' },
-      mode: { type: 'string', description: "Octal mode, quoted: '0750'." },
-      owner: { type: 'string' },
-      group: { type: 'string' },
-      recurse: { type: 'boolean', description: 'Apply owner/group/mode to everything below a directory.' },
-      force: { type: 'boolean', description: 'Replace a different file at the link path.' },
-    },
-    required: ['path'],
-    additionalProperties: false,
-  },
+  schema,
   async probe(ctx, args) {
     const mode = normalizeMode(args.mode);
-    let script = statSnippet(args.path);
-    if (args.recurse && args.state === 'directory') {
-      const tests = [
-        args.owner ? `! -user ${q(args.owner)}` : '',
-        args.group ? `! -group ${q(args.group)}` : '',
-        mode ? `! -perm ${mode}` : '',
-      ].filter(Boolean);
-      if (tests.length) script += `\nif [ -d ${q(args.path)} ]; then echo "tree:$(find ${q(args.path)} \\( ${tests.join(' -o ')} \\) -print -quit | wc -l)"; fi`;
-    }
-    const res = await runChecked(ctx.conn, script, { what: `read ${args.path}`, become: ctx.become });
-    // The tree line is this probe's own; every other line is a fixed field of statSnippet's.
-    const lines = res.stdout.toString('utf8').split('\n');
-    const tree = lines.findIndex((l) => /^tree:\d+$/.test(l));
-    const treeDiffers = tree >= 0 && lines[tree] !== 'tree:0';
-    if (tree >= 0) lines.splice(tree, 1);
-    return { cur: parseStat(lines.join('\n'), args.path), treeDiffers };
+    const tests = [args.owner ? `! -user ${q(args.owner)}` : '', args.group ? `! -group ${q(args.group)}` : '', mode ? `! -perm ${mode}` : ''].filter(Boolean);
+    // With recurse: is anything below the directory not as wanted?
+    const tree = fact(
+      args.recurse && args.state === 'directory' && tests.length ? `if [ -d ${q(args.path)} ]; then find ${q(args.path)} \\( ${tests.join(' -o ')} \\) -print -quit | wc -l; fi` : 'true',
+      (out) => out.trim() !== '' && out.trim() !== '0',
+    );
+    const { cur, treeDiffers } = await gather(ctx, { cur: fileStat(args.path), treeDiffers: tree }, `read ${args.path}`);
+    return { cur, treeDiffers };
   },
   plan(args, { cur, treeDiffers }) {
     const state = args.state ?? 'file';
@@ -88,7 +76,7 @@ export default defineModule<FileArgs, Observed, string>({
         }
         break;
       case 'directory':
-        if (cur.exists && cur.type !== 'directory') return { changes: [], fail: `${args.path} exists and is a ${cur.type}, not a directory` };
+        if (cur.exists && cur.type !== 'directory') return { changes: [], fail: { message: `${args.path} exists and is a ${cur.type}, not a directory`, hint: 'remove it first (state: absent), or choose another path' } };
         if (!cur.exists) {
           changes.push({ summary: `create directory ${args.path}${mode ? ` (mode ${mode})` : ''}` });
           steps.push(`mkdir -p ${p}`);
@@ -103,12 +91,12 @@ export default defineModule<FileArgs, Observed, string>({
         attrs();
         break;
       case 'file':
-        if (!cur.exists) return { changes: [], fail: `${args.path} does not exist`, };
+        if (!cur.exists) return { changes: [], fail: { message: `${args.path} does not exist`, hint: 'state: file only sets attributes; state: touch creates an empty file' } };
         attrs();
         break;
       case 'link': {
-        if (!args.src) return { changes: [], fail: 'state: link needs src (the link target)' };
-        if (cur.exists && cur.type !== 'link' && !args.force) return { changes: [], fail: `${args.path} exists and is not a link; set force: true to replace it` };
+        if (!args.src) return { changes: [], fail: { message: 'state: link needs src (the link target)', hint: 'file: { path: /usr/local/bin/kubectl, src: /opt/kubernetes/bin/kubectl, state: link }' } };
+        if (cur.exists && cur.type !== 'link' && !args.force) return { changes: [], fail: { message: `${args.path} exists and is not a link`, hint: 'set force: true to replace it' } };
         if (cur.linkTarget !== args.src) {
           changes.push({ summary: `link ${args.path} -> ${args.src}${cur.linkTarget ? ` (was -> ${cur.linkTarget})` : ''}` });
           steps.push(`ln -sfn ${q(args.src)} ${p}`);
@@ -123,8 +111,7 @@ export default defineModule<FileArgs, Observed, string>({
         break;
       }
     }
-    if (state === 'file' && changes.length === 0) return { changes };
-    return { changes, data: steps.join(' && ') };
+    return changes.length ? { changes, data: steps.join(' && ') } : { changes };
   },
   async apply(ctx, args, plan) {
     if (plan.data) await runChecked(ctx.conn, `set -e\n${plan.data}`, { what: `file ${args.path}`, become: ctx.become });

@@ -14,15 +14,25 @@
  * as in Ansible. Params apply when the module is loaded; an already loaded module is not reloaded.
  */
 import { TaskError } from '../../errors.js';
-import { defineModule, type Change } from '../types.js';
-import { atomicWriteScript, q, runChecked } from './remote.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { defineModule, type Change, type Plan, type ArgSchema } from '../types.js';
+import { fact, fileContent, gather, type Fact } from './facts.js';
+import { atomicWriteScript, q } from './remote.js';
 
-export interface ModprobeArgs {
-  name: string;
-  state?: 'present' | 'absent';
-  params?: string;
-  persistent?: 'present' | 'absent' | 'disabled';
-}
+const schema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', pattern: '^[A-Za-z0-9_-]+$', description: 'Module name.' },
+    state: { enum: ['present', 'absent'], description: 'Loaded now (default present) or unloaded.' },
+    params: { type: 'string', description: "Module parameters, 'key=value key2=value2'." },
+    persistent: { enum: ['present', 'absent', 'disabled'], description: 'present: write /etc/modules-load.d/NAME.conf (and /etc/modprobe.d/NAME.conf with params); absent: remove them; disabled (default): leave them.' },
+  },
+  required: ['name'],
+  additionalProperties: false,
+} as const satisfies ArgSchema;
+
+/** The arguments as the schema allows them (a field it lacks, or a type it does not allow, fails to compile). */
+export type ModprobeArgs = FromSchema<typeof schema>;
 
 export interface ModprobeObserved {
   /** loaded: listed in /proc/modules; builtin: in the kernel image (cannot be unloaded). */
@@ -50,7 +60,7 @@ export const optsConfPath = (name: string): string => `/etc/modprobe.d/${name}.c
 /** The kernel lists modules with underscores; `modprobe br-netfilter` means br_netfilter. */
 const kname = (name: string): string => name.replace(/-/g, '_');
 
-export function planModprobe(args: ModprobeArgs, obs: ModprobeObserved): { changes: Change[]; data?: ModprobePlanData; fail?: string; result?: Record<string, unknown> } {
+export function planModprobe(args: ModprobeArgs, obs: ModprobeObserved): Plan<ModprobePlanData> {
   const state = args.state ?? 'present';
   const persistent = args.persistent ?? 'disabled';
   const params = args.params?.trim() ?? '';
@@ -75,12 +85,12 @@ export function planModprobe(args: ModprobeArgs, obs: ModprobeObserved): { chang
     live = 'load';
     changes.push({ summary: `load module ${args.name} now (modprobe ${args.name}${params ? ` ${params}` : ''})` });
   } else if (state === 'absent' && obs.live === 'builtin') {
-    return { changes: [], result, fail: `module ${args.name} is built into kernel ${obs.kernel}; it cannot be unloaded` };
+    return { changes: [], result, fail: { message: `module ${args.name} is built into kernel ${obs.kernel}; it cannot be unloaded` } };
   } else if (state === 'absent' && obs.live === 'loaded') {
     live = 'unload';
     changes.push({ summary: `unload module ${args.name} now (modprobe -r ${args.name})` });
   }
-  return { changes, data: { files, live }, result };
+  return changes.length ? { changes, data: { files, live }, result } : { changes, result };
 }
 
 /** Write (or remove) small files atomically; the content rides inline as base64. */
@@ -101,33 +111,10 @@ export default defineModule<ModprobeArgs, ModprobeObserved, ModprobePlanData>({
   doc: "Load or unload a kernel module, and persist it in /etc/modules-load.d (+ options in /etc/modprobe.d).",
   example: "- name: bridge netfilter for kube-proxy\n  modprobe: { name: br_netfilter, state: present, persistent: present }",
   runsOn: 'target',
-  schema: {
-    type: 'object',
-    properties: {
-      name: { type: 'string', pattern: '^[A-Za-z0-9_-]+$', description: 'Module name.' },
-      state: { enum: ['present', 'absent'], description: 'Loaded now (default present) or unloaded.' },
-      params: { type: 'string', description: "Module parameters, 'key=value key2=value2'." },
-      persistent: { enum: ['present', 'absent', 'disabled'], description: 'present: write /etc/modules-load.d/NAME.conf (and /etc/modprobe.d/NAME.conf with params); absent: remove them; disabled (default): leave them.' },
-    },
-    required: ['name'],
-    additionalProperties: false,
-  },
+  schema,
   async probe(ctx, args) {
-    const n = q(kname(args.name));
-    const file = (path: string): string => `if [ -f ${q(path)} ]; then base64 -w0 ${q(path)}; echo; else echo absent; fi`;
-    const script = [
-      `n=${n}; k=$(uname -r)`,
-      'if [ -r /proc/modules ]; then if grep -q "^$n " /proc/modules; then echo proc:loaded; else echo proc:no; fi; else echo proc:none; fi',
-      'if [ -d "/sys/module/$n" ]; then echo sys:yes; else echo sys:no; fi',
-      `if [ -f "/lib/modules/$k/modules.builtin" ] && sed 's#.*/##; s/\\.ko.*//; s/-/_/g' "/lib/modules/$k/modules.builtin" | grep -qx "$n"; then echo builtin:yes; else echo builtin:no; fi`,
-      'echo "kernel:$k"; if [ -d "/lib/modules/$k" ]; then echo moddir:yes; else echo moddir:no; fi',
-      'echo @@load',
-      file(loadConfPath(args.name)),
-      'echo @@opts',
-      file(optsConfPath(args.name)),
-    ].join('\n');
-    const res = await runChecked(ctx.conn, script, { what: `read module ${args.name}`, become: ctx.become });
-    return parseModprobeProbe(res.stdout.toString('utf8'));
+    const facts = await gather(ctx, { kernel: kernelModule(args.name), loadConf: fileContent(loadConfPath(args.name)), optsConf: fileContent(optsConfPath(args.name)) }, `read module ${args.name}`);
+    return { ...facts.kernel, loadConf: facts.loadConf, optsConf: facts.optsConf };
   },
   plan: (args, obs) => planModprobe(args, obs),
   async apply(ctx, args, plan) {
@@ -156,28 +143,28 @@ export default defineModule<ModprobeArgs, ModprobeObserved, ModprobePlanData>({
     const what = data.live === 'load' ? 'loading' : 'unloading';
     return {
       changed: data.files.length > 0,
-      failed: `${what} kernel module ${args.name} failed: ${err.replace(/\n/g, '; ')}${persisted ? ` (${persisted})` : ''}`,
+      failure: { message: `${what} kernel module ${args.name} failed: ${err.replace(/\n/g, '; ')}${persisted ? ` (${persisted})` : ''}` },
     };
   },
 });
 
-export function parseModprobeProbe(out: string): ModprobeObserved {
-  const loadAt = out.indexOf('@@load\n');
-  const optsAt = out.indexOf('@@opts\n');
-  if (loadAt < 0 || optsAt < 0) throw new TaskError(`unexpected probe output: ${out.slice(0, 200)}`);
-  const head = out.slice(0, loadAt);
-  const field = (k: string): string => new RegExp(`^${k}:(.*)$`, 'm').exec(head)?.[1] ?? '';
-  const decode = (text: string): string | null => {
-    const line = text.split('\n')[0] ?? '';
-    return line === 'absent' ? null : Buffer.from(line, 'base64').toString('utf8');
-  };
+export type KernelModuleState = Pick<ModprobeObserved, 'live' | 'kernel' | 'modulesDir'>;
+
+/** What the running kernel says of a module: /proc/modules, /sys/module/NAME, modules.builtin. */
+export function kernelModule(name: string): Fact<KernelModuleState> {
+  const script = [
+    `n=${q(kname(name))}; k=$(uname -r)`,
+    'if [ -r /proc/modules ]; then if grep -q "^$n " /proc/modules; then echo proc:loaded; else echo proc:no; fi; else echo proc:none; fi',
+    'if [ -d "/sys/module/$n" ]; then echo sys:yes; else echo sys:no; fi',
+    `if [ -f "/lib/modules/$k/modules.builtin" ] && sed 's#.*/##; s/\\.ko.*//; s/-/_/g' "/lib/modules/$k/modules.builtin" | grep -qx "$n"; then echo builtin:yes; else echo builtin:no; fi`,
+    'echo "kernel:$k"; if [ -d "/lib/modules/$k" ]; then echo moddir:yes; else echo moddir:no; fi',
+  ].join('\n');
+  return fact(script, parseKernelModule);
+}
+
+export function parseKernelModule(out: string): KernelModuleState {
+  const field = (k: string): string => new RegExp(`^${k}:(.*)$`, 'm').exec(out)?.[1] ?? '';
   const proc = field('proc');
   const live = proc === 'loaded' ? 'loaded' : field('builtin') === 'yes' || field('sys') === 'yes' ? 'builtin' : 'absent';
-  return {
-    live,
-    kernel: field('kernel'),
-    modulesDir: field('moddir') === 'yes',
-    loadConf: decode(out.slice(loadAt + 7, optsAt)),
-    optsConf: decode(out.slice(optsAt + 7)),
-  };
+  return { live, kernel: field('kernel'), modulesDir: field('moddir') === 'yes' };
 }

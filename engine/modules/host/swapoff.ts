@@ -11,16 +11,24 @@
  * Swap that systemd starts from its own `.swap` units (not from fstab) is turned off now but not
  * disabled for the next boot: mask those units with the systemd module.
  */
+import { createHash } from 'node:crypto';
 import { TaskError } from '../../errors.js';
-import { defineModule, type Change } from '../types.js';
-import { atomicWriteScript, q, runChecked } from './remote.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { defineModule, type Change, type ArgSchema } from '../types.js';
+import { fact, fileContent, gather } from './facts.js';
+import { atomicWriteScript, q } from './remote.js';
 
-export interface SwapoffArgs {
-  /** Comment out swap entries in fstab (default true). */
-  fstab?: boolean;
-  /** The fstab to edit (default /etc/fstab). */
-  path?: string;
-}
+const schema = {
+  type: 'object',
+  properties: {
+    fstab: { type: 'boolean', description: 'Comment out uncommented swap entries in fstab so swap stays off after a reboot (default true).' },
+    path: { type: 'string', description: 'The fstab file (default /etc/fstab).' },
+  },
+  additionalProperties: false,
+} as const satisfies ArgSchema;
+
+/** The arguments as the schema allows them (a field it lacks, or a type it does not allow, fails to compile). */
+export type SwapoffArgs = FromSchema<typeof schema>;
 
 export interface SwapDevice {
   name: string;
@@ -84,24 +92,10 @@ export default defineModule<SwapoffArgs, SwapObserved, SwapoffPlanData>({
   doc: "Turn swap off now (only when /proc/swaps lists devices) and comment out swap entries in /etc/fstab.",
   example: "- name: swap off (kubelet requirement)\n  swapoff: { fstab: true }",
   runsOn: 'target',
-  schema: {
-    type: 'object',
-    properties: {
-      fstab: { type: 'boolean', description: 'Comment out uncommented swap entries in fstab so swap stays off after a reboot (default true).' },
-      path: { type: 'string', description: 'The fstab file (default /etc/fstab).' },
-    },
-    additionalProperties: false,
-  },
+  schema,
   async probe(ctx, args) {
-    const path = q(args.path ?? FSTAB);
-    const script = [
-      'echo "@@swaps"',
-      'cat /proc/swaps 2>/dev/null || true',
-      'echo "@@fstab"',
-      `if [ -f ${path} ]; then echo "sha:$(sha256sum < ${path} | cut -d' ' -f1)"; base64 -w0 ${path}; echo; else echo absent; fi`,
-    ].join('\n');
-    const res = await runChecked(ctx.conn, script, { what: 'read /proc/swaps and fstab', become: ctx.become });
-    return parseSwapProbe(res.stdout.toString('utf8'));
+    const { active, fstab } = await gather(ctx, { active: fact('cat /proc/swaps 2>/dev/null || true', parseProcSwaps), fstab: fileContent(args.path ?? FSTAB) }, 'read /proc/swaps and fstab');
+    return fstab === null ? { active, fstab } : { active, fstab, fstabSha: createHash('sha256').update(fstab, 'utf8').digest('hex') };
   },
   plan(args, obs) {
     const path = args.path ?? FSTAB;
@@ -120,7 +114,8 @@ export default defineModule<SwapoffArgs, SwapObserved, SwapoffPlanData>({
         });
       }
     }
-    return { changes, data, result: { swaps: obs.active.map((d) => d.name) } };
+    const result = { swaps: obs.active.map((d) => d.name) };
+    return changes.length ? { changes, data, result } : { changes, result };
   },
   async apply(ctx, args, plan) {
     const path = args.path ?? FSTAB;
@@ -134,13 +129,12 @@ export default defineModule<SwapoffArgs, SwapObserved, SwapoffPlanData>({
       );
     }
     if (data.swapoff) steps.push('if ! out=$(swapoff -a 2>&1); then echo "swapoff -a: $out" >&2; exit 5; fi');
-    if (!steps.length) return { changed: false };
     const res = await ctx.conn.exec(`set -e\n${steps.join('\n')}`, { become: ctx.become, stdin: data.fstab?.content ?? '', signal: ctx.signal });
     if (res.code !== 0) {
       const err = res.stderr.toString('utf8').trim();
       if (res.code === 5) {
         const fstabNote = data.fstab ? `; ${path} was updated, so swap stays off after a reboot` : '';
-        return { changed: !!data.fstab, failed: `turning swap off failed: ${err}${fstabNote}` };
+        return { changed: !!data.fstab, failure: { message: `turning swap off failed: ${err}${fstabNote}` } };
       }
       throw new TaskError(`update ${path} failed (exit ${res.code ?? 'signal'}): ${err}`);
     }
@@ -148,12 +142,3 @@ export default defineModule<SwapoffArgs, SwapObserved, SwapoffPlanData>({
   },
 });
 
-export function parseSwapProbe(out: string): SwapObserved {
-  const swapsAt = out.indexOf('@@swaps\n');
-  const fstabAt = out.indexOf('@@fstab\n');
-  if (swapsAt < 0 || fstabAt < 0) throw new TaskError(`unexpected probe output: ${out.slice(0, 200)}`);
-  const active = parseProcSwaps(out.slice(swapsAt + 8, fstabAt));
-  const rest = out.slice(fstabAt + 8).split('\n');
-  if (rest[0] === 'absent') return { active, fstab: null };
-  return { active, fstab: Buffer.from(rest[1] ?? '', 'base64').toString('utf8'), fstabSha: rest[0]!.replace(/^sha:/, '') };
-}

@@ -12,16 +12,11 @@
  * error and the cause, after the file was written. `reload: false` manages only the file.
  */
 import { TaskError } from '../../errors.js';
-import { defineModule, type Change } from '../types.js';
-import { atomicWriteScript, q, runChecked } from './remote.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { defineModule, type ArgSchema, type Change, type Plan } from '../types.js';
+import { fact, fileContent, gather, type Fact } from './facts.js';
+import { atomicWriteScript, q } from './remote.js';
 
-export interface SysctlArgs {
-  name: string;
-  value?: string | number | boolean;
-  state?: 'present' | 'absent';
-  sysctl_file?: string;
-  reload?: boolean;
-}
 
 export interface SysctlObserved {
   /** Live value (whitespace normalised); null when the key does not exist now. */
@@ -35,6 +30,22 @@ export interface SysctlPlanData {
 }
 
 export const DEFAULT_FILE = '/etc/sysctl.d/99-tsplay.conf';
+
+const schema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', pattern: '^[^\\s=]+$', description: 'Key, e.g. net.ipv4.ip_forward.' },
+    value: { type: ['string', 'number', 'boolean'], description: 'Desired value; true/false mean 1/0.' },
+    state: { enum: ['present', 'absent'] },
+    sysctl_file: { type: 'string', description: `File to keep the setting in (default ${DEFAULT_FILE}).` },
+    reload: { type: 'boolean', description: 'Also set the live value with sysctl -w when it differs (default true).' },
+  },
+  required: ['name'],
+  additionalProperties: false,
+} as const satisfies ArgSchema;
+
+/** The arguments as the schema allows them: the code cannot read a field the schema lacks, nor assume another type. */
+export type SysctlArgs = FromSchema<typeof schema>;
 
 /** `net/ipv4/ip_forward` and `net.ipv4.ip_forward` are the same key. */
 const normKey = (k: string): string => k.trim().replace(/^-/, '').replace(/\//g, '.');
@@ -76,10 +87,15 @@ export function editSysctlFile(file: string | null, name: string, value: string 
   return out.length ? `${out.join('\n')}\n` : '';
 }
 
-export function planSysctl(args: SysctlArgs, obs: SysctlObserved): { changes: Change[]; data?: SysctlPlanData; fail?: string; result?: Record<string, unknown> } {
+/** The key's live value (whitespace normalised), or null when the kernel has no such key now. */
+function liveValue(name: string): Fact<string | null> {
+  return fact(`if v=$(sysctl -n -- ${q(name)} 2>/dev/null); then printf 'live:%s' "$v"; fi`, (out) => (out.startsWith('live:') ? normValue(out.slice(5)) : null));
+}
+
+export function planSysctl(args: SysctlArgs, obs: SysctlObserved): Plan<SysctlPlanData> {
   const state = args.state ?? 'present';
   const path = args.sysctl_file ?? DEFAULT_FILE;
-  if (state === 'present' && (args.value === undefined || wantedValue(args.value) === '')) return { changes: [], fail: `value is required for ${args.name} with state: present` };
+  if (state === 'present' && (args.value === undefined || wantedValue(args.value) === '')) return { changes: [], fail: { message: `value is required for ${args.name} with state: present`, hint: `sysctl: { name: ${args.name}, value: '1' }, or state: absent` } };
   const value = state === 'present' ? wantedValue(args.value) : null;
   const changes: Change[] = [];
   const data: SysctlPlanData = {};
@@ -100,7 +116,8 @@ export function planSysctl(args: SysctlArgs, obs: SysctlObserved): { changes: Ch
           : `set ${args.name} live: ${obs.live} -> ${value}`,
     });
   }
-  return { changes, data, result: { name: args.name, value, live_before: obs.live, sysctl_file: path } };
+  const result = { name: args.name, value, live_before: obs.live, sysctl_file: path };
+  return changes.length ? { changes, data, result } : { changes, result };
 }
 
 export default defineModule<SysctlArgs, SysctlObserved, SysctlPlanData>({
@@ -108,31 +125,8 @@ export default defineModule<SysctlArgs, SysctlObserved, SysctlPlanData>({
   doc: "Set a kernel parameter in a sysctl.d file and (reload: true, the default) live with sysctl -w.",
   example: "- name: forward IPv4 (kube-proxy)\n  sysctl: { name: net.ipv4.ip_forward, value: '1', sysctl_file: /etc/sysctl.d/99-kubernetes.conf }",
   runsOn: 'target',
-  schema: {
-    type: 'object',
-    properties: {
-      name: { type: 'string', pattern: '^[^\\s=]+$', description: 'Key, e.g. net.ipv4.ip_forward.' },
-      value: { type: ['string', 'number', 'boolean'], description: 'Desired value; true/false mean 1/0.' },
-      state: { enum: ['present', 'absent'] },
-      sysctl_file: { type: 'string', description: `File to keep the setting in (default ${DEFAULT_FILE}).` },
-      reload: { type: 'boolean', description: 'Also set the live value with sysctl -w when it differs (default true).' },
-    },
-    required: ['name'],
-    additionalProperties: false,
-  },
-  async probe(ctx, args) {
-    const path = q(args.sysctl_file ?? DEFAULT_FILE);
-    const script = [
-      `if v=$(sysctl -n -- ${q(args.name)} 2>/dev/null); then echo "live:$(printf '%s' "$v" | tr '\\t\\n' '  ')"; else echo 'live-absent'; fi`,
-      `if [ -f ${path} ]; then base64 -w0 ${path}; echo; else echo absent; fi`,
-    ].join('\n');
-    const res = await runChecked(ctx.conn, script, { what: `read ${args.name}`, become: ctx.become });
-    const [liveLine = '', fileLine = 'absent'] = res.stdout.toString('utf8').split('\n');
-    return {
-      live: liveLine.startsWith('live:') ? normValue(liveLine.slice(5)) : null,
-      file: fileLine === 'absent' ? null : Buffer.from(fileLine, 'base64').toString('utf8'),
-    };
-  },
+  schema,
+  probe: (ctx, args) => gather(ctx, { live: liveValue(args.name), file: fileContent(args.sysctl_file ?? DEFAULT_FILE) }, `read ${args.name}`),
   plan: (args, obs) => planSysctl(args, obs),
   async apply(ctx, args, plan) {
     const data = plan.data!;
@@ -155,6 +149,6 @@ export default defineModule<SysctlArgs, SysctlObserved, SysctlPlanData>({
     if (res.code === 0) return { result: { name: args.name, value: data.live ?? plan.result?.value, sysctl_file: path } };
     if (!out.includes('@@written')) throw new TaskError(`write ${path} failed (exit ${res.code ?? 'signal'}): ${err}`);
     const note = data.content !== undefined ? ` (${path} was written, so the value applies at the next boot)` : '';
-    return { changed: data.content !== undefined, failed: `setting ${args.name}=${data.live} live failed: ${err.replace(/\n/g, '; ')}${note}` };
+    return { changed: data.content !== undefined, failure: { message: `setting ${args.name}=${data.live} live failed: ${err.replace(/\n/g, '; ')}${note}` } };
   },
 });

@@ -16,16 +16,25 @@
  * it) plans "would start" instead of failing; a real run fails clearly if it is still not found.
  */
 import { TaskError } from '../../errors.js';
-import { defineModule, type Change, type ModuleDef } from '../types.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { defineModule, type Change, type ModuleDef, type Plan, type ArgSchema } from '../types.js';
+import { fact, gather, type Fact } from './facts.js';
 import { q, runChecked } from './remote.js';
 
-export interface SystemdArgs {
-  name?: string;
-  state?: 'started' | 'stopped' | 'restarted' | 'reloaded';
-  enabled?: boolean;
-  masked?: boolean;
-  daemon_reload?: boolean;
-}
+const schema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', description: "Unit name; '.service' is implied without a suffix." },
+    state: { enum: ['started', 'stopped', 'restarted', 'reloaded'] },
+    enabled: { type: 'boolean', description: 'Start at boot.' },
+    masked: { type: 'boolean', description: 'Mask the unit (cannot be started at all).' },
+    daemon_reload: { type: 'boolean', description: 'Run systemctl daemon-reload before other actions when any unit file changed on disk.' },
+  },
+  additionalProperties: false,
+} as const satisfies ArgSchema;
+
+/** The arguments as the schema allows them (a field it lacks, or a type it does not allow, fails to compile). */
+export type SystemdArgs = FromSchema<typeof schema>;
 
 export interface UnitObserved {
   /** Properties from `systemctl show` (absent when no name was given). */
@@ -59,11 +68,16 @@ const UNIT_DIRS = ['/etc/systemd/system', '/run/systemd/system', '/usr/local/lib
  * fetches every loaded unit's properties, ~100 ms of host CPU on every run. Without the generator
  * directory (no generators installed) systemd is asked.
  */
-const ANY_NEEDS_RELOAD = [
-  `if [ -d /run/systemd/generator ]; then`,
-  `  f=$(find ${UNIT_DIRS.join(' ')} -cnewer /run/systemd/generator -print -quit 2>/dev/null); if [ -n "$f" ]; then echo "@@any-reload $f"; fi`,
-  `elif systemctl show -p NeedDaemonReload --value '*' 2>/dev/null | grep -qx yes; then echo '@@any-reload'; fi`,
-].join('\n');
+const ANY_NEEDS_RELOAD: Fact<Pick<UnitObserved, 'anyNeedsReload' | 'changedOnDisk'>> = fact(
+  [
+    `if [ -d /run/systemd/generator ]; then`,
+    `  f=$(find ${UNIT_DIRS.join(' ')} -cnewer /run/systemd/generator -print -quit 2>/dev/null); if [ -n "$f" ]; then printf 'changed %s' "$f"; fi`,
+    `elif systemctl show -p NeedDaemonReload --value '*' 2>/dev/null | grep -qx yes; then printf changed; fi`,
+    // The last test's status is not the fact's.
+    'true',
+  ].join('\n'),
+  (out) => (out.startsWith('changed') ? { anyNeedsReload: true, ...(out.length > 8 ? { changedOnDisk: out.slice(8) } : {}) } : { anyNeedsReload: false }),
+);
 
 /** Unit-file verbs: systemctl reloads the manager itself after them (unless --no-reload). */
 const RELOADING_STEPS: ReadonlySet<Step> = new Set(['enable', 'disable', 'mask', 'unmask']);
@@ -86,10 +100,10 @@ function isRunning(active: string | undefined): boolean {
   return active !== undefined && active !== 'inactive' && active !== 'failed';
 }
 
-export function planSystemd(args: SystemdArgs, obs: UnitObserved, check: boolean): { changes: Change[]; data?: SystemdPlanData; fail?: string; result?: Record<string, unknown> } {
+export function planSystemd(args: SystemdArgs, obs: UnitObserved, check: boolean): Plan<SystemdPlanData> {
   if (!args.name) {
-    if (args.state || args.enabled !== undefined || args.masked !== undefined) return { changes: [], fail: 'name is required unless only daemon_reload is given' };
-    if (!args.daemon_reload) return { changes: [], fail: 'nothing to do: give name (with state, enabled or masked) or daemon_reload: true' };
+    if (args.state || args.enabled !== undefined || args.masked !== undefined) return { changes: [], fail: { message: 'name is required unless only daemon_reload is given', hint: 'systemd: { name: kubelet, state: started }' } };
+    if (!args.daemon_reload) return { changes: [], fail: { message: 'nothing to do', hint: 'give name (with state, enabled or masked), or daemon_reload: true' } };
     return obs.anyNeedsReload ? { changes: [{ summary: reloadSummary(obs) }], data: { steps: ['daemon-reload'] } } : { changes: [] };
   }
   const unit = unitName(args.name);
@@ -103,7 +117,7 @@ export function planSystemd(args: SystemdArgs, obs: UnitObserved, check: boolean
   const pending = check && notFound ? ' (its unit file does not exist yet; would be started if an earlier task creates it)' : '';
 
   if (notFound && !check && (args.state === 'started' || args.state === 'restarted' || args.state === 'reloaded' || args.enabled === true)) {
-    return { changes: [], result, fail: `unit ${unit} not found: systemd has no unit file for it (LoadState=not-found); install the unit file first (e.g. with copy to /etc/systemd/system/${unit})` };
+    return { changes: [], result, fail: { message: `unit ${unit} not found: systemd has no unit file for it (LoadState=not-found)`, hint: `install the unit file first (e.g. with copy to /etc/systemd/system/${unit})` } };
   }
 
   const needsReload = p.NeedDaemonReload === 'yes';
@@ -155,7 +169,7 @@ export function planSystemd(args: SystemdArgs, obs: UnitObserved, check: boolean
   // enable/disable/mask/unmask reload the manager themselves: a reload of our own before them
   // would be a second one (~100 ms of host CPU each), and they come before any start.
   if ((needsReload || (args.daemon_reload && (obs.anyNeedsReload || steps.length > 0))) && !RELOADING_STEPS.has(steps[0]!)) steps.unshift('daemon-reload');
-  return { changes, data: { steps }, result };
+  return changes.length ? { changes, data: { steps }, result } : { changes, result };
 }
 
 function reloadSummary(obs: UnitObserved): string {
@@ -202,32 +216,18 @@ function systemdModule(name: 'systemd' | 'systemd_service'): ModuleDef<SystemdAr
     doc: "Start/stop/restart/reload a systemd unit, enable/disable, mask/unmask, daemon-reload (automatic when the unit file changed).",
     example: name === 'systemd' ? "- name: kubelet running and enabled\n  systemd: { name: kubelet, state: started, enabled: true, daemon_reload: true }" : "- name: kubelet running and enabled\n  systemd_service: { name: kubelet, state: started, enabled: true, daemon_reload: true }",
     runsOn: 'target',
-    schema: {
-      type: 'object',
-      properties: {
-        name: { type: 'string', description: "Unit name; '.service' is implied without a suffix." },
-        state: { enum: ['started', 'stopped', 'restarted', 'reloaded'] },
-        enabled: { type: 'boolean', description: 'Start at boot.' },
-        masked: { type: 'boolean', description: 'Mask the unit (cannot be started at all).' },
-        daemon_reload: { type: 'boolean', description: 'Run systemctl daemon-reload before other actions when any unit file changed on disk.' },
-      },
-      additionalProperties: false,
-    },
+    schema,
     async probe(ctx, args) {
-      const lines: string[] = [];
-      if (args.name) lines.push(`systemctl show -p ${PROPS.join(',')} -- ${q(args.name)}`);
-      if (args.daemon_reload) lines.push(ANY_NEEDS_RELOAD);
-      const res = await runChecked(ctx.conn, lines.join('\n'), { what: `read state of ${args.name ? unitName(args.name) : 'systemd units'}`, become: ctx.become });
-      const out = res.stdout.toString('utf8');
-      const changed = /^@@any-reload ?(.*)$/m.exec(out);
-      return { props: args.name ? parseShow(out) : undefined, anyNeedsReload: changed !== null, ...(changed?.[1] ? { changedOnDisk: changed[1] } : {}) };
+      const props = fact(args.name ? `systemctl show -p ${PROPS.join(',')} -- ${q(args.name)}` : 'true', (out) => (args.name ? parseShow(out) : undefined));
+      const reload: typeof ANY_NEEDS_RELOAD = args.daemon_reload ? ANY_NEEDS_RELOAD : fact('true', () => ({ anyNeedsReload: false }));
+      const facts = await gather(ctx, { props, reload }, `read state of ${args.name ? unitName(args.name) : 'systemd units'}`);
+      return { props: facts.props, ...facts.reload };
     },
     plan(args, obs, ctx) {
       return planSystemd(args, obs, ctx?.check ?? false);
     },
     async apply(ctx, args, plan) {
-      const steps = plan.data?.steps ?? [];
-      if (!steps.length) return { changed: plan.changes.length > 0 };
+      const steps = plan.data!.steps;
       const unit = args.name ? unitName(args.name) : '';
       if (!args.name) {
         await runChecked(ctx.conn, 'systemctl daemon-reload', { what: 'systemctl daemon-reload', become: ctx.become, signal: ctx.signal });
@@ -239,7 +239,7 @@ function systemdModule(name: 'systemd' | 'systemd_service'): ModuleDef<SystemdAr
         if (!out.includes('@@failed')) throw new TaskError(`systemctl on ${unit} failed (exit ${res.code ?? 'signal'}): ${(res.stderr.toString('utf8') || out).trim()}`);
         // Steps before the failing one took effect.
         const failedStep = /^@@failed (\S+)/m.exec(out)?.[1] as Step | undefined;
-        return { changed: failedStep !== undefined && steps.indexOf(failedStep) > 0, failed: failureMessage(unit, out) };
+        return { changed: failedStep !== undefined && steps.indexOf(failedStep) > 0, failure: { message: failureMessage(unit, out) } };
       }
       const showAt = out.indexOf('@@show\n');
       const status = showAt >= 0 ? parseShow(out.slice(showAt + 7)) : {};

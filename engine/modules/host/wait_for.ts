@@ -17,21 +17,31 @@
  * task is ok and says what a real run would wait for.
  */
 import { TaskError } from '../../errors.js';
-import { defineModule } from '../types.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { defineModule, type Plan, type ArgSchema } from '../types.js';
 import { q } from './remote.js';
 
-export interface WaitForArgs {
-  host?: string;
-  port?: number;
-  path?: string;
-  state?: 'started' | 'stopped' | 'present' | 'absent';
-  timeout?: number;
-  delay?: number;
-  sleep?: number;
-  connect_timeout?: number;
-  search_regex?: string;
-  msg?: string;
-}
+const schema = {
+  type: 'object',
+  properties: {
+    host: { type: 'string', description: 'Address to connect to from the target (default 127.0.0.1).' },
+    port: { type: 'integer', minimum: 1, maximum: 65535 },
+    path: { type: 'string' },
+    state: { enum: ['started', 'stopped', 'present', 'absent'], description: 'started/present (default): open or exists; stopped/absent: closed or gone.' },
+    timeout: { type: 'integer', minimum: 0, description: 'Seconds to wait in all, delay included (default 300).' },
+    delay: { type: 'integer', minimum: 0, description: 'Seconds before the first test (default 0).' },
+    sleep: { type: 'number', exclusiveMinimum: 0, description: 'Seconds between tests (default 1).' },
+    connect_timeout: { type: 'integer', minimum: 1, description: 'Seconds per connection attempt (default 5).' },
+    search_regex: { type: 'string', description: 'With path: wait until the file matches this extended regex (grep -E).' },
+    msg: { type: 'string', description: 'Failure message instead of the default.' },
+  },
+  not: { required: ['port', 'path'] },
+  dependencies: { search_regex: ['path'] },
+  additionalProperties: false,
+} as const satisfies ArgSchema;
+
+/** The arguments as the schema allows them (a field it lacks, or a type it does not allow, fails to compile). */
+export type WaitForArgs = FromSchema<typeof schema>;
 
 export interface WaitObserved {
   met: boolean;
@@ -95,14 +105,14 @@ export function waitScript(args: WaitForArgs, once: boolean): string {
   ].join('\n');
 }
 
-export function planWaitFor(args: WaitForArgs, obs: WaitObserved): { changes: []; result: Record<string, unknown>; fail?: string; unpredictable?: string } {
+export function planWaitFor(args: WaitForArgs, obs: WaitObserved): Plan<never> & { result: Record<string, unknown> } {
   const result: Record<string, unknown> = { elapsed: obs.elapsed, state: args.state ?? 'started', port: args.port, path: args.path, host: args.host ?? '127.0.0.1', method: obs.method };
   if (obs.met) return { changes: [], result };
   if (obs.once) {
     if (args.port === undefined && args.path === undefined) return { changes: [], result, unpredictable: `would wait ${args.timeout ?? 300} s` };
     return { changes: [], result, unpredictable: `would wait up to ${args.timeout ?? 300} s for ${describeWait(args)} (not true yet)` };
   }
-  return { changes: [], result, fail: args.msg ?? `Timeout when waiting for ${describeWait(args)} (waited ${obs.elapsed} s)` };
+  return { changes: [], result, fail: { message: args.msg ?? `Timeout when waiting for ${describeWait(args)} (waited ${obs.elapsed} s)` } };
 }
 
 export default defineModule<WaitForArgs, WaitObserved, never>({
@@ -111,24 +121,7 @@ export default defineModule<WaitForArgs, WaitObserved, never>({
   example: "- name: kubelet healthz port\n  wait_for: { port: 10248, timeout: 60 }",
   runsOn: 'target',
   probeWaits: true,
-  schema: {
-    type: 'object',
-    properties: {
-      host: { type: 'string', description: 'Address to connect to from the target (default 127.0.0.1).' },
-      port: { type: 'integer', minimum: 1, maximum: 65535 },
-      path: { type: 'string' },
-      state: { enum: ['started', 'stopped', 'present', 'absent'], description: 'started/present (default): open or exists; stopped/absent: closed or gone.' },
-      timeout: { type: 'integer', minimum: 0, description: 'Seconds to wait in all, delay included (default 300).' },
-      delay: { type: 'integer', minimum: 0, description: 'Seconds before the first test (default 0).' },
-      sleep: { type: 'number', exclusiveMinimum: 0, description: 'Seconds between tests (default 1).' },
-      connect_timeout: { type: 'integer', minimum: 1, description: 'Seconds per connection attempt (default 5).' },
-      search_regex: { type: 'string', description: 'With path: wait until the file matches this extended regex (grep -E).' },
-      msg: { type: 'string', description: 'Failure message instead of the default.' },
-    },
-    not: { required: ['port', 'path'] },
-    dependencies: { search_regex: ['path'] },
-    additionalProperties: false,
-  },
+  schema,
   async probe(ctx, args) {
     const once = ctx.check;
     const budget = once ? 0 : (args.timeout ?? 300) + (args.delay ?? 0);

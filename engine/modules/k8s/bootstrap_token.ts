@@ -25,16 +25,26 @@
  * placeholder token `chkmod.checkmodenotreal` (also masked) so later templates still render.
  */
 import { randomInt } from 'node:crypto';
-import { defineModule, type Change, type ModuleContext } from '../types.js';
-import { accessSchemaProperties, K8sApiError, k8sClient, parseDuration, type AccessArgs, type K8sClient } from './client.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { defineModule, type Change, type ModuleContext, type ArgSchema } from '../types.js';
+import { accessSchemaProperties, K8sApiError, k8sClient, parseDuration, type K8sClient } from './client.js';
 
-export interface BootstrapTokenArgs extends AccessArgs {
-  node: string;
-  ttl?: string | number;
-  usages?: string[];
-  extra_groups?: string[];
-  description?: string;
-}
+const schema = {
+  type: 'object',
+  properties: {
+    node: { type: 'string', minLength: 1, description: 'The node the token is for (recorded in annotation tsplay.dev/node).' },
+    ttl: { type: ['string', 'integer'], minimum: 0, pattern: '^([0-9]+|([0-9]+(\\.[0-9]+)?[hms])+)$', description: 'Lifetime: 24h (default), 90m, 1h30m, seconds; 0 = never expires.' },
+    usages: { type: 'array', items: { enum: ['authentication', 'signing'] }, description: 'Default [authentication, signing].' },
+    extra_groups: { type: 'array', items: { type: 'string' }, description: "Groups besides the node's own system:bootstrappers:<node> (dots in the node name become ':'), which every token carries." },
+    description: { type: 'string', description: 'Default "tsplay bootstrap token for <node>".' },
+    ...accessSchemaProperties,
+  },
+  required: ['node'],
+  additionalProperties: false,
+} as const satisfies ArgSchema;
+
+/** The arguments as the schema allows them (a field it lacks, or a type it does not allow, fails to compile). */
+export type BootstrapTokenArgs = FromSchema<typeof schema>;
 
 export interface TokenInfo {
   name: string;
@@ -188,31 +198,27 @@ export default defineModule<BootstrapTokenArgs, TokenObserved, TokenPlanData>({
   doc: 'Create (or reuse) a bootstrap token for a node: Secret bootstrap-token-<id> in kube-system. Registers token, token_id, token_secret, expiration (token values are masked).',
   example: "- name: bootstrap token\n  bootstrap_token: { node: \"{{ inventory_hostname }}\", ttl: 2h }\n  register: bt   # bt.token is \"<id>.<secret>\", masked in all output",
   runsOn: 'controller',
-  schema: {
-    type: 'object',
-    properties: {
-      node: { type: 'string', minLength: 1, description: 'The node the token is for (recorded in annotation tsplay.dev/node).' },
-      ttl: { type: ['string', 'integer'], minimum: 0, pattern: '^([0-9]+|([0-9]+(\\.[0-9]+)?[hms])+)$', description: 'Lifetime: 24h (default), 90m, 1h30m, seconds; 0 = never expires.' },
-      usages: { type: 'array', items: { enum: ['authentication', 'signing'] }, description: 'Default [authentication, signing].' },
-      extra_groups: { type: 'array', items: { type: 'string' }, description: "Groups besides the node's own system:bootstrappers:<node> (dots in the node name become ':'), which every token carries." },
-      description: { type: 'string', description: 'Default "tsplay bootstrap token for <node>".' },
-      ...accessSchemaProperties,
-    },
-    required: ['node'],
-    additionalProperties: false,
-  },
+  schema,
   async probe(ctx, args) {
     const tokens = await listBootstrapTokens(k8sClient(args, ctx.vars), ctx);
+    if (ctx.check) {
+      // The placeholder a check run may register: masked like a real token.
+      ctx.secret(PLACEHOLDER.secret);
+      ctx.secret(`${PLACEHOLDER.id}.${PLACEHOLDER.secret}`);
+    }
     return { tokens, now: Date.now() };
   },
   plan(args, obs, ctx) {
     if (nodeGroup(args.node) === undefined) {
-      return { changes: [], fail: `node ${JSON.stringify(args.node)} is not a Kubernetes node name (lowercase letters, digits, '-' and '.', as a DNS name): no bootstrap group can name it; set kubelet_node_name to the name the kubelet registers` };
+      return {
+        changes: [],
+        fail: { message: `node ${JSON.stringify(args.node)} is not a Kubernetes node name (lowercase letters, digits, '-' and '.', as a DNS name): no bootstrap group can name it`, hint: 'set kubelet_node_name to the name the kubelet registers' },
+      };
     }
     const want = wanted(args);
     const bad = want.groups.filter((g) => !GROUP_RE.test(g));
     if (bad.length > 0) {
-      return { changes: [], fail: `extra_groups ${bad.join(', ')}: the apiserver only accepts groups matching system:bootstrappers:[a-z0-9:-]*[a-z0-9]` };
+      return { changes: [], fail: { message: `extra_groups ${bad.join(', ')}: the apiserver only accepts groups matching system:bootstrappers:[a-z0-9:-]*[a-z0-9]` } };
     }
     const choice = chooseToken(obs.tokens, want, obs.now);
     const expired = choice.expired.filter((t) => t !== choice.reuse);
@@ -224,8 +230,6 @@ export default defineModule<BootstrapTokenArgs, TokenObserved, TokenPlanData>({
     });
     let result: Record<string, unknown> | undefined;
     if (ctx.check) {
-      ctx.secret(PLACEHOLDER.secret);
-      ctx.secret(`${PLACEHOLDER.id}.${PLACEHOLDER.secret}`);
       result = { ...registered({ ...PLACEHOLDER, expiration: want.ttlSeconds > 0 ? rfc3339(obs.now + want.ttlSeconds * 1000) : undefined }, args.node, false), placeholder: true };
     }
     return { changes, data: { want, expired: expired.map((t) => t.name) }, result };

@@ -22,6 +22,7 @@ import { homedir } from 'node:os';
 import { delimiter, resolve as resolvePath } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Cluster, Context, KubeConfig, User } from '@kubernetes/client-node';
+import type { FromSchema } from 'json-schema-to-ts';
 
 /**
  * The client library is loaded on first use, not at startup: it takes ~0.7 s to load, which
@@ -37,10 +38,8 @@ import { TaskError } from '../../errors.js';
 import type { Vars } from '../../vars/template.js';
 import { sleep } from '../../sleep.js';
 
-export interface AccessArgs {
-  kubeconfig?: string;
-  context?: string;
-}
+/** The access arguments of every API module (accessSchemaProperties below). */
+export type AccessArgs = FromSchema<{ type: 'object'; properties: typeof accessSchemaProperties; additionalProperties: false }>;
 
 /** The argument schema shared by every API module. */
 export const accessSchemaProperties = {

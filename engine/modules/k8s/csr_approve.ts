@@ -239,14 +239,14 @@ export default defineModule<CsrApproveArgs, CsrObserved, CsrPlanData>({
     return { nodes, known, csrs: await observe(client, known, args.signer ?? 'serving', await policyOptions(client, ctx, args), ctx.signal) };
   },
   plan(args, obs) {
-    if (obs.nodes.length === 0) return { changes: [], fail: 'no nodes: give nodes, or run in a play with hosts' };
+    if (obs.nodes.length === 0) return { changes: [], fail: { message: 'no nodes', hint: 'give nodes, or run in a play with hosts' } };
     const s = sortCsrs(obs.csrs, obs.nodes, args);
     const changes = changesOf(s, args);
     const denied = s.deny.map((d) => ({ name: d.name, node: d.node, reason: d.reason }));
     return {
       changes,
       warnings: warningsOf(s, denied, true),
-      data: { nodes: obs.nodes, known: obs.known },
+      ...(changes.length ? { data: { nodes: obs.nodes, known: obs.known } } : {}),
       result: resultOf(s, s.approve.map((a) => ({ name: a.name, node: a.node })), denied),
       unpredictable: s.waiting.length > 0 ? `would wait up to ${args.timeout ?? 300}s for CSRs of ${s.waiting.join(', ')}` : undefined,
     };
@@ -295,7 +295,7 @@ export default defineModule<CsrApproveArgs, CsrObserved, CsrPlanData>({
     const warnings = [...warningsOf(s, denied), ...skipped];
     if (s.waiting.length > 0) {
       const pending = s.rejected.length > 0 ? `; left pending: ${s.rejected.map((r) => `${r.name} (${r.reason})`).join('; ')}` : '';
-      return { changed, result, warnings, failed: `timed out after ${args.timeout ?? 300}s: no approvable ${SIGNERS[signer]} CSR from ${s.waiting.join(', ')}${pending}` };
+      return { changed, result, warnings, failure: { message: `timed out after ${args.timeout ?? 300}s: no approvable ${SIGNERS[signer]} CSR from ${s.waiting.join(', ')}${pending}` } };
     }
     return { changed, result, warnings };
   },

@@ -25,18 +25,28 @@
 import { readTextFile } from '../../text.js';
 import { TaskError } from '../../errors.js';
 import { renderString } from '../../vars/template.js';
-import { defineModule, type Change, type ModuleContext } from '../types.js';
-import { accessSchemaProperties, K8sApiError, k8sClient, objectRef, type AccessArgs, type K8sClient } from './client.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { defineModule, type Change, type ModuleContext, type Plan, type ArgSchema } from '../types.js';
+import { accessSchemaProperties, K8sApiError, k8sClient, objectRef, type K8sClient } from './client.js';
 import { FIELD_MANAGER, forRegister, managedBy, managedView, objectId, parseDefinitions, secretValues, toYaml, unionFields, verdict, type Obj, type ObjectId } from './objects.js';
 
-export interface K8sArgs extends AccessArgs {
-  state?: 'present' | 'absent';
-  definition?: unknown;
-  src?: string;
-  template?: string;
-  namespace?: string;
-  force_conflicts?: boolean;
-}
+const schema = {
+  type: 'object',
+  properties: {
+    state: { enum: ['present', 'absent'], description: 'present (default): server-side apply; absent: delete if present.' },
+    definition: { type: ['object', 'string', 'array'], description: 'The object(s): a mapping, a list, or YAML text (several documents allowed).' },
+    src: { type: 'string', description: "Controller YAML file, looked up in the role's files/ then the playbook's." },
+    template: { type: 'string', description: 'Controller Handlebars file (templates/) rendered with the host variables, then read as YAML.' },
+    namespace: { type: 'string', description: "Namespace for namespaced objects that name none (default: the context's, else default)." },
+    force_conflicts: { type: 'boolean', description: 'Take over fields another field manager owns (server-side apply force).' },
+    ...accessSchemaProperties,
+  },
+  oneOf: [{ required: ['definition'] }, { required: ['src'] }, { required: ['template'] }],
+  additionalProperties: false,
+} as const satisfies ArgSchema;
+
+/** The arguments as the schema allows them (a field it lacks, or a type it does not allow, fails to compile). */
+export type K8sArgs = FromSchema<typeof schema>;
 
 export interface K8sItem {
   id: ObjectId;
@@ -139,7 +149,7 @@ function diffOf(item: K8sItem, before: unknown, after: unknown): Change['diff'] 
   return { path: item.ref, before: before === null ? null : secret ? '' : toYaml(before), after: after === null ? null : secret ? '' : toYaml(after), opaque: secret ? 'secret' : undefined };
 }
 
-export function planK8s(args: K8sArgs, obs: K8sObserved): { changes: Change[]; data: K8sPlanData; result: Record<string, unknown> } {
+export function planK8s(args: K8sArgs, obs: K8sObserved): Plan<K8sPlanData> & { result: Record<string, unknown> } {
   const state = args.state ?? 'present';
   const changes: Change[] = [];
   const todo: K8sPlanData['todo'] = [];
@@ -171,7 +181,8 @@ export function planK8s(args: K8sArgs, obs: K8sObserved): { changes: Change[]; d
     todo.push({ index, action: 'apply' });
   });
   const objects = obs.items.map((i) => forRegister(state === 'absent' ? undefined : (i.dry ?? i.live ?? i.doc))).filter((o): o is Obj => o !== undefined);
-  return { changes, data: { todo, items: obs.items }, result: registered(objects) };
+  const result = registered(objects);
+  return changes.length ? { changes, data: { todo, items: obs.items }, result } : { changes, result };
 }
 
 function registered(objects: Obj[]): Record<string, unknown> {
@@ -183,20 +194,7 @@ export default defineModule<K8sArgs, K8sObserved, K8sPlanData>({
   doc: 'Apply Kubernetes objects with server-side apply (field manager tsplay), or delete them (state: absent). Check mode uses the server dry run.',
   example: "- name: bootstrappers may create CSRs\n  k8s:\n    definition:\n      apiVersion: rbac.authorization.k8s.io/v1\n      kind: ClusterRoleBinding\n      metadata: { name: tsplay:kubelet-bootstrap }\n      roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: system:node-bootstrapper }\n      subjects: [{ apiGroup: rbac.authorization.k8s.io, kind: Group, name: system:bootstrappers }]",
   runsOn: 'controller',
-  schema: {
-    type: 'object',
-    properties: {
-      state: { enum: ['present', 'absent'], description: 'present (default): server-side apply; absent: delete if present.' },
-      definition: { type: ['object', 'string', 'array'], description: 'The object(s): a mapping, a list, or YAML text (several documents allowed).' },
-      src: { type: 'string', description: "Controller YAML file, looked up in the role's files/ then the playbook's." },
-      template: { type: 'string', description: 'Controller Handlebars file (templates/) rendered with the host variables, then read as YAML.' },
-      namespace: { type: 'string', description: "Namespace for namespaced objects that name none (default: the context's, else default)." },
-      force_conflicts: { type: 'boolean', description: 'Take over fields another field manager owns (server-side apply force).' },
-      ...accessSchemaProperties,
-    },
-    oneOf: [{ required: ['definition'] }, { required: ['src'] }, { required: ['template'] }],
-    additionalProperties: false,
-  },
+  schema,
   controllerFiles: (args) => (args.src ? [{ kind: 'files', name: args.src, template: false }] : args.template ? [{ kind: 'templates', name: args.template, template: true }] : []),
   probe: (ctx, args) => probeK8s(ctx, args, k8sClient(args, ctx.vars)),
   plan: (args, obs) => planK8s(args, obs),

@@ -7,39 +7,41 @@
  * With `name`, reads that one object (an empty list if it does not exist). Without `namespace`,
  * namespaced kinds are listed across all namespaces.
  */
-import { defineModule } from '../types.js';
-import { accessSchemaProperties, k8sClient, objectRef, type AccessArgs } from './client.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { defineModule, type ArgSchema } from '../types.js';
+import { accessSchemaProperties, k8sClient, objectRef } from './client.js';
 import { forRegister, secretValues, type Obj } from './objects.js';
 
-export interface K8sInfoArgs extends AccessArgs {
-  kind: string;
-  api_version?: string;
-  name?: string;
-  namespace?: string;
-  label_selectors?: string[];
-  field_selectors?: string[];
-}
+const schema = {
+  type: 'object',
+  properties: {
+    kind: { type: 'string' },
+    api_version: { type: 'string', description: 'Default v1.' },
+    name: { type: 'string' },
+    namespace: { type: 'string', description: 'Namespaced kinds: this namespace only (default: all namespaces).' },
+    label_selectors: { type: 'array', items: { type: 'string' }, description: "Joined with ',' (all must hold): ['app=kubelet', 'tier!=web']." },
+    field_selectors: { type: 'array', items: { type: 'string' }, description: "Joined with ',': ['spec.nodeName=w1']." },
+    ...accessSchemaProperties,
+  },
+  required: ['kind'],
+  additionalProperties: false,
+} as const satisfies ArgSchema;
+
+/** The arguments as the schema allows them (a field it lacks, or a type it does not allow, fails to compile). */
+export type K8sInfoArgs = FromSchema<typeof schema>;
 
 export default defineModule<K8sInfoArgs, Obj[], never>({
   name: 'k8s_info',
   doc: 'Read Kubernetes objects by kind (and name, namespace, label/field selectors); registers `resources` (a list).',
   example: "- k8s_info: { kind: CertificateSigningRequest, api_version: certificates.k8s.io/v1, field_selectors: [\"spec.signerName=kubernetes.io/kubelet-serving\"] }\n  register: csrs   # csrs.resources is a list (empty when nothing matches)",
   runsOn: 'controller',
-  schema: {
-    type: 'object',
-    properties: {
-      kind: { type: 'string' },
-      api_version: { type: 'string', description: 'Default v1.' },
-      name: { type: 'string' },
-      namespace: { type: 'string', description: 'Namespaced kinds: this namespace only (default: all namespaces).' },
-      label_selectors: { type: 'array', items: { type: 'string' }, description: "Joined with ',' (all must hold): ['app=kubelet', 'tier!=web']." },
-      field_selectors: { type: 'array', items: { type: 'string' }, description: "Joined with ',': ['spec.nodeName=w1']." },
-      ...accessSchemaProperties,
-    },
-    required: ['kind'],
-    additionalProperties: false,
-  },
+  schema,
   async probe(ctx, args) {
+    // Secret contents read here are masked in all output from now on.
+    const masked = (objects: Obj[]): Obj[] => {
+      for (const o of objects) for (const v of secretValues(o)) ctx.secret(v);
+      return objects;
+    };
     const client = k8sClient(args, ctx.vars);
     const apiVersion = args.api_version ?? 'v1';
     const { path, resource } = await client.path(apiVersion, args.kind, args.name, args.namespace, ctx.signal);
@@ -48,10 +50,10 @@ export default defineModule<K8sInfoArgs, Obj[], never>({
         // A name without a namespace: the context's namespace, as kubectl get would.
         const p = await client.path(apiVersion, args.kind, args.name, client.defaultNamespace, ctx.signal);
         const one = await client.get<Obj>(p.path, `read ${objectRef(args.kind, args.name, client.defaultNamespace)}`, ctx.signal);
-        return one ? [one] : [];
+        return masked(one ? [one] : []);
       }
       const one = await client.get<Obj>(path, `read ${objectRef(args.kind, args.name, args.namespace)}`, ctx.signal);
-      return one ? [one] : [];
+      return masked(one ? [one] : []);
     }
     const query = { labelSelector: args.label_selectors?.join(',') || undefined, fieldSelector: args.field_selectors?.join(',') || undefined };
     const items: Obj[] = [];
@@ -62,12 +64,8 @@ export default defineModule<K8sInfoArgs, Obj[], never>({
       for (const it of list.items ?? []) items.push({ apiVersion, kind: args.kind, ...it });
       cont = list.metadata?.continue || undefined;
     } while (cont);
-    return items;
+    return masked(items);
   },
-  plan: (_args, objects, ctx) => {
-    // Secret contents read here are masked in all output from now on.
-    for (const o of objects) for (const v of secretValues(o)) ctx.secret(v);
-    return { changes: [], result: { resources: objects.map((o) => forRegister(o)!) } };
-  },
+  plan: (_args, objects) => ({ changes: [], result: { resources: objects.map((o) => forRegister(o)!) } }),
   apply: async () => ({ changed: false }),
 });

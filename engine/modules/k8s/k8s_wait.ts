@@ -7,20 +7,35 @@
  * The waiting happens in the probe (reads only). In check mode it reads once and does not wait:
  * when the condition does not hold yet, the task is ok and says what a real run would wait for.
  */
-import { defineModule } from '../types.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { defineModule, type ArgSchema } from '../types.js';
 import { sleep } from '../../sleep.js';
-import { accessSchemaProperties, k8sClient, objectRef, type AccessArgs } from './client.js';
+import { accessSchemaProperties, k8sClient, objectRef } from './client.js';
 import { forRegister, type Obj } from './objects.js';
 
-export interface K8sWaitArgs extends AccessArgs {
-  kind: string;
-  api_version?: string;
-  name: string;
-  namespace?: string;
-  condition: { type: string; status?: string | boolean };
-  timeout?: number;
-  poll?: number;
-}
+const schema = {
+  type: 'object',
+  properties: {
+    kind: { type: 'string' },
+    api_version: { type: 'string', description: 'Default v1.' },
+    name: { type: 'string' },
+    namespace: { type: 'string', description: "Namespaced kinds (default: the context's namespace)." },
+    condition: {
+      type: 'object',
+      properties: { type: { type: 'string' }, status: { type: ['string', 'boolean'], description: "Default 'True'." } },
+      required: ['type'],
+      additionalProperties: false,
+    },
+    timeout: { type: 'number', minimum: 0, description: 'Seconds (default 120).' },
+    poll: { type: 'number', exclusiveMinimum: 0, description: 'Seconds between reads (default 2).' },
+    ...accessSchemaProperties,
+  },
+  required: ['kind', 'name', 'condition'],
+  additionalProperties: false,
+} as const satisfies ArgSchema;
+
+/** The arguments as the schema allows them (a field it lacks, or a type it does not allow, fails to compile). */
+export type K8sWaitArgs = FromSchema<typeof schema>;
 
 export interface Condition {
   type?: string;
@@ -63,26 +78,7 @@ export default defineModule<K8sWaitArgs, WaitObserved, never>({
   doc: 'Wait until a Kubernetes object has a status condition (e.g. Node Ready=True); fails on timeout with the conditions last seen.',
   example: "- k8s_wait: { kind: Node, name: \"{{ kubelet_node_name }}\", condition: { type: Ready, status: \"True\" }, timeout: 300 }",
   runsOn: 'controller',
-  schema: {
-    type: 'object',
-    properties: {
-      kind: { type: 'string' },
-      api_version: { type: 'string', description: 'Default v1.' },
-      name: { type: 'string' },
-      namespace: { type: 'string', description: "Namespaced kinds (default: the context's namespace)." },
-      condition: {
-        type: 'object',
-        properties: { type: { type: 'string' }, status: { type: ['string', 'boolean'], description: "Default 'True'." } },
-        required: ['type'],
-        additionalProperties: false,
-      },
-      timeout: { type: 'number', minimum: 0, description: 'Seconds (default 120).' },
-      poll: { type: 'number', exclusiveMinimum: 0, description: 'Seconds between reads (default 2).' },
-      ...accessSchemaProperties,
-    },
-    required: ['kind', 'name', 'condition'],
-    additionalProperties: false,
-  },
+  schema,
   async probe(ctx, args) {
     const client = k8sClient(args, ctx.vars);
     const apiVersion = args.api_version ?? 'v1';
@@ -106,7 +102,7 @@ export default defineModule<K8sWaitArgs, WaitObserved, never>({
     if (obs.met) return { changes: [], result };
     const now = describeConditions(obs.exists, obs.conditions);
     if (obs.once) return { changes: [], result, unpredictable: `check mode: not waiting; a real run waits up to ${args.timeout ?? 120}s for ${want} (now: ${now})` };
-    return { changes: [], result, fail: `timed out after ${obs.elapsed}s waiting for ${want}; last seen: ${now}` };
+    return { changes: [], result, fail: { message: `timed out after ${obs.elapsed}s waiting for ${want}; last seen: ${now}` } };
   },
   apply: async () => ({ changed: false }),
 });

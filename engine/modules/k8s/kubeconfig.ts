@@ -20,20 +20,33 @@ import { stringify } from 'yaml';
 import { TaskError } from '../../errors.js';
 import type { FileState } from '../host/remote.js';
 import { applyContent, contentSchemaProperties, desired, planContent, probeContent, type ContentArgs, type ContentPlanData, type Desired } from '../host/content.js';
-import { defineModule, type ModuleContext } from '../types.js';
+import type { FromSchema } from 'json-schema-to-ts';
+import { defineModule, type ModuleContext, type ArgSchema } from '../types.js';
 
-export interface KubeconfigArgs extends Partial<ContentArgs> {
-  server: string;
-  ca_file?: string;
-  ca_data?: string;
-  token?: string;
-  client_cert_file?: string;
-  client_key_file?: string;
-  cluster_name?: string;
-  user_name?: string;
-  context_name?: string;
-  namespace?: string;
-}
+const schema = {
+  type: 'object',
+  properties: {
+    server: { type: 'string', minLength: 1, description: 'https://apiserver:6443' },
+    ca_file: { type: 'string', description: 'Controller path of the cluster CA certificate (embedded).' },
+    ca_data: { type: 'string', description: 'The CA certificate itself: PEM text or base64 of it.' },
+    token: { type: 'string', description: 'Bearer token (masked in all output).' },
+    client_cert_file: { type: 'string', description: 'Controller path of a client certificate (embedded).' },
+    client_key_file: { type: 'string', description: 'Controller path of its key (embedded; the file content is masked).' },
+    cluster_name: { type: 'string', description: 'Default kubernetes.' },
+    user_name: { type: 'string', description: 'Default tsplay-token (token) or tsplay-cert (certificate).' },
+    context_name: { type: 'string', description: 'Default <user_name>@<cluster_name>.' },
+    namespace: { type: 'string', description: "The context's namespace." },
+    ...contentSchemaProperties,
+    dest: { type: 'string', description: 'Path on the target; without it the kubeconfig is only registered.' },
+  },
+  required: ['server'],
+  not: { anyOf: [{ required: ['ca_file', 'ca_data'] }, { required: ['token', 'client_cert_file'] }] },
+  dependencies: { client_cert_file: ['client_key_file'], client_key_file: ['client_cert_file'] },
+  additionalProperties: false,
+} as const satisfies ArgSchema;
+
+/** The arguments as the schema allows them (a field it lacks, or a type it does not allow, fails to compile). */
+export type KubeconfigArgs = FromSchema<typeof schema>;
 
 export interface KubeconfigParts {
   server: string;
@@ -76,11 +89,8 @@ export function asBase64(data: string): string {
   return data.includes('-----BEGIN') ? Buffer.from(data, 'utf8').toString('base64') : data.replace(/\s+/g, '');
 }
 
-const built = new WeakMap<object, { text: string; want: Desired }>();
-
+/** The kubeconfig text and its bytes; reads the controller files and marks the secrets in them. */
 function build(ctx: ModuleContext, args: KubeconfigArgs): { text: string; want: Desired } {
-  let b = built.get(args);
-  if (b) return b;
   const read = (what: string, name: string): string => {
     const path = ctx.files.resolve('files', name);
     try {
@@ -110,55 +120,34 @@ function build(ctx: ModuleContext, args: KubeconfigArgs): { text: string; want: 
   });
   const secret = !!(args.token || keyData);
   if (secret) ctx.secret(text, 'whole');
-  b = { text, want: desired(Buffer.from(text, 'utf8'), secret) };
-  built.set(args, b);
-  return b;
+  return { text, want: desired(Buffer.from(text, 'utf8'), secret) };
 }
 
-type Observed = FileState | null;
+/** The kubeconfig, and with dest the file there now. */
+interface Observed {
+  text: string;
+  want: Desired;
+  cur?: FileState;
+}
 
 export default defineModule<KubeconfigArgs, Observed, ContentPlanData>({
   name: 'kubeconfig',
   doc: 'Render a kubeconfig (server, CA, token or client certificate) and write it at dest on the target (atomic, idempotent, mode 0600, no secret content in diffs); registers `kubeconfig`.',
   example: "- name: bootstrap kubeconfig\n  kubeconfig:\n    server: \"{{ apiserver_url }}\"\n    ca_file: pki/ca.crt\n    token: \"{{ bt.token }}\"\n    user_name: kubelet-bootstrap\n    dest: /etc/kubernetes/bootstrap-kubelet.conf",
   runsOn: 'target',
-  schema: {
-    type: 'object',
-    properties: {
-      server: { type: 'string', minLength: 1, description: 'https://apiserver:6443' },
-      ca_file: { type: 'string', description: 'Controller path of the cluster CA certificate (embedded).' },
-      ca_data: { type: 'string', description: 'The CA certificate itself: PEM text or base64 of it.' },
-      token: { type: 'string', description: 'Bearer token (masked in all output).' },
-      client_cert_file: { type: 'string', description: 'Controller path of a client certificate (embedded).' },
-      client_key_file: { type: 'string', description: 'Controller path of its key (embedded; the file content is masked).' },
-      cluster_name: { type: 'string', description: 'Default kubernetes.' },
-      user_name: { type: 'string', description: 'Default tsplay-token (token) or tsplay-cert (certificate).' },
-      context_name: { type: 'string', description: 'Default <user_name>@<cluster_name>.' },
-      namespace: { type: 'string', description: "The context's namespace." },
-      ...contentSchemaProperties,
-      dest: { type: 'string', description: 'Path on the target; without it the kubeconfig is only registered.' },
-    },
-    required: ['server'],
-    not: { anyOf: [{ required: ['ca_file', 'ca_data'] }, { required: ['token', 'client_cert_file'] }] },
-    dependencies: { client_cert_file: ['client_key_file'], client_key_file: ['client_cert_file'] },
-    additionalProperties: false,
-  },
+  schema,
   async probe(ctx, args) {
-    const { want } = build(ctx, args);
-    if (!args.dest) return null;
-    return probeContent(ctx, withMode(args), want);
-  },
-  plan(args, cur, ctx) {
     const { text, want } = build(ctx, args);
+    if (!args.dest) return { text, want };
+    return { text, want, cur: await probeContent(ctx, withMode(args), want) };
+  },
+  plan(args, { text, want, cur }) {
     const result = { kubeconfig: text, ...(args.dest ? { dest: args.dest } : {}) };
     if (!args.dest || !cur) return { changes: [], result };
-    return { ...planContent(withMode(args), cur, want), result };
+    return { ...planContent(withMode(args), { cur, want }), result };
   },
-  async apply(ctx, args, plan) {
-    const { text, want } = build(ctx, args);
-    const res = await applyContent(ctx, withMode(args), want, plan);
-    return { result: { ...res.result, kubeconfig: text } };
-  },
+  // The plan's result (the kubeconfig text) is registered with apply's.
+  apply: (ctx, args, plan) => applyContent(ctx, withMode(args), plan),
 });
 
 function withMode(args: KubeconfigArgs): ContentArgs {

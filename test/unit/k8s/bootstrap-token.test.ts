@@ -1,8 +1,7 @@
-/** bootstrap_token: the reuse/expiry rule as a table, the Secret it writes, and check mode's placeholder. */
+/** bootstrap_token: the reuse/expiry rule as a table and the Secret it writes. (The module's table, check mode's placeholder included, is test/modules/k8s.ts.) */
 import { describe, expect, it } from 'vitest';
-import mod, { chooseToken, nodeGroup, parseTokenSecret, PLACEHOLDER, randomToken, tokenSecretObject, wanted, type TokenInfo } from '../../../engine/modules/k8s/bootstrap_token.js';
+import { chooseToken, nodeGroup, parseTokenSecret, PLACEHOLDER, randomToken, tokenSecretObject, wanted, type TokenInfo } from '../../../engine/modules/k8s/bootstrap_token.js';
 import { parseDuration } from '../../../engine/modules/k8s/client.js';
-import type { ModuleContext } from '../../../engine/modules/types.js';
 
 const NOW = Date.parse('2030-01-01T00:00:00Z');
 const H = 3600_000;
@@ -93,35 +92,5 @@ describe('bootstrap token secret', () => {
     expect(parseDuration(600)).toBe(600);
     expect(parseDuration('0')).toBe(0);
     expect(() => parseDuration('1d')).toThrow(/invalid duration/);
-  });
-});
-
-describe('bootstrap_token plan', () => {
-  const secrets: string[] = [];
-  const ctx = (check: boolean) => ({ check, secret: (v: string) => secrets.push(v) }) as unknown as ModuleContext;
-
-  it('check mode with nothing to reuse: would create, registers a masked placeholder, secret diff only', async () => {
-    const p = await mod.plan({ node: 'w1' }, { tokens: [], now: NOW }, ctx(true));
-    expect(p.changes.map((c) => c.summary)).toEqual(['create bootstrap token for w1 (ttl 24h, groups system:bootstrappers:w1)']);
-    expect(p.changes[0]!.diff).toMatchObject({ opaque: 'secret', before: null, after: '' });
-    expect(p.result).toMatchObject({ token: 'chkmod.checkmodenotreal', token_id: 'chkmod', placeholder: true, reused: false });
-    expect(secrets).toContain('checkmodenotreal');
-    expect(secrets).toContain('chkmod.checkmodenotreal');
-  });
-
-  it('reusable token: no change, registers it', async () => {
-    const p = await mod.plan({ node: 'w1' }, { tokens: [tok('aaaaaa')], now: NOW }, ctx(false));
-    expect(p.changes).toEqual([]);
-    expect(p.result).toMatchObject({ token: `aaaaaa.${'x'.repeat(16)}`, token_id: 'aaaaaa', reused: true });
-  });
-
-  it('a node name no group can name fails before touching the cluster', async () => {
-    const p = await mod.plan({ node: 'Worker_1' }, { tokens: [], now: NOW }, ctx(false));
-    expect(p.fail).toMatch(/"Worker_1" is not a Kubernetes node name/);
-  });
-
-  it('invalid extra group fails before touching the cluster', async () => {
-    const p = await mod.plan({ node: 'w1', extra_groups: ['system:bootstrappers:W1.example'] }, { tokens: [], now: NOW }, ctx(false));
-    expect(p.fail).toMatch(/only accepts groups matching/);
   });
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { csrState, evaluateCsr, normalizeAddress, SIGNERS, type CsrLike, type NodeIdentity, type PolicyOptions, type SignerKind } from '../../../engine/modules/k8s/csr-policy.js';
 import csrApprove, { knownNodes, sortCsrs, nodesFromVars } from '../../../engine/modules/k8s/csr_approve.js';
-import type { ModuleContext } from '../../../engine/modules/types.js';
+import type { PlanContext } from '../../../engine/modules/types.js';
 
 let dir: string;
 let n = 0;
@@ -147,9 +147,9 @@ describe('sorting CSRs for the play', () => {
     const noW1 = sortCsrs(seen.filter((s) => s.name !== 'good-w1'), w12, {});
     expect(noW1.waiting).toEqual(['w1']);
     // The plan warns about the forgery that claims w1 (even in check mode), not about the outsider.
-    const plan = await csrApprove.plan({}, { nodes: w12, known: w12, csrs: seen }, {} as ModuleContext);
+    const plan = csrApprove.plan({}, { nodes: w12, known: w12, csrs: seen }, {} as PlanContext);
     expect(plan.warnings).toEqual(['refused CSR forged-w1 claiming node w1, left pending: SAN DNS:evil is not an inventory name or address of w1']);
-    const denyPlan = await csrApprove.plan({ deny_forged: true }, { nodes: w12, known: w12, csrs: seen }, {} as ModuleContext);
+    const denyPlan = csrApprove.plan({ deny_forged: true }, { nodes: w12, known: w12, csrs: seen }, {} as PlanContext);
     expect(denyPlan.warnings).toEqual(['deny CSR forged-w1 claiming node w1: SAN DNS:evil is not an inventory name or address of w1']);
   });
 
@@ -171,7 +171,7 @@ describe('sorting CSRs for the play', () => {
     const s = sortCsrs(seen, w1, { signer: 'client' });
     expect(s.approve.map((a) => a.name)).toEqual(['w1-own']);
     expect(s.rejected).toEqual([{ name: 'w1-token-for-w2', claimed: 'w2', reason: 'requested by system:bootstrap:aaaaaa, whose token was not issued for w2 (no group system:bootstrappers:w2)' }]);
-    const plan = await csrApprove.plan({ signer: 'client' }, { nodes: w1, known, csrs: seen }, {} as ModuleContext);
+    const plan = csrApprove.plan({ signer: 'client' }, { nodes: w1, known, csrs: seen }, {} as PlanContext);
     expect(plan.warnings).toEqual(['refused CSR w1-token-for-w2 claiming node w2, left pending: requested by system:bootstrap:aaaaaa, whose token was not issued for w2 (no group system:bootstrappers:w2)']);
     // Judged only against w1 (the task's node), the same forgery claimed nothing: no warning.
     const alone = await evaluateCsr(seen[2]!.csr, w1, 'client', { tokenNodes });

@@ -82,7 +82,7 @@ describe('managed-field projection', () => {
 describe('k8s plan', () => {
   const item = (live: Obj | undefined, dry: Obj | undefined, kind = 'ClusterRoleBinding'): K8sItem => ({ id: { apiVersion: 'v1', kind, name: 'b' }, ref: `${kind}/b`, doc: {}, path: '/x', live, dry });
   it('create, update with a YAML diff of the managed fields, unchanged', () => {
-    const p = planK8s({}, { items: [item(undefined, crb(['g1'])), item(crb(['g1']), crb(['g1', 'g2'])), item(crb(['g3']), crb(['g3']))] });
+    const p = planK8s({ definition: {} }, { items: [item(undefined, crb(['g1'])), item(crb(['g1']), crb(['g1', 'g2'])), item(crb(['g3']), crb(['g3']))] });
     expect(p.changes.map((c) => c.summary)).toEqual(['create ClusterRoleBinding/b', 'update ClusterRoleBinding/b']);
     expect(p.changes[0]!.diff).toMatchObject({ path: 'ClusterRoleBinding/b', before: null });
     const d = p.changes[1]!.diff!;
@@ -90,16 +90,16 @@ describe('k8s plan', () => {
     expect(d.after).toContain('name: g2');
     expect(d.after).not.toContain('managedFields');
     expect(d.after).not.toContain('team');
-    expect(p.data.todo).toEqual([{ index: 0, action: 'apply' }, { index: 1, action: 'apply' }]);
+    expect(p.data!.todo).toEqual([{ index: 0, action: 'apply' }, { index: 1, action: 'apply' }]);
     expect((p.result.resources as Obj[]).length).toBe(3);
   });
   it('absent: delete what exists, nothing for what does not', () => {
-    const p = planK8s({ state: 'absent' }, { items: [item(crb(['g1']), undefined), item(undefined, undefined)] });
+    const p = planK8s({ state: "absent", definition: {} }, { items: [item(crb(['g1']), undefined), item(undefined, undefined)] });
     expect(p.changes.map((c) => c.summary)).toEqual(['delete ClusterRoleBinding/b']);
     expect(p.changes[0]!.diff).toMatchObject({ after: null });
   });
   it('Secrets: diff is opaque', () => {
-    const p = planK8s({}, { items: [item(undefined, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'b' }, data: { k: 'c2VjcmV0' } }, 'Secret')] });
+    const p = planK8s({ definition: {} }, { items: [item(undefined, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'b' }, data: { k: 'c2VjcmV0' } }, 'Secret')] });
     expect(p.changes[0]!.diff).toMatchObject({ opaque: 'secret', after: '' });
   });
 });

@@ -1,0 +1,34 @@
+/**
+ * The host modules' tables (test/modules/) on a real test host (48) over SSH: the same cases the
+ * simulated host runs, with Debian's own tools answering, except those only the simulator can
+ * hold (real-host.ts says which).
+ */
+import { afterAll, beforeAll } from 'vitest';
+import { connectSsh } from '../../../engine/connect/ssh.js';
+import type { Connection } from '../../../engine/connect/types.js';
+import type { TestHosts } from '../../hosts/harness.js';
+import { runTable, type Case, type Target } from '../../helpers/module-tester.js';
+import { realHost, runsOnRealHost } from '../../helpers/real-host.js';
+import type { FileExpect, HostState } from '../../helpers/host-state.js';
+import { hostTables } from '../../modules/index.js';
+import { bootHost } from './fixture.js';
+
+let t: TestHosts;
+let conn: Connection;
+beforeAll(async () => {
+  t = await bootHost(48);
+  const h = t.hosts[0]!;
+  conn = await connectSsh({ host: h.hostname, connection: 'ssh', address: h.address, port: h.port, user: 'root', privateKeyFile: t.keyFile, knownHostsFile: t.knownHostsFile, acceptNewHostKeys: false, connectTimeoutMs: 10_000 });
+});
+afterAll(async () => {
+  await conn?.close();
+  await t?.stop();
+});
+
+type HostTarget = Target<HostState, Record<string, FileExpect>>;
+/** The connection exists only once the host booted: the target is made when a case starts. */
+const target: HostTarget = { name: 'real host', start: (before, c) => realHost(conn).start(before, c) };
+
+for (const table of hostTables as Array<{ module: string; target: HostTarget; cases: Array<Case<HostState, Record<string, FileExpect>>> }>) {
+  runTable(table, { target, filter: runsOnRealHost });
+}

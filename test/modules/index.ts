@@ -1,0 +1,29 @@
+/**
+ * Every module's table for the module tester (test/helpers/module-tester.ts), by group. A module
+ * registered without a table here fails test/unit/modules/every-module.test.ts.
+ */
+import type { Table } from '../helpers/module-tester.js';
+import { command, shell } from './command-shell.js';
+import { copy, template } from './copy-template.js';
+import { assert, debug, fail, setFact } from './core.js';
+import file from './file.js';
+import { bootstrapToken, csrApprove, k8s, k8sInfo, k8sWait } from './k8s.js';
+import kubeconfig from './kubeconfig.js';
+import modprobe from './modprobe.js';
+import { slurp, waitFor } from './slurp-wait_for.js';
+import swapoff from './swapoff.js';
+import sysctl from './sysctl.js';
+import systemd, { systemdService } from './systemd.js';
+
+/** Host modules about files and commands. */
+export const fileTables: Table[] = [command, shell, copy, template, file, kubeconfig, slurp, waitFor] as Table[];
+/** Host modules about the kernel and systemd. */
+export const systemTables: Table[] = [modprobe, swapoff, sysctl, systemd, systemdService] as Table[];
+/** Modules that change or read a host: run on the simulated host, and on a real one. */
+export const hostTables: Table[] = [...fileTables, ...systemTables];
+/** Modules that run on the controller and touch nothing. */
+export const controllerTables: Table[] = [assert, fail, debug, setFact] as Table[];
+/** Modules that talk to the Kubernetes API: run against the fake apiserver. */
+export const apiTables: Table[] = [k8s, k8sInfo, k8sWait, bootstrapToken, csrApprove] as Table[];
+
+export const allTables: Table[] = [...hostTables, ...controllerTables, ...apiTables];
