@@ -151,7 +151,7 @@ describe('settings: types, paths and precedence', () => {
     const { s, diags, dir } = settings(
       [
         '[defaults]',
-        'inventory = hosts.ini, ../shared/inv , /abs/inv',
+        'inventory = hosts.ini, ../common/inv , /abs/inv',
         'roles_path = roles:~/galaxy:$EXTRA/roles:{{CWD}}/r',
         'private_key_file = ~/.ssh/deploy',
         'remote_user = "deploy"',
@@ -164,7 +164,7 @@ describe('settings: types, paths and precedence', () => {
     );
     expect(diags.items).toEqual([]);
     const home = join(dir, '../home');
-    expect(s.values.DEFAULT_HOST_LIST.value).toEqual([join(dir, 'hosts.ini'), join(dir, '../shared/inv'), '/abs/inv']);
+    expect(s.values.DEFAULT_HOST_LIST.value).toEqual([join(dir, 'hosts.ini'), join(dir, '../common/inv'), '/abs/inv']);
     expect(s.values.DEFAULT_ROLES_PATH.value).toEqual([join(dir, 'roles'), join(home, 'galaxy'), '/opt/x/roles', join(dir, 'r')]);
     expect(s.values.DEFAULT_PRIVATE_KEY_FILE.value).toBe(join(home, '.ssh/deploy'));
     expect(s.values.DEFAULT_REMOTE_USER.value).toBe('deploy');

@@ -43,7 +43,7 @@ const CASES: Case[] = [
     cfg: [
       '# comment',
       '[defaults]',
-      'inventory = hosts.ini, ../shared/inv   ; two sources',
+      'inventory = hosts.ini, ../common/inv   ; two sources',
       'roles_path: roles:~/galaxy/roles',
       'Remote_User = "deploy"',
       'forks=20',

@@ -104,6 +104,18 @@ async function nodeclientAllowed(user: string, groups: string[]): Promise<boolea
   return r.body.status.allowed === true;
 }
 
+/** A ClusterRoleBinding of the group system:bootstrappers to a ClusterRole, made as the admin. */
+async function bindBootstrappers(name: string, clusterRole: string): Promise<void> {
+  const crb = await admin('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:bootstrappers' }],
+  });
+  expect(crb.status, JSON.stringify(crb.body)).toBe(201);
+}
+
 async function post(api: Api, name: string, node: string): Promise<string> {
   const r = await api('POST', CSRS, csrObject(name, opensslCsr(w.dir, `/O=system:nodes/CN=system:node:${node}`).b64, CLIENT, USAGES));
   expect(r.status, `${name}: ${JSON.stringify(r.body)}`).toBe(201);
@@ -123,14 +135,7 @@ describe("a bootstrap token yields only its own node's client certificate", () =
     tokens = await tokensByNode();
     expect([...tokens.keys()].sort()).toEqual(['w2', 'worker-1']);
     // The guides' first binding (003 kubelet-bootstrap); csr-crb.yaml's nodeclient binding is not made.
-    const crb = await admin('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: 'kubelet-bootstrap' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:node-bootstrapper' },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:bootstrappers' }],
-    });
-    expect(crb.status, JSON.stringify(crb.body)).toBe(201);
+    await bindBootstrappers('kubelet-bootstrap', 'system:node-bootstrapper');
     const w1 = tokens.get('worker-1')!;
     expect(await nodeclientAllowed(`system:bootstrap:${w1.id}`, w1.groups)).toBe(false);
   });
@@ -158,14 +163,7 @@ describe("a bootstrap token yields only its own node's client certificate", () =
   });
 
   it("with the guides' group binding (kubelet_client_csr_approver: cluster) the controller-manager would have given worker-1's token w2's certificate", async () => {
-    const crb = await admin('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: 'auto-approve-csrs-for-group' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:certificates.k8s.io:certificatesigningrequests:nodeclient' },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:bootstrappers' }],
-    });
-    expect(crb.status, JSON.stringify(crb.body)).toBe(201);
+    await bindBootstrappers('auto-approve-csrs-for-group', 'system:certificates.k8s.io:certificatesigningrequests:nodeclient');
     const t = tokens.get('worker-1')!;
     // The apiserver's RBAC authorizer sees a new binding through its informer, a moment later.
     await until('the nodeclient binding to take effect', 30_000, async () => ((await nodeclientAllowed(`system:bootstrap:${t.id}`, t.groups)) ? true : undefined));
