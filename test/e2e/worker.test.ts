@@ -18,7 +18,7 @@ import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recap, tsplay, type CliRun } from '../helpers/cli.js';
 import { parseUnit, seed003KubeletConfig, seed004KubeProxyConfig, seedFeatureGatesAt, seedKubeletFlagsAt, seedKubeProxyFlagsAt, SEED_003_CSR_CRB, SEED_003_KUBELET_BIN, SEED_003_KUBELET_UNIT, SEED_004_KUBE_PROXY_BIN, SEED_004_KUBE_PROXY_UNIT, withoutExecStart } from '../helpers/seeds.js';
-import { apiFrom, csrObject, until, type Api } from '../integration/k8s/fixture.js';
+import { apiFrom, csrObject, until, writeKubeconfig, type Api } from '../integration/k8s/fixture.js';
 import { ensureBuilt } from '../integration/modules/fixture.js';
 import { CLUSTER_DNS_IP, KERNEL_FORCED_KUBELET_CONFIG, KERNEL_FORCED_KUBE_PROXY_CONFIG, KUBERNETES_SERVICE_IP, startLocalCluster, type LocalCluster, type LocalNode } from './local-cluster.js';
 import { clientCertificate, describeConditions, get as httpGet, kubeconfigCredentials, kubeletApiTestToken, type NodeCondition } from './node-checks.js';
@@ -157,21 +157,7 @@ function opensslKeyAndCsr(subject: string, sans?: string): { key: string; csr: s
 }
 
 function kubeconfigFile(name: string, server: string, caPem: string, certPem: string, keyPem: string): string {
-  const e = (s: string) => Buffer.from(s).toString('base64');
-  const file = join(work, name);
-  writeFileSync(
-    file,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      'current-context': 'c',
-      contexts: [{ name: 'c', context: { cluster: 'k', user: 'u' } }],
-      clusters: [{ name: 'k', cluster: { server, 'certificate-authority-data': e(caPem) } }],
-      users: [{ name: 'u', user: { 'client-certificate-data': e(certPem), 'client-key-data': e(keyPem) } }],
-    }),
-    { mode: 0o600 },
-  );
-  return file;
+  return writeKubeconfig(join(work, name), server, caPem, { certPem, keyPem });
 }
 
 interface Csr {

@@ -7,10 +7,10 @@
  * The CSRs are made with the real bootstrap tokens tsplay issued (Bearer), as a kubelet makes them.
  */
 import { X509Certificate } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiFrom, cluster, CLUSTER_TIMEOUT_MS, csrObject, opensslCsr, recap, until, work, type Api, type TestCluster, type Work } from './fixture.js';
+import { apiFrom, cluster, CLUSTER_TIMEOUT_MS, csrObject, opensslCsr, recap, until, work, writeKubeconfig, type Api, type TestCluster, type Work } from './fixture.js';
 
 let c: TestCluster;
 let admin: Api;
@@ -63,20 +63,7 @@ afterAll(async () => {
 
 /** An API client authenticated with a bootstrap token, as the kubelet's bootstrap kubeconfig is. */
 function asToken(token: string): Api {
-  const file = join(w.dir, `token-${token.slice(0, 6)}.kubeconfig`);
-  writeFileSync(
-    file,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      'current-context': 'c',
-      contexts: [{ name: 'c', context: { cluster: 'k', user: 'u' } }],
-      clusters: [{ name: 'k', cluster: { server: c.server, 'certificate-authority-data': readFileSync(c.caFile).toString('base64') } }],
-      users: [{ name: 'u', user: { token } }],
-    }),
-    { mode: 0o600 },
-  );
-  return apiFrom(file);
+  return apiFrom(writeKubeconfig(join(w.dir, `token-${token.slice(0, 6)}.kubeconfig`), c.server, readFileSync(c.caFile, 'utf8'), { token }));
 }
 
 /** The tsplay tokens by node: id.secret and the groups the apiserver will give their user. */

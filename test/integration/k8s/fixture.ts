@@ -77,6 +77,28 @@ export function apiFrom(kubeconfigFile: string): Api {
     });
 }
 
+/**
+ * A kubeconfig file (mode 0600) for one user of the cluster at `server`: a token, or a client
+ * certificate and key (PEM). What apiFrom reads, as the kubelet's bootstrap and node kubeconfigs are.
+ */
+export function writeKubeconfig(file: string, server: string, caPem: string, user: { token: string } | { certPem: string; keyPem: string }): string {
+  const e = (s: string) => Buffer.from(s).toString('base64');
+  const credentials = 'token' in user ? { token: user.token } : { 'client-certificate-data': e(user.certPem), 'client-key-data': e(user.keyPem) };
+  writeFileSync(
+    file,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      'current-context': 'c',
+      contexts: [{ name: 'c', context: { cluster: 'k', user: 'u' } }],
+      clusters: [{ name: 'k', cluster: { server, 'certificate-authority-data': e(caPem) } }],
+      users: [{ name: 'u', user: credentials }],
+    }),
+    { mode: 0o600 },
+  );
+  return file;
+}
+
 /** Impersonation headers: act as a node (the admin may impersonate anyone). */
 export function asUser(user: string, groups: string[]): Record<string, string | string[]> {
   return { 'Impersonate-User': user, 'Impersonate-Group': groups };
