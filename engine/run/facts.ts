@@ -7,6 +7,7 @@
 import { UnreachableError } from '../connect/types.js';
 import { recordOutcome } from './outcome.js';
 import type { HostState, RunState } from './state.js';
+import { assignResolved } from '../vars/context.js';
 
 // key=value lines; values are single-line by construction (tr -d of newlines where needed).
 // `ip route get` only asks the kernel which route it would take: no packet is sent.
@@ -97,7 +98,7 @@ export async function gatherFacts(run: RunState, host: HostState): Promise<void>
     const conn = await run.connections.get(host.name);
     const res = await conn.exec(SCRIPT);
     const facts = factsFrom(res.stdout.toString('utf8'));
-    Object.assign(host.facts, { ansible_facts: facts }, Object.fromEntries(Object.entries(facts).map(([k, v]) => [`ansible_${k}`, v])));
+    assignResolved(host.facts, { ansible_facts: facts, ...Object.fromEntries(Object.entries(facts).map(([k, v]) => [`ansible_${k}`, v])) });
   } catch (err) {
     if (!(err instanceof UnreachableError)) throw err;
     recordOutcome(run, host, { kind: 'unreachable', message: err.message });

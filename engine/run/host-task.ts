@@ -11,6 +11,7 @@ import { recordOutcome } from './outcome.js';
 import type { HostState, RunState } from './state.js';
 import { selectedByTags } from './tags.js';
 import { executeTask, taskTitle, varsFor } from './task.js';
+import { assignResolved } from '../vars/context.js';
 
 export async function runTaskOn(run: RunState, bs: BatchState, host: HostState, task: Task, scopes: Scope[], handler: boolean, following?: TaskNode[]): Promise<boolean> {
   if (!handler && !selectedByTags(run, task)) return true;
@@ -43,7 +44,7 @@ export async function runTaskOn(run: RunState, bs: BatchState, host: HostState, 
   if (outcome.status === 'failed' && task.ignoreErrors) outcome.ignored = true;
   if (outcome.censored && outcome.status !== 'skipped') learnNoLogResult(outcome.result);
   if (outcome.status !== 'unreachable') {
-    if (task.register) host.facts[task.register] = outcome.result;
+    if (task.register) assignResolved(host.facts, { [task.register]: outcome.result });
     if (outcome.status === 'changed') for (const n of task.notify) host.notified.add(n);
   }
   run.bus.emit('taskEnd', info, host.name, outcome);

@@ -20,6 +20,7 @@ import { hostState, type HostState, type RunState } from './state.js';
 import { selectedByTags } from './tags.js';
 import { taskTitle, varsFor } from './task.js';
 import type { TaskEnv } from './task-env.js';
+import { assignTemplated } from '../vars/context.js';
 
 /** `selected`: this run's hosts; `unsharded`: all hosts of the run before --shard split them. */
 export async function runPlay(run: RunState, play: Play, selected: Set<string>, unsharded = selected): Promise<void> {
@@ -155,7 +156,7 @@ async function runInclude(run: RunState, bs: BatchState, host: HostState, inc: I
   if (expansion.facts) {
     // Secret-named variables among them are secret from now on, as set_fact's are.
     secrets.addFromVars(expansion.facts);
-    Object.assign(host.facts, expansion.facts);
+    assignTemplated(host.facts, expansion.facts);
   }
   for (const h of expansion.handlers) if (!bs.play.handlers.some((known) => known.id === h.id)) bs.play.handlers.push(h);
   for (const block of expansion.blocks) {

@@ -16,7 +16,7 @@ import { findModule } from '../modules/registry.js';
 import type { AnyModule, ModuleContext } from '../modules/types.js';
 import { secrets } from '../secrets.js';
 import { sleep } from '../sleep.js';
-import { layeredVars } from '../vars/context.js';
+import { assignResolved, layeredVars } from '../vars/context.js';
 import { evalCondition } from '../vars/expr.js';
 import { renderString, renderValue, type Vars } from '../vars/template.js';
 import type { TaskOutcome } from './events.js';
@@ -220,7 +220,7 @@ async function runOnce(env: TaskEnv, task: Task, vars: Vars): Promise<TaskOutcom
   if (plan.facts) {
     // set_fact of a secret-named variable: secret, like any other (values made from a secret are already).
     secrets.addFromVars(plan.facts);
-    Object.assign(env.host.facts, plan.facts);
+    assignResolved(env.host.facts, plan.facts);
   }
   let { changed, failure } = ran;
   result.changed = changed;

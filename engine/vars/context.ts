@@ -32,14 +32,45 @@ export const FACT_NAMES = [
   ...['hostname', 'nodename', 'fqdn', 'kernel', 'kernel_version', 'architecture', 'machine', 'system', 'distribution', 'distribution_version', 'distribution_major_version', 'distribution_release', 'os_family', 'pkg_mgr', 'service_mgr', 'default_ipv4', 'all_ipv4_addresses', 'processor_vcpus', 'processor_nproc', 'memtotal_mb', 'user_id'].map((n) => `ansible_${n}`),
 ];
 
+/**
+ * Keys of a layer whose values are results, not templates: a registered result, a gathered fact,
+ * a set_fact value (its arguments were rendered when it ran). A command's stdout that holds
+ * "{{ x }}" is that text; rendering it again would run what a host printed as a template.
+ * include_vars values stay templates, as in Ansible (read lazily, like vars files).
+ */
+const resolvedKeys = new WeakMap<object, Set<string>>();
+
+/** Set values that are results (see resolvedKeys) in a layer. */
+export function assignResolved(layer: Vars, values: Vars): void {
+  let keys = resolvedKeys.get(layer);
+  if (!keys) resolvedKeys.set(layer, (keys = new Set()));
+  for (const key of Object.keys(values)) keys.add(key);
+  Object.assign(layer, values);
+}
+
+/** Set values that may be templates (include_vars) in a layer, replacing results of those names. */
+export function assignTemplated(layer: Vars, values: Vars): void {
+  const keys = resolvedKeys.get(layer);
+  for (const key of Object.keys(values)) keys?.delete(key);
+  Object.assign(layer, values);
+}
+
 /** Merge layers (lowest first) into one lazily-resolving view. */
 export function layeredVars(layers: Vars[]): Vars {
   const raw: Vars = dict();
-  for (const layer of layers) Object.assign(raw, layer);
-  return lazyVars(raw);
+  const literal = new Set<string>();
+  for (const layer of layers) {
+    const resolved = resolvedKeys.get(layer);
+    for (const key of Object.keys(layer)) {
+      if (resolved?.has(key)) literal.add(key);
+      else literal.delete(key);
+    }
+    Object.assign(raw, layer);
+  }
+  return lazyVars(raw, literal);
 }
 
-function lazyVars(raw: Vars): Vars {
+function lazyVars(raw: Vars, literal: ReadonlySet<string> = new Set()): Vars {
   const resolved = new Map<string, unknown>();
   const resolving = new Set<string>();
   const view: Vars = new Proxy(raw, {
@@ -51,7 +82,7 @@ function lazyVars(raw: Vars): Vars {
       if (typeof key !== 'string' || !(key in target)) return Reflect.get(target, key);
       if (resolved.has(key)) return resolved.get(key);
       const value = target[key];
-      if (!containsTemplate(value)) return value;
+      if (literal.has(key) || !containsTemplate(value)) return value;
       if (resolving.has(key)) throw new TemplateError(`variable '${key}' refers to itself`, `${[...resolving].join(' -> ')} -> ${key}`);
       resolving.add(key);
       try {
