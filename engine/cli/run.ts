@@ -4,6 +4,7 @@ import { DiagnosticsError, EXIT, formatDiagnostic, type Diagnostic } from '../er
 import { tasksIn, type Playbook } from '../load/model.js';
 import { editDistance, matchHosts } from '../load/patterns.js';
 import { loadProject, type LoadedProject } from '../load/project.js';
+import { delegateHosts } from '../load/playbook.js';
 import { openVaultKeyring } from '../load/vault-passwords.js';
 import { VaultError } from '../load/vault-keyring.js';
 import { startAtTask, taskNames } from '../load/start-at.js';
@@ -186,7 +187,9 @@ async function run(playbookPath: string, opts: RunCliOptions): Promise<number> {
     project = { ...project, playbook: started };
   }
   // Connection settings tsplay cannot honour (a ProxyCommand, become_method su) stop the run here, before any host is contacted.
-  const checked = checkConnections(project.inventory, opts.shard ? shardHosts(project.selected, opts.shard) : project.selected, project.extraVars, settings.connection);
+  // Hosts reached only by delegate_to are checked too: refusing one mid-run would leave the run half done.
+  const targets = opts.shard ? shardHosts(project.selected, opts.shard) : project.selected;
+  const checked = checkConnections(project.inventory, new Set([...targets, ...delegateHosts(project.playbook, project.inventory)]), project.extraVars, settings.connection);
   if (checked.problems.length > 0) return reportProblems(checked.problems.map((p) => ({ kind: 'parse', message: p.message, hint: p.hint })));
   if (opts.verbose > 0) for (const n of checked.notes) process.stderr.write(`[WARNING]: ${n}\n`);
   const controller = new AbortController();

@@ -246,6 +246,21 @@ function checkDelegates(play: Play, inv: Inventory, diags: Diagnostics): void {
   }
 }
 
+/**
+ * The inventory hosts tasks delegate to by name (not templated), beyond a play's own hosts: their
+ * connection settings are checked before any host is contacted, as the play hosts' are.
+ */
+export function delegateHosts(playbook: Playbook, inv: Inventory): string[] {
+  const out = new Set<string>();
+  for (const play of playbook.plays) {
+    for (const task of [...play.sections.flatMap((section) => [...tasksIn(section)]), ...play.handlers]) {
+      const target = task.delegateTo;
+      if (target && !isTemplate(target) && inv.hosts.has(target)) out.add(target);
+    }
+  }
+  return [...out];
+}
+
 /** Every variable a template or expression reads must be defined somewhere the run can see. */
 function checkVariables(playbook: Playbook, inv: Inventory, extraVars: VarMap, diags: Diagnostics): void {
   const global = new Set<string>([...MAGIC_VARS, ...Object.keys(extraVars)]);

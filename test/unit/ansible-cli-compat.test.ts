@@ -3,7 +3,7 @@
  * -i merged in order, -l @file, a pattern name that matches nothing (a warning, or an error with
  * --strict), group_names sorted, and delegate_to: localhost / 127.0.0.1 without an inventory entry.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -231,6 +231,20 @@ exec "$@"
     expect(again.stderr).toContain('error: host w1: ansible_ssh_common_args: -o ProxyCommand=ssh -W %h:%p -q ops@bastion is not supported');
     expect(again.stderr).toContain('hint: tsplay connects through jump hosts itself: write -o ProxyJump=ops@bastion instead');
     expect(again.stderr).toContain('nothing was run');
+  });
+
+  it('a host reached only by delegate_to has its ssh args checked at load too, before the play hosts are touched', async () => {
+    const marker = join(mkdtempSync(join(tmpdir(), 'tsplay-delegate-')), 'ran');
+    const dir = files({
+      'hosts': `[web]\nw1 ansible_connection=local\n[ops]\nbastion ansible_host=127.0.0.1 ansible_port=1 ansible_ssh_common_args='-o ProxyCommand="nc %h %p"'\n`,
+      'pb.yml': `- hosts: web\n  gather_facts: false\n  tasks:\n    - command: touch ${marker}\n    - command: "true"\n      delegate_to: bastion\n`,
+    });
+    // --limit leaves bastion out of the hosts the play targets, not out of the run.
+    const r = await tsplay(['pb.yml', '-i', 'hosts', '--limit', 'w1'], { cwd: dir });
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain('error: host bastion: ansible_ssh_common_args: -o ProxyCommand=nc %h %p is not supported');
+    expect(r.stderr).toContain('nothing was run');
+    expect(existsSync(marker)).toBe(false);
   });
 
   it('ansible_python_interpreter, --flush-cache and pipelining are accepted; -v says they change nothing', async () => {
