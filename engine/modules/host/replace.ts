@@ -5,8 +5,10 @@
  *   - name: listen on every address
  *     replace: { path: /etc/ssh/sshd_config, regexp: '^(ListenAddress[ ]+)[^\n]+$', replace: '\g<1>0.0.0.0' }
  *
- * after and before (DOTALL: `.` takes newlines) narrow the replacement to the text between their
- * first matches; when they match nothing the file is left as it is. The replacement is Python's
+ * after and before (DOTALL: `.` takes newlines) narrow the replacement to the text after after's
+ * first match, before before's last, or, both given, between after's first match and the first
+ * match of before after it, as Ansible's one joined pattern finds them; when they match nothing
+ * the file is left as it is. The replacement is Python's
  * template (\1, \g<name>); python-regex.ts says how the patterns are run.
  */
 import type { FromSchema } from 'json-schema-to-ts';
@@ -22,7 +24,7 @@ const schema = {
     regexp: { type: 'string', description: 'Python regular expression, MULTILINE: every match is replaced.' },
     replace: { type: 'string', description: 'The replacement, with \\1, \\g<1>, \\g<name> for groups (default: empty, matches are removed).' },
     after: { type: 'string', description: 'Only text after the first match of this Python regexp (DOTALL) is replaced.' },
-    before: { type: 'string', description: 'Only text before the first match of this Python regexp (DOTALL) is replaced.' },
+    before: { type: 'string', description: "Only text before this Python regexp's (DOTALL) last match is replaced; with after, its first match after after's." },
   },
   required: ['path', 'regexp'],
   additionalProperties: false,
