@@ -21,6 +21,10 @@ import k8sWait from './k8s/k8s_wait.js';
 import bootstrapToken from './k8s/bootstrap_token.js';
 import csrApprove from './k8s/csr_approve.js';
 import kubeconfig from './k8s/kubeconfig.js';
+import blockinfile from './host/blockinfile.js';
+import lineinfile from './host/lineinfile.js';
+import replace from './host/replace.js';
+import stat from './host/stat.js';
 
 const modules = new Map<string, AnyModule>();
 
@@ -31,6 +35,7 @@ export function registerModule(mod: { name: string }): void {
 for (const m of [assertModule, debug, fail, setFact, command, shell, copy, file, template]) registerModule(m);
 for (const m of [swapoff, systemd, systemdService, modprobe, sysctl, slurp, waitFor]) registerModule(m);
 for (const m of [k8s, k8sInfo, k8sWait, bootstrapToken, csrApprove, kubeconfig]) registerModule(m);
+for (const m of [stat, lineinfile, blockinfile, replace]) registerModule(m);
 
 /** `ansible.builtin.copy` and `copy` name the same module, so Ansible task files read unchanged. */
 export function findModule(name: string): AnyModule | undefined {

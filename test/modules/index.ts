@@ -11,12 +11,14 @@ import { bootstrapToken, csrApprove, k8s, k8sInfo, k8sWait } from './k8s.js';
 import kubeconfig from './kubeconfig.js';
 import modprobe from './modprobe.js';
 import { slurp, waitFor } from './slurp-wait_for.js';
+import stat from './stat.js';
 import swapoff from './swapoff.js';
 import sysctl from './sysctl.js';
 import systemd, { systemdService } from './systemd.js';
+import { blockinfile, lineinfile, replace } from './text-edit.js';
 
 /** Host modules about files and commands. */
-export const fileTables: Table[] = [command, shell, copy, template, file, kubeconfig, slurp, waitFor] as Table[];
+export const fileTables: Table[] = [command, shell, copy, template, file, kubeconfig, slurp, waitFor, stat, lineinfile, blockinfile, replace] as Table[];
 /** Host modules about the kernel and systemd. */
 export const systemTables: Table[] = [modprobe, swapoff, sysctl, systemd, systemdService] as Table[];
 /** Modules that change or read a host: run on the simulated host, and on a real one. */

@@ -81,8 +81,18 @@ export interface FileState {
  *
  * `stat` without -L: a link is reported as the link, never as what it points to.
  */
-export function statSnippet(path: string, opts: { hash?: boolean; expectSha?: string; contentMax?: number } = {}): string {
-  const p = shellQuote(path);
+export function statSnippet(path: string, opts: StatSnippetOptions = {}): string {
+  return statSnippetAt(shellQuote(path), opts);
+}
+
+export interface StatSnippetOptions {
+  hash?: boolean;
+  expectSha?: string;
+  contentMax?: number;
+}
+
+/** statSnippet of a path given as a shell word: quoted already, or a variable ("$r") the script set. */
+export function statSnippetAt(p: string, opts: StatSnippetOptions = {}): string {
   const lines = [
     `if [ -e ${p} ] || [ -L ${p} ]; then printf 'stat '; stat --printf '%F\\0%a\\0%u\\0%g\\0%s\\0%U\\0%G' -- ${p} | base64 -w0; echo;`,
     `  if [ -L ${p} ]; then printf 'link '; readlink -n -- ${p} | base64 -w0; echo; fi`,
