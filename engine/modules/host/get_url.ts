@@ -66,6 +66,8 @@ export interface GetUrlObserved {
   tool: 'curl' | 'wget' | 'none';
   /** The checksum file, for the `<algorithm>:<url>` form. */
   sums?: Fetched;
+  /** dest's directory exists (false: an earlier task must make it, as Ansible's get_url never does). */
+  dirExists?: boolean;
 }
 
 export interface GetUrlData {
@@ -116,8 +118,8 @@ async function probeGetUrl(ctx: ModuleContext, args: GetUrlArgs): Promise<GetUrl
   // secrets or an environment needs an exec of its own, whose environment carries them.
   const privately = request !== undefined && (requestIsSecret(request) || Object.keys(ctx.environment ?? {}).length > 0);
   const inline = request && !privately && !lineBreakIn(request) ? checksumFile(fetchConfig(request)) : undefined;
-  const got = await gather(ctx, { cur: fileStat(args.dest), digest: output(digestOf(args.dest, algorithm)), tool: output(TOOL_SCRIPT), sums: inline ?? fact<Fetched | undefined>(':', () => undefined) }, `read ${args.dest}`);
-  const obs: GetUrlObserved = { cur: got.cur, digest: got.digest.trim() || null, tool: got.tool as GetUrlObserved['tool'], sums: got.sums };
+  const got = await gather(ctx, { cur: fileStat(args.dest), digest: output(digestOf(args.dest, algorithm)), tool: output(TOOL_SCRIPT), dir: isDirectory(dirOf(args.dest)), sums: inline ?? fact<Fetched | undefined>(':', () => undefined) }, `read ${args.dest}`);
+  const obs: GetUrlObserved = { cur: got.cur, digest: got.digest.trim() || null, tool: got.tool as GetUrlObserved['tool'], sums: got.sums, dirExists: got.dir };
   if (privately && !lineBreakIn(request)) {
     const sums = checksumFile();
     const res = await runChecked(ctx.conn, sums.script, { what: `fetch ${sumsUrl}`, become: ctx.become, env: { ...ctx.environment, ...fetchConfig(request) }, signal: ctx.signal });
@@ -126,7 +128,10 @@ async function probeGetUrl(ctx: ModuleContext, args: GetUrlArgs): Promise<GetUrl
   return obs;
 }
 
-export function planGetUrl(args: GetUrlArgs, obs: GetUrlObserved): Plan<GetUrlData> {
+const dirOf = (path: string): string => path.replace(/\/+$/, '').replace(/\/[^/]*$/, '') || '/';
+const isDirectory = (path: string): Fact<boolean> => fact(`if [ -d ${q(path)} ]; then printf 1; else printf 0; fi`, (out) => out === '1');
+
+export function planGetUrl(args: GetUrlArgs, obs: GetUrlObserved, check = false): Plan<GetUrlData> {
   const refuse = (message: string, hint?: string): Plan<GetUrlData> => ({ changes: [], fail: { message, hint } });
   const spec = parseChecksum(args.checksum);
   if ('error' in spec) return refuse(spec.error, "checksum: 'sha256:<64 hex digits>', or 'sha256:<url of a checksum file>'");
@@ -156,6 +161,10 @@ export function planGetUrl(args: GetUrlArgs, obs: GetUrlObserved): Plan<GetUrlDa
   else if (!has && cur.exists) changes.push({ summary: `download ${args.url} to ${args.dest} (${sum}), replacing a file with other content` });
   else if (!has) changes.push({ summary: `download ${args.url} to ${args.dest} (${sum}${mode ? `, mode ${mode}` : ''})` });
   else if (write) changes.push({ summary: `download ${args.url} again (force: true) and check it is ${sum}; ${args.dest} has it already and is kept` });
+  if (write && obs.dirExists === false) {
+    if (!check) return refuse(`the directory of ${args.dest} does not exist`, `create it first: file: { path: ${dirOf(args.dest)}, state: directory }`);
+    changes[0] = { summary: `${changes[0]!.summary} (${dirOf(args.dest)} does not exist yet: an earlier task must make it)` };
+  }
   if (write && obs.tool === 'none') return refuse(`cannot download ${args.url}: neither curl nor wget is installed on the host`, 'install curl (apt-get install curl) or wget on the host, or copy the file from the controller');
   const attrChanges = has ? attributeChanges(args.dest, cur, { mode, owner: args.owner, group: args.group }) : [];
   for (const summary of attrChanges) changes.push({ summary });
@@ -173,7 +182,7 @@ export default defineModule<GetUrlArgs, GetUrlObserved, GetUrlData>({
   schema,
   aliases: { username: 'url_username', password: 'url_password' },
   probe: probeGetUrl,
-  plan: (args, obs) => planGetUrl(args, obs),
+  plan: (args, obs, ctx) => planGetUrl(args, obs, ctx.check),
   async apply(ctx, args, plan) {
     const d = plan.data!;
     const mode = normalizeMode(args.mode);
