@@ -103,7 +103,9 @@ function markSecrets(ctx: ModuleContext, args: GetUrlArgs): void {
   if (args.url_password) ctx.secret(args.url_password);
   for (const url of [args.url, args.checksum]) {
     const pass = /^[a-z]+:\/\/[^/@:]*:([^/@]*)@/i.exec(url.replace(/^sha\d+:/i, ''))?.[1];
-    if (pass) ctx.secret(pass), ctx.secret(decodeURIComponent(pass));
+    if (!pass) continue;
+    ctx.secret(pass);
+    ctx.secret(decodeURIComponent(pass));
   }
   for (const value of Object.values(args.headers ?? {})) ctx.secret(value);
 }

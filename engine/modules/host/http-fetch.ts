@@ -59,9 +59,18 @@ export function fetchConfig(args: RequestArgs): FetchConfig {
     curl.push(`header = ${curlValue(`${name}: ${value}`)}`);
     wget.push(`header = ${name}: ${value}`);
   }
-  if (args.validate_certs === false) curl.push('insecure'), wget.push('check_certificate = off');
-  if (args.http_agent !== undefined) curl.push(`user-agent = ${curlValue(args.http_agent)}`), wget.push(`user_agent = ${args.http_agent}`);
-  if (args.use_proxy === false) curl.push('noproxy = "*"'), wget.push('use_proxy = off');
+  if (args.validate_certs === false) {
+    curl.push('insecure');
+    wget.push('check_certificate = off');
+  }
+  if (args.http_agent !== undefined) {
+    curl.push(`user-agent = ${curlValue(args.http_agent)}`);
+    wget.push(`user_agent = ${args.http_agent}`);
+  }
+  if (args.use_proxy === false) {
+    curl.push('noproxy = "*"');
+    wget.push('use_proxy = off');
+  }
   curl.push(`url = ${curlValue(args.url)}`);
   return { TSPLAY_FETCH_CURLRC: `${curl.join('\n')}\n`, TSPLAY_FETCH_WGETRC: `${wget.join('\n')}\n`, TSPLAY_FETCH_URL: args.url };
 }
@@ -73,7 +82,7 @@ export function requestIsSecret(args: RequestArgs): boolean {
 
 /** Shell: take the configuration from the variables (inline ones, or the exec's environment), then unset them. */
 export function fetchVarsScript(inline?: FetchConfig): string {
-  const set = inline ? Object.entries(inline).map(([k, v]) => `${k}=${q(v)}`) : [];
+  const set = inline ? (Object.entries(inline) as Array<[string, string]>).map(([k, v]) => `${k}=${q(v)}`) : [];
   return [...set, '__tsplay_curlrc=$TSPLAY_FETCH_CURLRC; __tsplay_wgetrc=$TSPLAY_FETCH_WGETRC; __tsplay_url=$TSPLAY_FETCH_URL', 'unset TSPLAY_FETCH_CURLRC TSPLAY_FETCH_WGETRC TSPLAY_FETCH_URL'].join('\n');
 }
 

@@ -119,7 +119,10 @@ function hostState(args: UnarchiveArgs): Fact<Pick<UnarchiveObserved, 'manifest'
       if (k === 'manifest') state.manifest = a === 'none' ? null : { archive: a ?? '', drift: [] };
       else if (k === 'drift' && state.manifest) state.manifest.drift.push(unb64(a ?? ''));
       else if (k === 'archive' && a === 'missing') state.remote = null;
-      else if (k === 'archive' && /^[0-9a-f]{64}$/.test(a ?? '')) (format = c === 'zip' ? 'zip' : 'tar'), (state.remote = { sha256: a!, size: Number(b), format });
+      else if (k === 'archive' && /^[0-9a-f]{64}$/.test(a ?? '')) {
+        format = c === 'zip' ? 'zip' : 'tar';
+        state.remote = { sha256: a!, size: Number(b), format };
+      }
       else if (k === 'list' && state.remote) state.remote.members = membersOf(namesOfListing(format, unb64(a ?? '')));
       else if (k === 'listfail' && state.remote) state.remote.members = { error: `listing ${args.src} on the host failed: ${unb64(a ?? '').trim().split('\n').slice(-2).join('; ')}` };
       else throw new TaskError(`unexpected probe output for ${args.dest}: ${JSON.stringify(line.slice(0, 120))}`);
