@@ -35,6 +35,7 @@ const routes: Record<string, Route> = {
   '/v1/SHA256SUMS': { body: `${sha(OTHER)}  kubectl\n${sha(KUBELET)} *kubelet\n` },
   '/v1/BADSUMS': { body: `${sha(OTHER)}  kubectl\n` },
   '/private/kubelet': { body: KUBELET, auth: { user: 'fetcher', password: PASSWORD } },
+  '/private/kubelet.sha256': { body: `${sha(KUBELET)}\n`, auth: { user: 'fetcher', password: PASSWORD } },
   '/hang/kubelet': { hang: true },
 };
 
@@ -104,6 +105,15 @@ export const getUrl = moduleTable('get_url', simulatedHost, ([
     args: { url: `${BASE}/private/kubelet`, dest: DEST, checksum: sum, url_username: 'fetcher', url_password: PASSWORD },
     before: BIN,
     service: served(['GET /private/kubelet', 'GET /private/kubelet']),
+    changes: [`download ${BASE}/private/kubelet to ${DEST} (${sum})`],
+    secrets: [PASSWORD],
+    after: { [DEST]: KUBELET },
+  },
+  {
+    name: 'a checksum file behind the same credentials: fetched with them, in an exec whose environment carries them',
+    args: { url: `${BASE}/private/kubelet`, dest: DEST, checksum: `sha256:${BASE}/private/kubelet.sha256`, url_username: 'fetcher', url_password: PASSWORD, force_basic_auth: true },
+    before: BIN,
+    service: served(['GET /private/kubelet.sha256', 'GET /private/kubelet.sha256', 'GET /private/kubelet', 'GET /private/kubelet.sha256']),
     changes: [`download ${BASE}/private/kubelet to ${DEST} (${sum})`],
     secrets: [PASSWORD],
     after: { [DEST]: KUBELET },
