@@ -45,7 +45,7 @@ export interface Case<B, E> {
   before?: B;
   vars?: Vars;
   /** Controller files by `files/NAME` or `templates/NAME`, as a role or playbook holds them. */
-  files?: Record<string, string>;
+  files?: Record<string, string | Buffer>;
   /** Run with --diff (diffs carry content). */
   diff?: boolean;
   /** Summaries of what the real run plans, in order; default: nothing to change. */

@@ -57,8 +57,10 @@ export function render(inventory: string, role: string, name: string, host: stri
 }
 
 export type RawTask = Record<string, unknown> & { name?: string };
-export function tasks(role: string): RawTask[] {
-  return parseYaml(readFileSync(join(ROLES, role, 'tasks', 'main.yml'), 'utf8')) as RawTask[];
+/** The role's tasks as a run sees them: main.yml with its static `import_tasks` files in their place. */
+export function tasks(role: string, file = 'main.yml'): RawTask[] {
+  const list = parseYaml(readFileSync(join(ROLES, role, 'tasks', file), 'utf8')) as RawTask[];
+  return list.flatMap((t) => (typeof t.import_tasks === 'string' ? tasks(role, t.import_tasks) : [t]));
 }
 
 /** The one task of `role` using `module` whose name matches. */

@@ -7,6 +7,7 @@ import { command, shell } from './command-shell.js';
 import { copy, template } from './copy-template.js';
 import { assert, debug, fail, setFact } from './core.js';
 import file from './file.js';
+import { getUrl, unarchive } from './get_url-unarchive.js';
 import { bootstrapToken, csrApprove, k8s, k8sInfo, k8sWait } from './k8s.js';
 import kubeconfig from './kubeconfig.js';
 import modprobe from './modprobe.js';
@@ -18,7 +19,7 @@ import systemd, { systemdService } from './systemd.js';
 import { blockinfile, lineinfile, replace } from './text-edit.js';
 
 /** Host modules about files and commands. */
-export const fileTables: Table[] = [command, shell, copy, template, file, kubeconfig, slurp, waitFor, stat, lineinfile, blockinfile, replace] as Table[];
+export const fileTables: Table[] = [command, shell, copy, template, file, kubeconfig, slurp, waitFor, stat, lineinfile, blockinfile, replace, getUrl, unarchive] as Table[];
 /** Host modules about the kernel and systemd. */
 export const systemTables: Table[] = [modprobe, swapoff, sysctl, systemd, systemdService] as Table[];
 /** Modules that change or read a host: run on the simulated host, and on a real one. */

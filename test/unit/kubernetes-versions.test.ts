@@ -215,7 +215,7 @@ describe('a value the version no longer accepts is an error before any file is w
 });
 
 describe('kubernetes_version is checked first in every node play', () => {
-  const check = taskOf('k8s-common', 'assert');
+  const check = taskOf('k8s-common', 'assert', /^kubernetes_version/);
   const that = (check.assert as { that: string }).that;
 
   it('runs in every play, first, whatever the tags', () => {

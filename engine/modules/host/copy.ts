@@ -72,7 +72,7 @@ async function sha256OfFile(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-function fromControllerFile(path: string, secret: boolean): Promise<Desired> {
+export function fromControllerFile(path: string, secret: boolean): Promise<Desired> {
   const stamp = stampOf(path);
   const key = `${secret ? 's' : 'p'}:${path}`;
   const hit = controllerFiles.get(key);

@@ -176,9 +176,10 @@ export function attributeScript(target: string, want: { mode?: string; owner?: s
  * Attributes not given are kept from what was there only when that is a regular file, read with
  * one lstat: a symlink lends nothing (chmod/chown --reference would follow it to the target an
  * attacker chose). `keepOwner: false` (secret content) never takes the owner from dest: the file
- * belongs to the user writing it, unless owner/group are given.
+ * belongs to the user writing it, unless owner/group are given. The bytes come from stdin, or
+ * from `fill`, a script writing "$t".
  */
-export function atomicWriteScript(path: string, opts: { mode?: string; owner?: string; group?: string; validate?: string; backup?: boolean; keepMode?: boolean; keepOwner?: boolean; expect?: { size: number; sha256?: string } }): string {
+export function atomicWriteScript(path: string, opts: { mode?: string; owner?: string; group?: string; validate?: string; backup?: boolean; keepMode?: boolean; keepOwner?: boolean; expect?: { size: number; sha256?: string }; fill?: string }): string {
   const p = shellQuote(path);
   const lines = [
     'set -e',
@@ -187,7 +188,9 @@ export function atomicWriteScript(path: string, opts: { mode?: string; owner?: s
     'rm -f -- "$d/.$b.tsplay."*',
     't=$(mktemp -- "$d/.$b.tsplay.XXXXXX")',
     `trap 'rm -f -- "$t"' EXIT HUP INT TERM`,
-    'cat > "$t"',
+    // `fill` puts the bytes into "$t" some other way (get_url downloads them there); exiting
+    // non-zero, or 0 to keep dest as it is, it leaves dest untouched and the temp file removed.
+    opts.fill ?? 'cat > "$t"',
   ];
   if (opts.expect) {
     // A dropped connection ends stdin early and `cat` succeeds on what it got: without these
