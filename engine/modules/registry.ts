@@ -21,6 +21,9 @@ import k8sWait from './k8s/k8s_wait.js';
 import bootstrapToken from './k8s/bootstrap_token.js';
 import csrApprove from './k8s/csr_approve.js';
 import kubeconfig from './k8s/kubeconfig.js';
+import apt from './host/apt.js';
+import dnf from './host/dnf.js';
+import packageModule from './host/package.js';
 
 const modules = new Map<string, AnyModule>();
 
@@ -31,6 +34,7 @@ export function registerModule(mod: { name: string }): void {
 for (const m of [assertModule, debug, fail, setFact, command, shell, copy, file, template]) registerModule(m);
 for (const m of [swapoff, systemd, systemdService, modprobe, sysctl, slurp, waitFor]) registerModule(m);
 for (const m of [k8s, k8sInfo, k8sWait, bootstrapToken, csrApprove, kubeconfig]) registerModule(m);
+for (const m of [apt, dnf, packageModule]) registerModule(m);
 
 /** `ansible.builtin.copy` and `copy` name the same module, so Ansible task files read unchanged. */
 export function findModule(name: string): AnyModule | undefined {
