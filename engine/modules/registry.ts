@@ -27,6 +27,9 @@ import blockinfile from './host/blockinfile.js';
 import lineinfile from './host/lineinfile.js';
 import replace from './host/replace.js';
 import stat from './host/stat.js';
+import apt from './host/apt.js';
+import dnf from './host/dnf.js';
+import packageModule from './host/package.js';
 
 const modules = new Map<string, AnyModule>();
 
@@ -39,6 +42,7 @@ for (const m of [swapoff, systemd, systemdService, modprobe, sysctl, slurp, wait
 for (const m of [getUrl, unarchive]) registerModule(m);
 for (const m of [k8s, k8sInfo, k8sWait, bootstrapToken, csrApprove, kubeconfig]) registerModule(m);
 for (const m of [stat, lineinfile, blockinfile, replace]) registerModule(m);
+for (const m of [apt, dnf, packageModule]) registerModule(m);
 
 /** `ansible.builtin.copy` and `copy` name the same module, so Ansible task files read unchanged. */
 export function findModule(name: string): AnyModule | undefined {

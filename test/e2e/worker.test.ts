@@ -17,12 +17,15 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recap, tsplay, type CliRun } from '../helpers/cli.js';
+import { LOCAL_REPO_PACKAGES } from '../hosts/harness.js';
 import { parseUnit, seed003KubeletConfig, seed004KubeProxyConfig, seedFeatureGatesAt, seedKubeletFlagsAt, seedKubeProxyFlagsAt, SEED_003_CSR_CRB, SEED_003_KUBELET_BIN, SEED_003_KUBELET_UNIT, SEED_004_KUBE_PROXY_BIN, SEED_004_KUBE_PROXY_UNIT, withoutExecStart } from '../helpers/seeds.js';
 import { apiFrom, csrObject, until, writeKubeconfig, type Api } from '../integration/k8s/fixture.js';
 import { ensureBuilt } from '../integration/modules/fixture.js';
 import { CLUSTER_DNS_IP, KERNEL_FORCED_KUBELET_CONFIG, KERNEL_FORCED_KUBE_PROXY_CONFIG, KUBERNETES_SERVICE_IP, startLocalCluster, type LocalCluster, type LocalNode } from './local-cluster.js';
 import { clientCertificate, describeConditions, get as httpGet, kubeconfigCredentials, kubeletApiTestToken, type NodeCondition } from './node-checks.js';
 
+/** The node-prereqs role's default packages (test/unit/node-prereqs.test.ts checks they are the same). */
+const PREREQS = LOCAL_REPO_PACKAGES;
 const FIRST = 151;
 const COUNT = 3;
 /** A cold machine builds the host image and the Kubernetes binaries first (many minutes). */
@@ -226,6 +229,10 @@ describe('playbooks/worker.yml on 3 real hosts and a real control plane', () => 
     // tsplay's default: no group-wide auto-approval of first client CSRs (kubelet_client_csr_approver).
     expect(check.stdout).toContain('- create ClusterRoleBinding/node-client-cert-renewal');
     expect(check.stdout).not.toContain('ClusterRoleBinding/auto-approve-csrs-for-group');
+    // node-prereqs: apt's own dry run, each package and the dependencies it brings (none of them
+    // is in the host image; iptables is, as a dependency of the CNI plugins).
+    for (const p of PREREQS.filter((x) => x !== 'iptables')) expect(check.stdout).toMatch(new RegExp(`^ {4}- install ${p} \\S+$`, 'm'));
+    expect(check.stdout).toMatch(/^ {4}- install libcurl4 \S+ \(dependency\)$/m);
   }, RUN_TIMEOUT);
 
   it('the first run converges: RBAC, tokens, files, units, TLS bootstrap, serving CSRs approved, Nodes registered', async () => {
@@ -264,6 +271,13 @@ describe('playbooks/worker.yml on 3 real hosts and a real control plane', () => 
   const needsUpstream = (ctx: { skip: (note?: string) => void }) => {
     if (lc.mode !== 'upstream') ctx.skip(`needs the upstream kubelet: ${lc.standinReason}`);
   };
+
+  it("node-prereqs installed the worker's dependency packages for real (from the host image's local apt repository)", async () => {
+    for (const n of lc.nodes) {
+      const r = await lc.ssh(n.name, `dpkg-query -W -f='\${Package} \${db:Status-Abbrev}\\n' ${PREREQS.join(' ')}`);
+      expect(r.stdout.split('\n').filter(Boolean).sort(), `${n.name}: ${r.stderr}`).toEqual(PREREQS.map((p) => `${p} ii `).sort());
+    }
+  });
 
   it('the hosts have their own addresses and no way off the machine', async () => {
     for (const n of lc.nodes) {

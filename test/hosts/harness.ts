@@ -121,15 +121,16 @@ export interface HostsState {
 // ---------------------------------------------------------------------------------------------
 // Paths and constants
 
-export const IMAGE_VERSION = 'image-v2';
+export const IMAGE_VERSION = 'image-v3';
 export const DEPLOY_PASSWORD = 'deploy-secret-pw';
 const SUITE = 'bookworm';
-// containerd, runc, the CNI plugins, iptables, conntrack, iproute2 and curl: a worker's container
-// runtime and what kube-proxy and the e2e test use on a node (test/e2e/README.md). containerd is
-// disabled in the image (DISABLE_UNITS): only the e2e harness starts it.
+// containerd, runc, the CNI plugins and iproute2: a worker's container runtime (test/e2e/README.md).
+// containerd is disabled in the image (DISABLE_UNITS): only the e2e harness starts it. What the
+// node-prereqs role installs (conntrack, curl, ...) is not here but in the image's local apt
+// repository (LOCAL_REPO_PACKAGES), so the role and the package tables install it for real.
 const PACKAGES =
   'systemd,systemd-sysv,openssh-server,dbus,kmod,procps,sudo,python3,' +
-  'containerd,runc,containernetworking-plugins,iptables,conntrack,iproute2,curl,ca-certificates';
+  'containerd,runc,containernetworking-plugins,iproute2,ca-certificates';
 const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
 const CGROUP_GROUP = 'tsplay';
 
@@ -381,6 +382,46 @@ echo 'LANG=C.UTF-8' > /etc/default/locale
 apt-get clean
 `;
 
+/**
+ * The node-prereqs role's default node_prereq_packages (roles/node-prereqs/defaults/main.yml;
+ * test/unit/node-prereqs.test.ts checks they are the same): the image's local apt repository holds
+ * them and the dependencies they need beyond the image, as Debian ships them.
+ */
+export const LOCAL_REPO_PACKAGES = ['conntrack', 'ipset', 'ipvsadm', 'socat', 'jq', 'curl', 'iptables'];
+export const LOCAL_REPO = '/srv/tsplay-apt';
+
+// The test hosts have no network: their only apt source is a local repository in the image. Its
+// .debs are downloaded from the mirror the image was bootstrapped from (its package lists, still
+// there from debootstrap), with the dependencies the image lacks; `apt-get download` adds the
+// role's packages the image already has (iptables, a dependency of the CNI plugins). tsplay-probe
+// 1.0 and 2.0 are the package tables' own (test/modules/package.ts): a pin, an upgrade, a
+// downgrade. The index is built with the image's own dpkg-deb, as dpkg-scanpackages would.
+const LOCAL_REPO_SCRIPT = `
+set -eu
+export DEBIAN_FRONTEND=noninteractive
+r=${LOCAL_REPO}
+mkdir -p "$r"
+apt-get -q install -y --download-only --no-install-recommends ${LOCAL_REPO_PACKAGES.join(' ')}
+mv /var/cache/apt/archives/*.deb "$r/"
+cd "$r"
+for p in ${LOCAL_REPO_PACKAGES.join(' ')}; do ls "$p"_*.deb >/dev/null 2>&1 || apt-get -q download "$p"; done
+for v in 1.0 2.0; do
+  d=$(mktemp -d)
+  mkdir -p "$d/DEBIAN" "$d/usr/share/tsplay-probe"
+  printf 'Package: tsplay-probe\nVersion: %s\nArchitecture: all\nMaintainer: tsplay tests <tests@tsplay.invalid>\nDescription: a package of the tsplay package tests\n' "$v" > "$d/DEBIAN/control"
+  echo "$v" > "$d/usr/share/tsplay-probe/version"
+  dpkg-deb --root-owner-group --build "$d" "tsplay-probe_\${v}_all.deb" >/dev/null
+  rm -rf "$d"
+done
+for f in *.deb; do
+  dpkg-deb -f "$f"
+  printf 'Filename: ./%s\nSize: %s\nSHA256: %s\n\n' "$f" "$(stat -c %s "$f")" "$(sha256sum < "$f" | cut -d' ' -f1)"
+done > Packages
+echo 'deb [trusted=yes] file:${LOCAL_REPO} ./' > /etc/apt/sources.list
+rm -f /var/lib/apt/lists/*_*
+apt-get -q update
+`;
+
 async function buildImage(image: string, log: (m: string) => void): Promise<void> {
   const dir = hostsCacheDir();
   // Under the lock, any earlier temp dir is a dead build's leftover.
@@ -410,6 +451,7 @@ async function buildImage(image: string, log: (m: string) => void): Promise<void
   }
   await fs.copyFile(`${controllerKeyFile()}.pub`, path.join(tmp, 'tmp/tsplay-key.pub'));
   await runOk('chroot', [tmp, '/bin/sh', '-c', CUSTOMIZE_SCRIPT]);
+  await runOk('chroot', [tmp, '/bin/sh', '-c', LOCAL_REPO_SCRIPT]);
   // systemctl --root edits unit symlinks offline, with no systemd running in the image.
   await runOk('systemctl', ['--root', tmp, '--quiet', 'disable', ...DISABLE_UNITS]);
   await runOk('systemctl', ['--root', tmp, '--quiet', 'mask', ...MASK_UNITS]);

@@ -11,6 +11,7 @@ import { getUrl, unarchive } from './get_url-unarchive.js';
 import { bootstrapToken, csrApprove, k8s, k8sInfo, k8sWait } from './k8s.js';
 import kubeconfig from './kubeconfig.js';
 import modprobe from './modprobe.js';
+import { apt, dnf, packageTable } from './package.js';
 import { slurp, waitFor } from './slurp-wait_for.js';
 import stat from './stat.js';
 import swapoff from './swapoff.js';
@@ -24,9 +25,11 @@ export const fileTables: Table[] = [command, shell, copy, template, file, kubeco
 export const systemTables: Table[] = [modprobe, swapoff, sysctl, systemd, systemdService] as Table[];
 /** Modules that change or read a host: run on the simulated host, and on a real one. */
 export const hostTables: Table[] = [...fileTables, ...systemTables];
+/** Package modules: their state is the packages installed (test/helpers/package-host.ts). */
+export const packageTables: Table[] = [apt, dnf, packageTable] as Table[];
 /** Modules that run on the controller and touch nothing. */
 export const controllerTables: Table[] = [assert, fail, debug, setFact] as Table[];
 /** Modules that talk to the Kubernetes API: run against the fake apiserver. */
 export const apiTables: Table[] = [k8s, k8sInfo, k8sWait, bootstrapToken, csrApprove] as Table[];
 
-export const allTables: Table[] = [...hostTables, ...controllerTables, ...apiTables];
+export const allTables: Table[] = [...hostTables, ...packageTables, ...controllerTables, ...apiTables];

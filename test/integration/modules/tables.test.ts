@@ -1,7 +1,8 @@
 /**
  * The host modules' tables (test/modules/) on a real test host (48) over SSH: the same cases the
  * simulated host runs, with Debian's own tools answering, except those only the simulator can
- * hold (real-host.ts says which).
+ * hold (real-host.ts says which). The package modules' tables install from the image's local apt
+ * repository for real (package-host.ts).
  */
 import { afterAll, beforeAll } from 'vitest';
 import { connectSsh } from '../../../engine/connect/ssh.js';
@@ -10,7 +11,8 @@ import type { TestHosts } from '../../hosts/harness.js';
 import { runTable, type Case, type Target } from '../../helpers/module-tester.js';
 import { realHost, runsOnRealHost } from '../../helpers/real-host.js';
 import type { FileExpect, HostState } from '../../helpers/host-state.js';
-import { hostTables } from '../../modules/index.js';
+import { realPackageHost, type PackagesAfter, type PackagesBefore } from '../../helpers/package-host.js';
+import { hostTables, packageTables } from '../../modules/index.js';
 import { bootHost } from './fixture.js';
 
 let t: TestHosts;
@@ -31,4 +33,8 @@ const target: HostTarget = { name: 'real host', start: (before, c) => realHost(c
 
 for (const table of hostTables as Array<{ module: string; target: HostTarget; cases: Array<Case<HostState, Record<string, FileExpect>>> }>) {
   runTable(table, { target, filter: runsOnRealHost });
+}
+
+for (const table of packageTables as Array<{ module: string; target: Target<PackagesBefore, PackagesAfter>; cases: Array<Case<PackagesBefore, PackagesAfter>> }>) {
+  runTable(table, { target: realPackageHost(() => conn), filter: (c) => !c.simulatorOnly, timeoutMs: 60_000 });
 }
