@@ -160,6 +160,7 @@ export const simulatedHost: Target<HostState, Record<string, FileExpect>> = {
   async start(before) {
     const h = new SimHost();
     if (before) await h.setup(before);
-    return { conn: h, state: async () => h.snapshot(), expectAfter: (s, e) => expectState(s as Snapshot, e), close: () => h.close() };
+    // A simulated host has no connection to drop: a new one is the same host.
+    return { conn: h, reconnect: async () => h, state: async () => h.snapshot(), expectAfter: (s, e) => expectState(s as Snapshot, e), close: () => h.close() };
   },
 };
