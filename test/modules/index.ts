@@ -13,13 +13,13 @@ import modprobe from './modprobe.js';
 import { slurp, waitFor } from './slurp-wait_for.js';
 import swapoff from './swapoff.js';
 import sysctl from './sysctl.js';
-import systemd, { systemdService } from './systemd.js';
+import systemd, { service, systemdService } from './systemd.js';
 import reboot from './reboot.js';
 
 /** Host modules about files and commands. */
 export const fileTables: Table[] = [command, shell, copy, template, file, kubeconfig, slurp, waitFor] as Table[];
 /** Host modules about the kernel and systemd. */
-export const systemTables: Table[] = [modprobe, swapoff, sysctl, systemd, systemdService, reboot] as Table[];
+export const systemTables: Table[] = [modprobe, swapoff, sysctl, systemd, systemdService, service, reboot] as Table[];
 /** Modules that change or read a host: run on the simulated host, and on a real one. */
 export const hostTables: Table[] = [...fileTables, ...systemTables];
 /** Modules that run on the controller and touch nothing. */
