@@ -15,13 +15,16 @@ import swapoff from './swapoff.js';
 import sysctl from './sysctl.js';
 import systemd, { service, systemdService } from './systemd.js';
 import reboot from './reboot.js';
+import { group, user } from './users.js';
 
 /** Host modules about files and commands. */
 export const fileTables: Table[] = [command, shell, copy, template, file, kubeconfig, slurp, waitFor] as Table[];
 /** Host modules about the kernel and systemd. */
 export const systemTables: Table[] = [modprobe, swapoff, sysctl, systemd, systemdService, service, reboot] as Table[];
+/** Host modules about accounts: their target makes and reads users and groups (test/helpers/accounts.ts). */
+export const accountTables: Table[] = [user, group] as Table[];
 /** Modules that change or read a host: run on the simulated host, and on a real one. */
-export const hostTables: Table[] = [...fileTables, ...systemTables];
+export const hostTables: Table[] = [...fileTables, ...systemTables, ...accountTables];
 /** Modules that run on the controller and touch nothing. */
 export const controllerTables: Table[] = [assert, fail, debug, setFact] as Table[];
 /** Modules that talk to the Kubernetes API: run against the fake apiserver. */
