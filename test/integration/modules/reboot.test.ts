@@ -2,7 +2,8 @@
  * reboot on a real host (91): the host really restarts (the harness boots it again when its
  * systemd asks nspawn for a reboot, test/hosts/README.md), the task waits for a new boot id on a
  * new SSH connection, and the tasks after it run on that connection. A host that powers off
- * instead fails the task after reboot_timeout, saying what it waited for.
+ * instead fails the task after reboot_timeout, saying what it waited for. On the same host (this
+ * file's one index), before it powers off: user password hashes never show in a run's output.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootHosts, ensureHostTools, ensureImage, sshExec, type TestHosts } from '../../hosts/harness.js';
@@ -53,6 +54,34 @@ describe('reboot on a real host', () => {
     // The command after the reboot ran in the boot the host is in now, not in the one before.
     expect(res.stdout).toContain(`boots ${before} then ${after}`);
   }, 240_000);
+
+  it('a user password hash never shows, even at -vvv with --diff (neither the new hash nor the one on the host)', async () => {
+    // openssl passwd -6 of two passwords: what password_hash would give.
+    const first = '$6$firstsalt$.XrqnOzqfZZtKf6OU3o14mSTpi//B8Sf8RrkRyRV5QiDOT43CqpSFU1KEskivr/ekVObjISE49zksCgW2PY7h1';
+    const second = '$6$secondsalt$MtDSOQCCmLrpts62hBWoPXuQlX4xh51LTjftYlv2QrzZkkpfknEaJ6bvgbnMryIWac1aqD4dJVLBbnzmiE7Y/.';
+    // The host's own hash, never an argument: only the probe sees it.
+    const onHost = '$6$hostsalt$LwziBTQGotwXtFvC8lttLjJ1sgBbiybyHUVMkfWtQloJQK2xTn.gQ4wLLeHsr2F7qaFFp1bDkzpSN8sDxRCXP0';
+    const made = await sshExec(t, INDEX, `useradd -M tsu-secret && printf '%s\\n' 'tsu-secret:${onHost}' | chpasswd -e`);
+    expect(made.code, made.stderr).toBe(0);
+    const tasks = [
+      `- user: { name: tsu-secret, password: '${first}' }`,
+      '  register: changed',
+      '- debug: { var: changed }',
+      `- user: { name: tsu-secret, password: '${second}' }`,
+      '- user: { name: tsu-secret, state: absent, remove: true }',
+    ].join('\n');
+    const res = await play(t, `${tasks}\n`, ['-vvv', '--diff']);
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(res.changed).toBe(3);
+    const out = res.stdout + res.stderr;
+    expect(out).toContain('set the password of tsu-secret');
+    expect(out).toContain('NOT_LOGGING_PASSWORD');
+    for (const hash of [onHost, first, second]) {
+      expect(out).not.toContain(hash);
+      // Not even its digest alone, nor its salt with it.
+      expect(out).not.toContain(hash.split('$')[3]!);
+    }
+  }, 60_000);
 
   // Last: the host stays off.
   it('a host that does not come back fails after reboot_timeout, saying what it waited for', async () => {
