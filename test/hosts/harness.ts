@@ -1191,7 +1191,8 @@ export async function bootHosts(opts: BootOptions): Promise<TestHosts> {
         if (code !== 133 || group.stopsHost(h.index)) return;
         log(`${h.name} rebooted itself; booting it again`);
         start(h, true);
-        void saveState().then(() => adoptLeader(h)).then(saveState);
+        // The state file may be gone already when the hosts are being stopped: nothing to record then.
+        saveState().then(() => adoptLeader(h)).then(saveState).catch(() => {});
       });
     };
     for (const h of state.hosts) start(h, false);
