@@ -1,10 +1,12 @@
 /**
  * One connection per host for the whole run, opened on first use. Concurrent first uses share one
  * connect; a failed connect is forgotten so a later task (wait_for_connection) can try again.
+ * `reopen` replaces a host's connection (reboot: the old one died with the host's sshd), and
+ * every later `get` returns the new one.
  */
 import { LocalConnection } from './local.js';
 import type { SshOptions } from './ssh.js';
-import type { Connection, ConnectionSpec } from './types.js';
+import type { Connection, ConnectionSpec, ReconnectOptions } from './types.js';
 
 export type ConnectionFactory = (spec: ConnectionSpec, log: (line: string) => void) => Promise<Connection>;
 
@@ -43,6 +45,18 @@ export class ConnectionPool {
       if (this.connections.get(spec.host) === opening) this.connections.delete(spec.host);
     });
     return opening;
+  }
+
+  /**
+   * Close the host's connection (if any) and open a new one with the same settings, except those
+   * given: the host's connection from now on. A failed open is forgotten like a failed first one,
+   * so the caller may try again (a host still booting).
+   */
+  async reopen(spec: ConnectionSpec, options: ReconnectOptions = {}): Promise<Connection> {
+    const old = this.connections.get(spec.host);
+    this.connections.delete(spec.host);
+    await old?.then((c) => c.close(), () => undefined);
+    return this.get(options.connectTimeoutMs === undefined ? spec : { ...spec, connectTimeoutMs: options.connectTimeoutMs });
   }
 
   has(host: string): boolean {

@@ -38,6 +38,12 @@ export interface Connection {
   close(): Promise<void>;
 }
 
+/** What a new connection to a host may do otherwise than the run's (a reboot's connect_timeout). */
+export interface ReconnectOptions {
+  /** Milliseconds for one connect attempt (the SSH handshake included). */
+  connectTimeoutMs?: number;
+}
+
 /** Raised when the host cannot be reached or drops; the scheduler marks the host unreachable. */
 export class UnreachableError extends Error {
   constructor(

@@ -17,6 +17,10 @@ import systemd, { systemdService } from './host/systemd.js';
 import waitFor from './host/wait_for.js';
 import getUrl from './host/get_url.js';
 import unarchive from './host/unarchive.js';
+import reboot from './host/reboot.js';
+import service from './host/service.js';
+import user from './host/user.js';
+import group from './host/group.js';
 import k8s from './k8s/k8s.js';
 import k8sInfo from './k8s/k8s_info.js';
 import k8sWait from './k8s/k8s_wait.js';
@@ -40,6 +44,7 @@ export function registerModule(mod: { name: string }): void {
 for (const m of [assertModule, debug, fail, setFact, command, shell, copy, file, template]) registerModule(m);
 for (const m of [swapoff, systemd, systemdService, modprobe, sysctl, slurp, waitFor]) registerModule(m);
 for (const m of [getUrl, unarchive]) registerModule(m);
+for (const m of [reboot, service, user, group]) registerModule(m);
 for (const m of [k8s, k8sInfo, k8sWait, bootstrapToken, csrApprove, kubeconfig]) registerModule(m);
 for (const m of [stat, lineinfile, blockinfile, replace]) registerModule(m);
 for (const m of [apt, dnf, packageModule]) registerModule(m);

@@ -2,7 +2,7 @@
  * The module contract: probe -> plan -> apply (ARCHITECTURE.md). Check mode runs probe and plan only,
  * so what --check shows is what a real run would do.
  */
-import type { BecomeOptions, Connection } from '../connect/types.js';
+import type { BecomeOptions, Connection, ReconnectOptions } from '../connect/types.js';
 import type { ModuleFailure } from '../errors.js';
 import type { Vars } from '../vars/template.js';
 
@@ -74,6 +74,12 @@ export interface ControllerFileRef {
 export interface ModuleContext {
   host: string;
   conn: Connection;
+  /**
+   * Replace the connection this task uses (its host's, or its delegate's) with a new one to the
+   * same host, and return it: every later task uses the new one. For a module that makes the host
+   * drop its connections (reboot). Absent where there is nothing to reopen (the controller).
+   */
+  reconnect?(options?: ReconnectOptions): Promise<Connection>;
   check: boolean;
   diff: boolean;
   become?: BecomeOptions;

@@ -2,7 +2,7 @@
 import { LocalConnection } from '../connect/local.js';
 import { ConnectionPool } from '../connect/pool.js';
 import { resolveConnectionSpec, type ConnectionDefaults, type ResolveOptions } from '../connect/ssh-config.js';
-import { ConnectionSettingError, type Connection } from '../connect/types.js';
+import { ConnectionSettingError, type Connection, type ConnectionSpec, type ReconnectOptions } from '../connect/types.js';
 import type { Inventory, VarMap } from '../load/inventory.js';
 import { inventoryVarsOf, isControllerName } from '../load/inventory.js';
 import { secrets } from '../secrets.js';
@@ -28,14 +28,22 @@ function resolveOptions(settings: ConnectionSettings): ResolveOptions {
 export function createConnections(inv: Inventory, extraVars: VarMap, bus: RunBus, settings: ConnectionSettings): ConnectionProvider {
   const pool = new ConnectionPool({ log: (host, line) => bus.emit('log', host, 2, line) });
   const controller = new LocalConnection('controller');
+  const specOf = (host: string): ConnectionSpec => {
+    const vars = layeredVars([inventoryVarsOf(inv, host), extraVars]);
+    const spec = resolveConnectionSpec(host, vars, resolveOptions(settings));
+    if (settings.connectionOverride) spec.connection = settings.connectionOverride;
+    for (const s of [spec.password, spec.privateKeyPassphrase, spec.become?.password]) if (s) secrets.add(s);
+    return spec;
+  };
   return {
     get(host: string): Promise<Connection> {
       if (isControllerName(inv, host)) return Promise.resolve(controller);
-      const vars = layeredVars([inventoryVarsOf(inv, host), extraVars]);
-      const spec = resolveConnectionSpec(host, vars, resolveOptions(settings));
-      if (settings.connectionOverride) spec.connection = settings.connectionOverride;
-      for (const s of [spec.password, spec.privateKeyPassphrase, spec.become?.password]) if (s) secrets.add(s);
-      return pool.get(spec);
+      return pool.get(specOf(host));
+    },
+    reconnect(host: string, options?: ReconnectOptions): Promise<Connection> {
+      // The controller is this process: nothing to reopen.
+      if (isControllerName(inv, host)) return Promise.resolve(controller);
+      return pool.reopen(specOf(host), options);
     },
     controller: () => controller,
     closeAll: () => pool.closeAll(),

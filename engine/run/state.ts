@@ -1,6 +1,6 @@
 /** What one run knows: options, inventory, per-host state, connections, and the event bus. */
 import { dict } from '../dict.js';
-import type { Connection } from '../connect/types.js';
+import type { Connection, ReconnectOptions } from '../connect/types.js';
 import type { Inventory, VarMap } from '../load/inventory.js';
 import { emptyStats, type HostStats, type RunBus } from './events.js';
 import type { Semaphore } from '../connect/semaphore.js';
@@ -45,6 +45,8 @@ export interface HostState {
 /** Opens (or reuses) the connection to a host; `controller` is the local machine. */
 export interface ConnectionProvider {
   get(host: string): Promise<Connection>;
+  /** Replace the host's connection with a new one (after a reboot); later `get`s return it. */
+  reconnect(host: string, options?: ReconnectOptions): Promise<Connection>;
   controller(): Connection;
   closeAll(): Promise<void>;
 }

@@ -268,6 +268,7 @@ async function moduleContext(env: TaskEnv, task: Task, mod: AnyModule, vars: Var
   return {
     host: host.name,
     conn,
+    reconnect: onController ? undefined : (options) => run.connections.reconnect(task.delegateTo ?? host.name, options),
     check,
     diff: task.diff ?? run.options.diff,
     become: becomeFor(env, task, vars),

@@ -25,6 +25,8 @@ export type Matcher = string | RegExp;
 /** What a target holds for one case: the host (or API) the module talks to, and how to read it. */
 export interface Instance<E> {
   conn: Connection;
+  /** A new connection to the same target, for a module that reconnects (reboot); absent: it cannot. */
+  reconnect?(): Promise<Connection>;
   /** Variables the target adds (a kubeconfig pointing at the fake apiserver). */
   vars?: Vars;
   /** Everything the target holds, compared before and after a check run. */
@@ -132,6 +134,7 @@ export async function runCase<B, E>(moduleName: string, target: Target<B, E>, c:
     const ctx = (check: boolean): ModuleContext => ({
       host: 'h1',
       conn: inst.conn,
+      reconnect: inst.reconnect?.bind(inst),
       check,
       diff: c.diff ?? false,
       vars: { inventory_hostname: 'h1', ...inst.vars, ...c.vars },

@@ -24,7 +24,7 @@ import type { Target } from './module-tester.js';
 const SIM_BIN = join(import.meta.dirname, 'sim-bin');
 /** Users and groups of the simulated host, by name, as on Debian (the file modules chown to them). */
 const USERS: Array<[string, number]> = [['root', 0], ['daemon', 1], ['bin', 2], ['kube', 990], ['etcd', 991], ['nobody', 65534]];
-const GROUPS: Array<[string, number]> = [['root', 0], ['daemon', 1], ['bin', 2], ['adm', 4], ['kube', 990], ['etcd', 991], ['nogroup', 65534]];
+const GROUPS: Array<[string, number]> = [['root', 0], ['daemon', 1], ['bin', 2], ['adm', 4], ['users', 100], ['kube', 990], ['etcd', 991], ['nogroup', 65534]];
 /** Paths of the simulated root that are the machine's, not the host's: never in a snapshot. */
 const NOT_STATE = new Set(['/.hostusr', '/dev', '/sim/bin', '/etc/ld.so.cache', '/etc/alternatives', '/bin', '/sbin', '/lib', '/lib64']);
 const PATH = '/sim/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin';
@@ -56,6 +56,15 @@ export class SimHost implements Connection {
     mkdirSync(join(r, 'etc/alternatives'));
     writeFileSync(join(r, 'etc/passwd'), USERS.map(([n, id]) => `${n}:x:${id}:${id}:${n}:/${n === 'root' ? 'root' : 'nonexistent'}:/bin/sh\n`).join(''));
     writeFileSync(join(r, 'etc/group'), GROUPS.map(([n, id]) => `${n}:x:${id}:\n`).join(''));
+    // What Debian's passwd package holds, so the shadow tools (useradd, chpasswd -e, ...) behave
+    // here as on a Debian host: shadow files, login.defs' settings that they read, a skeleton.
+    writeFileSync(join(r, 'etc/shadow'), USERS.map(([n]) => `${n}:*:19000:0:99999:7:::\n`).join(''), { mode: 0o640 });
+    writeFileSync(join(r, 'etc/gshadow'), GROUPS.map(([n]) => `${n}:*::\n`).join(''), { mode: 0o640 });
+    writeFileSync(join(r, 'etc/login.defs'), 'MAIL_DIR /var/mail\nUMASK 022\nPASS_MAX_DAYS 99999\nPASS_MIN_DAYS 0\nPASS_WARN_AGE 7\nUID_MIN 1000\nUID_MAX 60000\nGID_MIN 1000\nGID_MAX 60000\nUSERGROUPS_ENAB yes\nENCRYPT_METHOD SHA512\nNONEXISTENT /nonexistent\n');
+    mkdirSync(join(r, 'etc/default'));
+    writeFileSync(join(r, 'etc/default/useradd'), 'SHELL=/bin/sh\n');
+    mkdirSync(join(r, 'etc/skel'));
+    writeFileSync(join(r, 'etc/skel/.profile'), '# ~/.profile of a new user (the simulated host\'s /etc/skel)\n');
     writeFileSync(join(r, 'sim/kernel'), '6.1.0-sim\n');
     writeFileSync(join(r, 'proc/swaps'), 'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n');
     writeFileSync(join(r, 'proc/modules'), '');
@@ -160,6 +169,7 @@ export const simulatedHost: Target<HostState, Record<string, FileExpect>> = {
   async start(before) {
     const h = new SimHost();
     if (before) await h.setup(before);
-    return { conn: h, state: async () => h.snapshot(), expectAfter: (s, e) => expectState(s as Snapshot, e), close: () => h.close() };
+    // A simulated host has no connection to drop: a new one is the same host.
+    return { conn: h, reconnect: async () => h, state: async () => h.snapshot(), expectAfter: (s, e) => expectState(s as Snapshot, e), close: () => h.close() };
   },
 };

@@ -880,6 +880,8 @@ function uninstallHooks(): void {
 class HostGroup implements TestHosts {
   private stopping?: Promise<void>;
   private readonly stopped = new Set<number>();
+  /** Hosts being powered off or stopped: a reboot they asked for is not followed by a new boot. */
+  private readonly ending = new Set<number>();
 
   constructor(
     readonly state: HostsState,
@@ -908,10 +910,16 @@ class HostGroup implements TestHosts {
     return this.state.stateFile;
   }
 
+  /** Is this host being powered off (or already off)? Then nspawn's exit is no reboot to follow. */
+  stopsHost(index: number): boolean {
+    return this.ending.has(index) || this.stopped.has(index) || this.stopping !== undefined;
+  }
+
   async powerOff(index: number): Promise<void> {
     const h = this.state.hosts.find((x) => x.index === index);
     if (!h) throw new Error(`no host with index ${index} (have ${this.state.hosts.map((x) => x.index).join(', ')})`);
     if (this.stopped.has(index)) return;
+    this.ending.add(index);
     await stopHost(this.state, h, this.log);
     this.stopped.add(index);
   }
@@ -938,6 +946,7 @@ class HostGroup implements TestHosts {
   cleanupSync(): void {
     const hosts = this.state.hosts.filter((h) => !this.stopped.has(h.index) && isNspawnOf(h.pid, h.name));
     for (const h of hosts) {
+      this.ending.add(h.index);
       try {
         process.kill(h.pid, 'SIGTERM');
       } catch {
@@ -1083,6 +1092,42 @@ async function consoleTail(file: string, lines = 40): Promise<string> {
 const NSPAWN_WRAPPER = 'for d in $TSPLAY_CGROUPS; do echo $$ > "$d/cgroup.procs" || exit 97; done; unset TSPLAY_CGROUPS; exec "$@"';
 
 /**
+ * Start (or, after a reboot, restart) one host's nspawn in its own cgroup, console to its log;
+ * `onExit` gets nspawn's exit code. Sets h.pid; h.leaderPid is learned once the host answers.
+ */
+function startNspawn(h: HostRec, image: string, args: string[], append: boolean, onExit: (code: number | null) => void): void {
+  const fd = openSync(h.consoleLog, fsc.O_WRONLY | fsc.O_CREAT | (append ? fsc.O_APPEND : fsc.O_TRUNC), 0o644);
+  try {
+    const nspawn = ['systemd-nspawn', '-D', image, `--overlay=${image}:${h.upperDir}:/`, '--boot', '--machine', h.name, '--register=no', '--keep-unit', '-q', ...args];
+    const child = spawn('sh', ['-c', NSPAWN_WRAPPER, 'tsplay-nspawn', ...nspawn], {
+      detached: true, // setsid: a terminal's ^C reaches the test runner, not the hosts' consoles
+      stdio: ['ignore', fd, fd],
+      env: { ...process.env, TSPLAY_CGROUPS: h.cgroups.join(' ') },
+    });
+    child.on('error', () => {}); // reported by the caller as "exited before answering"
+    child.on('exit', (code) => onExit(code));
+    child.unref();
+    h.pid = child.pid ?? 0;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** After a restart: the new container's init, once nspawn has forked it (a few seconds at most). */
+async function adoptLeader(h: HostRec): Promise<void> {
+  const pid = h.pid;
+  h.leaderPid = 0;
+  for (let i = 0; i < 100 && h.pid === pid && isNspawnOf(pid, h.name); i++) {
+    const leader = childrenOf(pid)[0];
+    if (leader) {
+      h.leaderPid = leader;
+      return;
+    }
+    await sleep(100);
+  }
+}
+
+/**
  * Boot hosts first..first+count-1: host i is `${prefix}-h<i>` on 127.0.1.<i> (or, on a bridge,
  * `${network.base}.<i>`) with hostname w<i>.
  * Resolves when every host answers a real ssh login; rejects (after stopping them all) with the
@@ -1180,31 +1225,19 @@ export async function bootHosts(opts: BootOptions): Promise<TestHosts> {
       live.add(group);
       installHooks();
     }
-    for (const h of state.hosts) {
-      const fd = openSync(h.consoleLog, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC, 0o644);
-      try {
-        const child = spawn(
-          'sh',
-          [
-            '-c', NSPAWN_WRAPPER, 'tsplay-nspawn',
-            'systemd-nspawn', '-D', image, `--overlay=${image}:${h.upperDir}:/`, '--boot',
-            '--machine', h.name, '--register=no', '--keep-unit', '-q',
-            ...(net ? [`--network-bridge=${net.bridge}`] : []),
-            ...(opts.nspawnArgs ?? []),
-          ],
-          {
-            detached: true, // setsid: a terminal's ^C reaches the test runner, not the hosts' consoles
-            stdio: ['ignore', fd, fd],
-            env: { ...process.env, TSPLAY_CGROUPS: h.cgroups.join(' ') },
-          },
-        );
-        child.on('error', () => {}); // reported below as "exited before answering"
-        child.unref();
-        h.pid = child.pid ?? 0;
-      } finally {
-        closeSync(fd);
-      }
-    }
+    const nspawnArgs = [...(net ? [`--network-bridge=${net.bridge}`] : []), ...(opts.nspawnArgs ?? [])];
+    const start = (h: HostRec, append: boolean): void => {
+      startNspawn(h, image, nspawnArgs, append, (code) => {
+        // 133: the host's systemd asked for a reboot (systemd-nspawn(1)); the next boot runs
+        // on the same upper dir, as a machine reboots on the same disk.
+        if (code !== 133 || group.stopsHost(h.index)) return;
+        log(`${h.name} rebooted itself; booting it again`);
+        start(h, true);
+        // The state file may be gone already when the hosts are being stopped: nothing to record then.
+        saveState().then(() => adoptLeader(h)).then(saveState).catch(() => {});
+      });
+    };
+    for (const h of state.hosts) start(h, false);
     await saveState();
 
     const timeoutMs = opts.timeoutMs ?? Math.max(90_000, 3_000 * count);

@@ -107,3 +107,10 @@ const cases: SystemdCase[] = [
 
 export default moduleTable('systemd', simulatedHost, cases.map((c) => ({ ...c, simulatorOnly: true as const })));
 export const systemdService = moduleTable('systemd_service', simulatedHost, [...cases.slice(0, 4), cases.find((c) => c.name === 'a state without name fails')!].map((c) => ({ ...c, simulatorOnly: true as const })));
+/** service is systemd with service's arguments: every case those arguments can say, planned and done the same. */
+const SERVICE_ARGS = new Set(['name', 'state', 'enabled']);
+export const service = moduleTable(
+  'service',
+  simulatedHost,
+  cases.filter((c) => c.args.name !== undefined && Object.keys(c.args).every((k) => SERVICE_ARGS.has(k))).map((c) => ({ ...c, simulatorOnly: true as const })),
+);

@@ -31,8 +31,9 @@ type HostTarget = Target<HostState, Record<string, FileExpect>>;
 /** The connection exists only once the host booted: the target is made when a case starts. */
 const target: HostTarget = { name: 'real host', start: (before, c) => realHost(conn).start(before, c) };
 
-for (const table of hostTables as Array<{ module: string; target: HostTarget; cases: Array<Case<HostState, Record<string, FileExpect>>> }>) {
-  runTable(table, { target, filter: runsOnRealHost });
+for (const table of hostTables as Array<{ module: string; target: HostTarget; cases: Array<Case<HostState, Record<string, FileExpect>>>; over?: (host: HostTarget) => HostTarget }>) {
+  // A table whose target is built over a host (accounts) gets the real host under it.
+  runTable(table, { target: table.over ? table.over(target) : target, filter: runsOnRealHost });
 }
 
 for (const table of packageTables as Array<{ module: string; target: Target<PackagesBefore, PackagesAfter>; cases: Array<Case<PackagesBefore, PackagesAfter>> }>) {
