@@ -4,7 +4,7 @@
  * b is the cost of one more host (controller CPU ms, MB, wall ms); a what the run costs at any size.
  */
 import type { Phase, ToolName } from './tools.js';
-import { floorOf, med, NAMES, title, type Results } from './report.js';
+import { floorOf, med, NAMES, title, type Results } from './results.js';
 
 export interface Fit {
   a: number;

@@ -11,7 +11,7 @@ import { cacheDir } from '../../test/hosts/harness.js';
 import { bootBench, type Network } from './hosts.js';
 import type { Log } from './install.js';
 import { linearFit } from './growth.js';
-import { loadSeries, med, NAMES } from './report.js';
+import { med, NAMES, type Results } from './results.js';
 import type { ToolName } from './tools.js';
 
 function meminfo(): Record<string, number> {
@@ -76,6 +76,18 @@ export async function probeBoot(opts: { counts: number[]; first: number; network
   return render(rows, opts);
 }
 
+const signed = (x: number): string => `${x >= 0 ? '+' : '-'}${Math.abs(x).toFixed(0)}`;
+
+/** Every results file (round 2's hosts-N.json too), largest size first. */
+function largestResults(bench: string): Results | undefined {
+  const dir = path.join(bench, 'results');
+  if (!existsSync(dir)) return undefined;
+  const all = readdirSync(dir)
+    .filter((f) => /^hosts-\d+.*\.json$/.test(f))
+    .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as Results);
+  return all.sort((a, b) => b.hosts - a.hosts)[0];
+}
+
 function render(rows: BootProbe[], opts: { target: number; network: Network; bench: string }): string {
   const xs = rows.map((r) => r.hosts);
   const fit = (ys: number[]): { a: number; b: number } => (rows.length >= 2 ? linearFit(xs, ys) : { a: 0, b: ys[0]! / xs[0]! });
@@ -84,15 +96,17 @@ function render(rows: BootProbe[], opts: { target: number; network: Network; ben
   const boot = fit(rows.map((r) => r.bootS));
   const n = opts.target;
   const info = meminfo();
-  const hostsMiB = mem.a + mem.b * n;
+  // MemAvailable also counts the kernel's share (page tables, slab, the overlay), but moves with
+  // anything else the machine runs; PSS counts the hosts' processes only. The larger slope is used.
+  const perHost = Math.max(mem.b, pss.b);
+  const hostsMiB = perHost * n;
   const lines = [
-    `Boot probe (${opts.network}): ${rows.map((r) => `${r.hosts} hosts: boot ${r.bootS.toFixed(1)} s, MemAvailable -${r.memAvailableDropMiB.toFixed(0)} MiB, PSS ${r.pssMiB.toFixed(0)} MiB (${r.processes} processes)`).join('; ')}.`,
-    `Per host: ${mem.b.toFixed(1)} MiB of MemAvailable (${pss.b.toFixed(1)} MiB PSS), ${boot.b.toFixed(2)} s of boot.`,
-    `At ${n} hosts: ~${hostsMiB.toFixed(0)} MiB for the idle hosts, boot ~${(boot.a + boot.b * n).toFixed(0)} s; MemAvailable now ${info.MemAvailable!.toFixed(0)} MiB of ${info.MemTotal!.toFixed(0)}.`,
+    `Boot probe (${opts.network}): ${rows.map((r) => `${r.hosts} hosts: boot ${r.bootS.toFixed(1)} s, MemAvailable ${signed(-r.memAvailableDropMiB)} MiB, PSS ${r.pssMiB.toFixed(0)} MiB (${r.processes} processes)`).join('; ')}.`,
+    `Per host: ${pss.b.toFixed(1)} MiB PSS, ${mem.b.toFixed(1)} MiB of MemAvailable (machine-wide: other work moves it), ${boot.b.toFixed(2)} s of boot.`,
+    `At ${n} hosts: ~${hostsMiB.toFixed(0)} MiB for the idle hosts (${perHost.toFixed(1)} MiB each), boot ~${(boot.a + boot.b * n).toFixed(0)} s; MemAvailable now ${info.MemAvailable!.toFixed(0)} MiB of ${info.MemTotal!.toFixed(0)}.`,
   ];
   // The tools' own memory at n hosts, from the largest size measured (per-host figure, linear).
-  const series = ['rtt0', 'rtt0-bridge', 'rtt20', 'rtt20-bridge'].flatMap((k) => loadSeries(opts.bench, k)).sort((a, b) => b.hosts - a.hosts);
-  const largest = series[0];
+  const largest = largestResults(opts.bench);
   if (largest) {
     const left = info.MemAvailable! - hostsMiB;
     const fits: string[] = [];
@@ -102,13 +116,13 @@ function render(rows: BootProbe[], opts: { target: number; network: Network; ben
       const at = (peak / largest.hosts) * n;
       fits.push(`${NAMES[tool]} ~${at.toFixed(0)} MB (${at < left * 0.8 ? 'fits' : 'does not fit'})`);
     }
-    lines.push(`Controller memory at ${n} hosts, scaled per host from ${largest.hosts} hosts, against the ${left.toFixed(0)} MiB left: ${fits.join(', ')}.`);
+    lines.push(`Controller memory at ${n} hosts, scaled per host from ${largest.hosts} hosts (${largest.date.slice(0, 10)}), against the ${left.toFixed(0)} MiB left: ${fits.join(', ')}.`);
   }
   // Every first run writes the 50 MiB "kubelet" into each host's overlay upper directory.
   const cache = path.join(cacheDir(), 'hosts');
   if (existsSync(cache)) {
-    const fs = statfsSync(cache);
-    const freeGiB = (fs.bavail * fs.bsize) / 2 ** 30;
+    const st = statfsSync(cache);
+    const freeGiB = (st.bavail * st.bsize) / 2 ** 30;
     lines.push(`Disk: a first run writes ~${((n * 52) / 1024).toFixed(1)} GiB into the hosts' upper directories; ${freeGiB.toFixed(0)} GiB free under ${cache}.`);
   }
   return lines.join('\n');
