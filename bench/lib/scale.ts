@@ -1,9 +1,11 @@
 /**
  * --boot-probe 10,20: what booting more hosts costs here, before trying 200. Boots each count in
- * turn (fresh, nothing run on them), lets them settle, and reads the machine's MemAvailable drop
- * and the summed PSS of every process in the hosts' cgroups, then stops them. From the step it
- * fits memory and boot time per host and says whether the --hosts target fits, leaving room for
- * the tools (their peak memory per host at the largest size in bench/results/, when there is one).
+ * turn (fresh, nothing run on them), lets them settle, reads what the hosts hold (the summed PSS
+ * of every process in their cgroups, and their tmpfs mounts) and the machine's MemAvailable drop,
+ * then stops them. From the step it fits memory and boot time per host and says whether the
+ * --hosts target fits, leaving room for the tools (their peak memory per host at the largest size
+ * in bench/results/). Not counted: the kernel's share per host (namespaces, page tables, slab),
+ * which only MemAvailable sees, and the page cache of the files a first run writes (reclaimable).
  */
 import { existsSync, readFileSync, readdirSync, statfsSync } from 'node:fs';
 import * as path from 'node:path';
@@ -12,7 +14,8 @@ import { bootBench, type Network } from './hosts.js';
 import type { Log } from './install.js';
 import { linearFit } from './growth.js';
 import { med, NAMES, type Results } from './results.js';
-import type { ToolName } from './tools.js';
+import type { BenchHosts, ToolName } from './tools.js';
+import { ssh } from './verify.js';
 
 function meminfo(): Record<string, number> {
   const out: Record<string, number> = {};
@@ -22,6 +25,8 @@ function meminfo(): Record<string, number> {
   }
   return out;
 }
+
+const signed = (x: number): string => `${x >= 0 ? '+' : '-'}${Math.abs(x).toFixed(0)}`;
 
 function pidsUnder(dir: string): number[] {
   const out: number[] = [];
@@ -52,7 +57,20 @@ export interface BootProbe {
   bootS: number;
   memAvailableDropMiB: number;
   pssMiB: number;
+  /** what the hosts hold in their own tmpfs mounts (/run, /dev/shm, ...): memory no process maps */
+  tmpfsMiB: number;
   processes: number;
+}
+
+/** Used KiB of every tmpfs inside each host, summed, MiB. */
+async function tmpfsMiB(hosts: BenchHosts): Promise<number> {
+  const kib = await Promise.all(
+    hosts.direct.hosts.map(async (h) => {
+      const out = await ssh(hosts, h.address, 'df -k --output=used -t tmpfs | tail -n +2');
+      return out.split('\n').reduce((s, l) => s + (Number(l.trim()) || 0), 0);
+    }),
+  );
+  return kib.reduce((s, k) => s + k, 0) / 1024;
 }
 
 export async function probeBoot(opts: { counts: number[]; first: number; network: Network; target: number; bench: string; log: Log }): Promise<string> {
@@ -66,17 +84,15 @@ export async function probeBoot(opts: { counts: number[]; first: number; network
       // let the hosts' boot jobs finish (journald flushes, systemd's idle jobs) before reading
       await new Promise((r) => setTimeout(r, 15_000));
       const pids = hosts.cgroups.flatMap(pidsUnder);
-      const row = { hosts: count, bootS, memAvailableDropMiB: before - meminfo().MemAvailable!, pssMiB: pids.reduce((s, p) => s + pssMiB(p), 0), processes: pids.length };
+      const row = { hosts: count, bootS, memAvailableDropMiB: before - meminfo().MemAvailable!, pssMiB: pids.reduce((s, p) => s + pssMiB(p), 0), tmpfsMiB: await tmpfsMiB(hosts), processes: pids.length };
       rows.push(row);
-      opts.log(`boot probe: ${count} hosts up in ${bootS.toFixed(1)} s; MemAvailable -${row.memAvailableDropMiB.toFixed(0)} MiB; PSS of their ${row.processes} processes ${row.pssMiB.toFixed(0)} MiB`);
+      opts.log(`boot probe: ${count} hosts up in ${bootS.toFixed(1)} s; PSS of their ${row.processes} processes ${row.pssMiB.toFixed(0)} MiB, their tmpfs ${row.tmpfsMiB.toFixed(0)} MiB; MemAvailable ${signed(-row.memAvailableDropMiB)} MiB`);
     } finally {
       await t.stop();
     }
   }
   return render(rows, opts);
 }
-
-const signed = (x: number): string => `${x >= 0 ? '+' : '-'}${Math.abs(x).toFixed(0)}`;
 
 /** Every results file (round 2's hosts-N.json too), largest size first. */
 function largestResults(bench: string): Results | undefined {
@@ -92,17 +108,18 @@ function render(rows: BootProbe[], opts: { target: number; network: Network; ben
   const xs = rows.map((r) => r.hosts);
   const fit = (ys: number[]): { a: number; b: number } => (rows.length >= 2 ? linearFit(xs, ys) : { a: 0, b: ys[0]! / xs[0]! });
   const mem = fit(rows.map((r) => r.memAvailableDropMiB));
-  const pss = fit(rows.map((r) => r.pssMiB));
+  const own = fit(rows.map((r) => r.pssMiB + r.tmpfsMiB));
   const boot = fit(rows.map((r) => r.bootS));
   const n = opts.target;
   const info = meminfo();
-  // MemAvailable also counts the kernel's share (page tables, slab, the overlay), but moves with
-  // anything else the machine runs; PSS counts the hosts' processes only. The larger slope is used.
-  const perHost = Math.max(mem.b, pss.b);
+  // What the hosts themselves hold: their processes' PSS and their tmpfs. MemAvailable would also
+  // count the kernel's share (page tables, slab, namespaces) but moves with anything else the
+  // machine runs (on a shared machine it can rise while hosts boot), so it is shown, not used.
+  const perHost = own.b;
   const hostsMiB = perHost * n;
   const lines = [
-    `Boot probe (${opts.network}): ${rows.map((r) => `${r.hosts} hosts: boot ${r.bootS.toFixed(1)} s, MemAvailable ${signed(-r.memAvailableDropMiB)} MiB, PSS ${r.pssMiB.toFixed(0)} MiB (${r.processes} processes)`).join('; ')}.`,
-    `Per host: ${pss.b.toFixed(1)} MiB PSS, ${mem.b.toFixed(1)} MiB of MemAvailable (machine-wide: other work moves it), ${boot.b.toFixed(2)} s of boot.`,
+    `Boot probe (${opts.network}): ${rows.map((r) => `${r.hosts} hosts: boot ${r.bootS.toFixed(1)} s, PSS ${r.pssMiB.toFixed(0)} MiB (${r.processes} processes), tmpfs ${r.tmpfsMiB.toFixed(0)} MiB, MemAvailable ${signed(-r.memAvailableDropMiB)} MiB`).join('; ')}.`,
+    `Per host: ${own.b.toFixed(1)} MiB (PSS + tmpfs), ${boot.b.toFixed(2)} s of boot; MemAvailable moved ${mem.b.toFixed(1)} MiB per host (machine-wide: includes the kernel's share and whatever else runs).`,
     `At ${n} hosts: ~${hostsMiB.toFixed(0)} MiB for the idle hosts (${perHost.toFixed(1)} MiB each), boot ~${(boot.a + boot.b * n).toFixed(0)} s; MemAvailable now ${info.MemAvailable!.toFixed(0)} MiB of ${info.MemTotal!.toFixed(0)}.`,
   ];
   // The tools' own memory at n hosts, from the largest size measured (per-host figure, linear).
@@ -116,7 +133,7 @@ function render(rows: BootProbe[], opts: { target: number; network: Network; ben
       const at = (peak / largest.hosts) * n;
       fits.push(`${NAMES[tool]} ~${at.toFixed(0)} MB (${at < left * 0.8 ? 'fits' : 'does not fit'})`);
     }
-    lines.push(`Controller memory at ${n} hosts, scaled per host from ${largest.hosts} hosts (${largest.date.slice(0, 10)}), against the ${left.toFixed(0)} MiB left: ${fits.join(', ')}.`);
+    lines.push(`Controller peak memory at ${n} hosts, scaled per host from ${largest.hosts} hosts (${largest.date.slice(0, 10)}; a process tree's sum of RSS counts shared pages per process, so Ansible's is an upper bound), against the ${left.toFixed(0)} MiB left: ${fits.join(', ')}.`);
   }
   // Every first run writes the 50 MiB "kubelet" into each host's overlay upper directory.
   const cache = path.join(cacheDir(), 'hosts');

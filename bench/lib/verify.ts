@@ -37,7 +37,7 @@ function snapshotScript(bench: string): string {
 }
 
 /** The bench's own reads go to the hosts' sshd directly, never through the latency proxy. */
-function ssh(hosts: BenchHosts, address: string, command: string): Promise<string> {
+export function ssh(hosts: BenchHosts, address: string, command: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn('ssh', [
       '-F', '/dev/null', '-i', hosts.keyFile, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
