@@ -4,8 +4,9 @@
 # every managed path, sha256 of every managed file, the units' state, /proc/swaps and /etc/fstab.
 # The 50 MB binary is hashed the fastest way the host has (openssl, else Python's hashlib: both
 # use the CPU's SHA instructions, coreutils' sha256sum does not), as tsplay and the peers do.
-#   floor.sh KEY KNOWN_HOSTS ADDRESS...
-# Exits non-zero when any session failed. Paths are the ones in bench/vars.json.
+#   floor.sh KEY KNOWN_HOSTS NAME,ADDRESS,PORT...
+# (ADDRESS,PORT: the host's sshd, or its latency proxy under --rtt; KNOWN_HOSTS has the keys
+# under those.) Exits non-zero when any session failed. Paths are the ones in bench/vars.json.
 set -u
 key=$1 known=$2
 shift 2
@@ -17,8 +18,9 @@ systemctl show -p LoadState,ActiveState,SubState,UnitFileState,NeedDaemonReload 
 cat /proc/swaps
 '
 pids=
-for addr in "$@"; do
-  ssh -F /dev/null -i "$key" -o IdentitiesOnly=yes -o BatchMode=yes -o ControlMaster=no -o ControlPath=none \
+for spec in "$@"; do
+  rest=${spec#*,} addr=${rest%,*} port=${rest##*,}
+  ssh -F /dev/null -p "$port" -i "$key" -o IdentitiesOnly=yes -o BatchMode=yes -o ControlMaster=no -o ControlPath=none \
     -o StrictHostKeyChecking=yes -o "UserKnownHostsFile=$known" -o GlobalKnownHostsFile=/dev/null \
     -o LogLevel=ERROR "root@$addr" "$read_state" >"/dev/null" &
   pids="$pids $!"

@@ -39,7 +39,7 @@ const PAGE = 4096;
 let cgroupRoot: string | null | undefined;
 
 /** `<cgroup2 mount>/tsplay-bench`, or null when there is no writable cgroup2 hierarchy. */
-function benchCgroupRoot(): string | null {
+export function benchCgroupRoot(): string | null {
   if (cgroupRoot !== undefined) return cgroupRoot;
   cgroupRoot = null;
   for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
@@ -100,7 +100,7 @@ function treePids(root: number): number[] {
   return out;
 }
 
-function cpuStat(cg: string): number {
+export function cpuStat(cg: string): number {
   const text = readFileSync(path.join(cg, 'cpu.stat'), 'utf8');
   const get = (k: string): number => Number(new RegExp(`^${k} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
   return (get('user_usec') + get('system_usec')) / 1e6;

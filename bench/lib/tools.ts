@@ -6,16 +6,33 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 export type Phase = 'first' | 'converged' | 'check';
-export type ToolName = 'tsplay' | 'ansible' | 'pyinfra' | 'floor';
+/**
+ * ansible: Debian's ansible-core 2.14; ansible-new: the newest ansible-core from PyPI; mitogen: that
+ * ansible-core with Mitogen's mitogen_linear strategy. floor: what a converged run must read
+ * (floor.sh); first-floor: what a first run must do (floor-first.sh).
+ */
+export type ToolName = 'tsplay' | 'ansible' | 'ansible-new' | 'mitogen' | 'pyinfra' | 'floor' | 'first-floor';
+
+export interface BenchHost {
+  name: string;
+  /** where the tools connect: the host's sshd, or its latency proxy on 127.0.0.1 */
+  address: string;
+  port: number;
+  /** the host's own address (the templates' node_ip), whichever way the tools connect */
+  nodeIp: string;
+}
 
 export interface BenchHosts {
-  /** Ansible-style YAML inventory from the harness (tsplay and Ansible read it as is) */
+  /** Ansible-style YAML inventory the bench writes (tsplay and Ansible read it as is; hosts.ts) */
   inventoryFile: string;
-  /** JSON for bench/pyinfra/inventory.py: { keyFile, knownHostsFile, hosts: [{name, address, port}] } */
+  /** JSON for bench/pyinfra/inventory.py: { keyFile, knownHostsFile, hosts: [{name, address, port, nodeIp}] } */
   pyinfraHostsFile: string;
   keyFile: string;
+  /** the host keys the tools check, filed under the address and port they connect to */
   knownHostsFile: string;
-  hosts: Array<{ name: string; address: string; port: number }>;
+  hosts: BenchHost[];
+  /** the hosts' own sshd, for the bench's reads of their state (never through the proxy) */
+  direct: { knownHostsFile: string; hosts: Array<{ name: string; address: string; port: number }> };
   /** the hosts' own cgroup2 directories (from the harness state), for host-side CPU */
   cgroups: string[];
 }
@@ -28,7 +45,14 @@ export interface Context {
   cache: string;
   caSrc: string;
   kubeletSrc: string;
+  /** pyinfra's virtualenv */
   venv: string;
+  /** the newest ansible-core and Mitogen's virtualenv */
+  ansibleVenv: string;
+  /** Mitogen's strategy plugins, from the installed package */
+  mitogenStrategyDir: string;
+  /** floor-first.sh's files: common/ and one directory per host (first-floor.ts) */
+  staging: string;
   /** a fresh directory for this run's private state (Ansible's ControlPath sockets) */
   runTmp: string;
 }
@@ -37,6 +61,35 @@ export interface Invocation {
   argv: string[];
   cwd: string;
   env?: Record<string, string>;
+}
+
+function ansibleRun(playbook: string, phase: Phase, hosts: BenchHosts, ctx: Context, cfg: string, env: Record<string, string> = {}): Invocation {
+  return {
+    argv: [
+      playbook,
+      '-i', hosts.inventoryFile,
+      '--forks', String(hosts.hosts.length),
+      '-e', `ca_src=${ctx.caSrc}`,
+      '-e', `kubelet_binary_src=${ctx.kubeletSrc}`,
+      ...(phase === 'check' ? ['--check'] : []),
+      'kubelet.yml',
+    ],
+    cwd: path.join(ctx.bench, 'ansible'),
+    env: {
+      ANSIBLE_CONFIG: path.join(ctx.bench, 'ansible', cfg),
+      // Each run starts with no open connection, as tsplay's and pyinfra's do: ControlPersist
+      // sockets of an earlier run are not reused.
+      ANSIBLE_SSH_CONTROL_PATH_DIR: path.join(ctx.runTmp, 'cp'),
+      ANSIBLE_LOCAL_TEMP: path.join(ctx.runTmp, 'tmp'),
+      ANSIBLE_NOCOLOR: '1',
+      ...env,
+    },
+  };
+}
+
+/** NAME,ADDRESS,PORT per host: the floors' arguments. */
+function floorHosts(hosts: BenchHosts): string[] {
+  return hosts.hosts.map((h) => `${h.name},${h.address},${h.port}`);
 }
 
 export function invocation(tool: ToolName, phase: Phase, hosts: BenchHosts, ctx: Context): Invocation {
@@ -57,26 +110,13 @@ export function invocation(tool: ToolName, phase: Phase, hosts: BenchHosts, ctx:
         cwd: ctx.tsplayDir,
       };
     case 'ansible':
-      return {
-        argv: [
-          'ansible-playbook',
-          '-i', hosts.inventoryFile,
-          '--forks', n,
-          '-e', `ca_src=${ctx.caSrc}`,
-          '-e', `kubelet_binary_src=${ctx.kubeletSrc}`,
-          ...(phase === 'check' ? ['--check'] : []),
-          'kubelet.yml',
-        ],
-        cwd: path.join(ctx.bench, 'ansible'),
-        env: {
-          ANSIBLE_CONFIG: path.join(ctx.bench, 'ansible/ansible.cfg'),
-          // Each run starts with no open connection, as tsplay's and pyinfra's do: ControlPersist
-          // sockets of an earlier run are not reused.
-          ANSIBLE_SSH_CONTROL_PATH_DIR: path.join(ctx.runTmp, 'cp'),
-          ANSIBLE_LOCAL_TEMP: path.join(ctx.runTmp, 'tmp'),
-          ANSIBLE_NOCOLOR: '1',
-        },
-      };
+      return ansibleRun('ansible-playbook', phase, hosts, ctx, 'ansible.cfg');
+    case 'ansible-new':
+      return ansibleRun(path.join(ctx.ansibleVenv, 'bin/ansible-playbook'), phase, hosts, ctx, 'ansible.cfg');
+    case 'mitogen':
+      return ansibleRun(path.join(ctx.ansibleVenv, 'bin/ansible-playbook'), phase, hosts, ctx, 'mitogen.cfg', {
+        ANSIBLE_STRATEGY_PLUGINS: ctx.mitogenStrategyDir,
+      });
     case 'pyinfra':
       return {
         argv: [
@@ -95,10 +135,9 @@ export function invocation(tool: ToolName, phase: Phase, hosts: BenchHosts, ctx:
         },
       };
     case 'floor':
-      return {
-        argv: ['/bin/sh', path.join(ctx.bench, 'floor.sh'), hosts.keyFile, hosts.knownHostsFile, ...hosts.hosts.map((h) => h.address)],
-        cwd: ctx.bench,
-      };
+      return { argv: ['/bin/sh', path.join(ctx.bench, 'floor.sh'), hosts.keyFile, hosts.knownHostsFile, ...floorHosts(hosts)], cwd: ctx.bench };
+    case 'first-floor':
+      return { argv: ['/bin/sh', path.join(ctx.bench, 'floor-first.sh'), hosts.keyFile, hosts.knownHostsFile, ctx.staging, ...floorHosts(hosts)], cwd: ctx.bench };
   }
 }
 
@@ -108,9 +147,9 @@ export function invocation(tool: ToolName, phase: Phase, hosts: BenchHosts, ctx:
  */
 export function changedHosts(tool: ToolName, logFile: string): string[] {
   const text = readFileSync(logFile, 'utf8');
-  if (tool === 'floor') return [];
-  if (tool === 'tsplay' || tool === 'ansible') {
-    // PLAY RECAP lines: "w101 : ok=11 changed=0 unreachable=0 failed=0 ..."
+  if (tool === 'floor' || tool === 'first-floor') return [];
+  if (tool !== 'pyinfra') {
+    // PLAY RECAP lines (tsplay and every Ansible): "w101 : ok=11 changed=0 unreachable=0 failed=0 ..."
     const lines = [...text.matchAll(/^(\S+)\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)/gm)];
     if (!lines.length) throw new Error(`no PLAY RECAP in ${logFile}`);
     return lines.filter((m) => m[2] !== '0').map((m) => m[1]!);

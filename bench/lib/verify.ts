@@ -36,11 +36,12 @@ function snapshotScript(bench: string): string {
   ].join('\n');
 }
 
-function ssh(hosts: BenchHosts, address: string, command: string): Promise<string> {
+/** The bench's own reads go to the hosts' sshd directly, never through the latency proxy. */
+export function ssh(hosts: BenchHosts, address: string, command: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn('ssh', [
       '-F', '/dev/null', '-i', hosts.keyFile, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
-      '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${hosts.knownHostsFile}`,
+      '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${hosts.direct.knownHostsFile}`,
       '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', `root@${address}`, command,
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -55,7 +56,7 @@ export async function snapshot(hosts: BenchHosts, bench: string): Promise<Snapsh
   const script = snapshotScript(bench);
   const out: Snapshot = {};
   await Promise.all(
-    hosts.hosts.map(async (h) => {
+    hosts.direct.hosts.map(async (h) => {
       // Seen once at 50 hosts under heavy load: a session that exited 0 with no output at all.
       // The script always prints (stat lines, /proc/swaps' header), so empty output is a failed read.
       for (let attempt = 1; ; attempt++) {

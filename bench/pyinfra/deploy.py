@@ -21,8 +21,9 @@ CA_SRC = os.environ["BENCH_CA_SRC"]
 KUBELET_SRC = os.environ["BENCH_KUBELET_BINARY_SRC"]
 TEMPLATES = os.path.join(BENCH, "templates")
 
-# The variables the templates read: the shared ones plus the two per-host names Ansible provides.
-template_vars = dict(V, inventory_hostname=host.name, ansible_host=host.data.ssh_hostname)
+# The variables the templates read: the shared ones, the host's name and its own address (node_ip:
+# the inventory's, not where pyinfra connects, which is the latency proxy under --rtt).
+template_vars = dict(V, inventory_hostname=host.name, node_ip=host.data.node_ip)
 
 notifying = []
 

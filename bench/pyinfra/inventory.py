@@ -16,6 +16,7 @@ hosts = [
             "ssh_key": _spec["keyFile"],
             "ssh_known_hosts_file": _spec["knownHostsFile"],
             "ssh_strict_host_key_checking": "yes",
+            "node_ip": h["nodeIp"],
         },
     )
     for h in _spec["hosts"]

@@ -1,7 +1,7 @@
 # Managed by the tsplay bench (same template for tsplay, Ansible and pyinfra).
 kind: KubeletConfiguration
 apiVersion: kubelet.config.k8s.io/v1beta1
-address: "{{ ansible_host }}"
+address: "{{ node_ip }}"
 staticPodPath: ""
 syncFrequency: 1m
 fileCheckFrequency: 20s
@@ -25,7 +25,7 @@ eventRecordQPS: 0
 eventBurst: 20
 enableDebuggingHandlers: true
 healthzPort: {{ kubelet_healthz_port }}
-healthzBindAddress: "{{ ansible_host }}"
+healthzBindAddress: "{{ node_ip }}"
 clusterDomain: "{{ cluster_domain }}"
 clusterDNS:
   - "{{ cluster_dns_ip }}"

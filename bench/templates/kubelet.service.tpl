@@ -9,7 +9,7 @@ Requires={{ runtime_unit }}
 
 [Service]
 WorkingDirectory={{ kubelet_root_dir }}
-Environment="KUBELET_ARGS=--bootstrap-kubeconfig={{ bootstrap_kubeconfig }} --kubeconfig={{ kubelet_kubeconfig }} --config={{ kubelet_config_file }} --cert-dir={{ k8s_pki_dir }} --root-dir={{ kubelet_root_dir }} --hostname-override={{ inventory_hostname }} --node-ip={{ ansible_host }} --volume-plugin-dir={{ kubelet_volume_plugin_dir }} --v={{ kubelet_verbosity }}"
+Environment="KUBELET_ARGS=--bootstrap-kubeconfig={{ bootstrap_kubeconfig }} --kubeconfig={{ kubelet_kubeconfig }} --config={{ kubelet_config_file }} --cert-dir={{ k8s_pki_dir }} --root-dir={{ kubelet_root_dir }} --hostname-override={{ inventory_hostname }} --node-ip={{ node_ip }} --volume-plugin-dir={{ kubelet_volume_plugin_dir }} --v={{ kubelet_verbosity }}"
 ExecStartPre=/usr/bin/test -s {{ kubelet_bin }}
 ExecStart=/bin/sleep infinity
 Restart=always
