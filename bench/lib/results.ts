@@ -1,21 +1,14 @@
 /** What a bench run records (bench/results/*.json) and the medians every table is made of. */
-import { median } from './measure.js';
+import { median, type Measured } from './measure.js';
 import type { Phase, ToolName } from './tools.js';
 
 export type Metric = 'wallS' | 'cpuS' | 'cpuMsPerHost' | 'hostCpuS' | 'memMB' | 'mbPerHost' | 'proxyCpuS';
 
-export interface Sample {
+/** One run of one tool: what measure.ts measured (without its exit code and log), and where it stood. */
+export interface Sample extends Omit<Measured, 'code' | 'logFile'> {
   tool: ToolName;
   phase: Phase;
   rep: number;
-  wallS: number;
-  cpuS: number;
-  timeCpuS: number;
-  memMB: number;
-  treeRssPeakMB: number;
-  largestRssMB: number;
-  leftBehind: number;
-  hostCpuS: number;
   /** CPU of the latency proxy during the run (--rtt; NaN without one) */
   proxyCpuS?: number;
   /** 1-minute load average just before the run */
