@@ -32,6 +32,9 @@ beforeAll(async () => {
   await ensureHostTools();
   await ensureImage();
   await Promise.all([ensureBuilt(), (async () => (t = await bootHosts({ first: INDEX, count: 1, prefix: 'bins' })))()]);
+  // curl, which get_url downloads with, is the node-prereqs role's to install (it runs before the
+  // binaries in the worker playbook); here from the image's local repository, as that role does.
+  await sh(t, 'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl');
   await sh(t, `mkdir -p /opt/k8s/bin && printf '%s' '${UNIT}' > /etc/systemd/system/kubelet.service && systemctl daemon-reload`);
 });
 afterAll(async () => {

@@ -94,12 +94,15 @@ export function waitScript(args: WaitForArgs, once: boolean): string {
   return [
     'have_bash=; command -v bash >/dev/null 2>&1 && have_bash=1; method=shell',
     conditionScript(args),
-    `start=$(date +%s); deadline=$((start + ${timeout}))`,
+    // Milliseconds (GNU date's %N): whole seconds would end the wait up to a second early, when
+    // it starts late in a second. Without %N (busybox), one more second, never less than asked.
+    `now() { t=$(date +%s%N 2>/dev/null); case $t in ''|*[!0-9]*) echo $(($(date +%s) * 1000 + 999));; *) echo $((t / 1000000));; esac; }`,
+    `start=$(now); deadline=$((start + ${timeout} * 1000))`,
     delay > 0 ? `sleep ${delay}` : ':',
     'while :; do',
     // A bare wait (no port, no path) is "met" once its time is up.
-    `  if ${onlySleep ? '[ "$(date +%s)" -ge "$deadline" ]' : 'cond'}; then echo "method:$method"; echo "result:met:$(($(date +%s) - start))"; exit 0; fi`,
-    '  if [ "$(date +%s)" -ge "$deadline" ]; then echo "method:$method"; echo "result:timeout:$(($(date +%s) - start))"; exit 0; fi',
+    `  if ${onlySleep ? '[ "$(now)" -ge "$deadline" ]' : 'cond'}; then echo "method:$method"; echo "result:met:$((($(now) - start) / 1000))"; exit 0; fi`,
+    '  if [ "$(now)" -ge "$deadline" ]; then echo "method:$method"; echo "result:timeout:$((($(now) - start) / 1000))"; exit 0; fi',
     `  sleep ${args.sleep ?? 1}`,
     'done',
   ].join('\n');

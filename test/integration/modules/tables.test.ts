@@ -21,6 +21,10 @@ beforeAll(async () => {
   t = await bootHost(48);
   const h = t.hosts[0]!;
   conn = await connectSsh({ host: h.hostname, connection: 'ssh', address: h.address, port: h.port, user: 'root', privateKeyFile: t.keyFile, knownHostsFile: t.knownHostsFile, acceptNewHostKeys: false, connectTimeoutMs: 10_000 });
+  // get_url downloads with curl, which the image leaves to the node-prereqs role (its package
+  // tests install it for real); here it comes from the image's local repository up front.
+  const curl = await conn.exec('DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl');
+  if (curl.code !== 0) throw new Error(`apt-get install curl on ${h.hostname}: ${curl.stderr.toString('utf8')}`);
 });
 afterAll(async () => {
   await conn?.close();

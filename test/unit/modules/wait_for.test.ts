@@ -18,7 +18,7 @@ describe('wait_for script', () => {
   });
   it('check mode tests once: deadline now, no delay', () => {
     const s = waitScript({ port: 1, timeout: 300, delay: 10 }, true);
-    expect(s).toContain('deadline=$((start + 0))');
+    expect(s).toContain('deadline=$((start + 0 * 1000))');
     expect(s).not.toContain('sleep 10');
   });
   it('describes what it waits for', () => {
