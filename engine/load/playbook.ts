@@ -265,7 +265,8 @@ function checkVariables(playbook: Playbook, inv: Inventory, extraVars: VarMap, d
           continue;
         }
         const near = [...known, ...scope].filter((k) => editDistance(k, name) <= 2);
-        diags.add(`undefined variable '${name}' in ${what}`, place, near.length ? `did you mean '${near[0]}'?` : `define it in vars, group_vars or with -e ${name}=...; or give a fallback {{default ${name} "..."}}`);
+        const optional = what === 'expression' ? `test it first: has(vars.${name}) && ...` : `give a fallback {{default ${name} "..."}} or test it: {{#if (defined ${name})}}...{{/if}}`;
+        diags.add(`undefined variable '${name}' in ${what}`, place, near.length ? `did you mean '${near[0]}'?` : `define it in vars, group_vars or with -e ${name}=...; or, if it is optional, ${optional}`);
       }
     };
     for (const t of seen.templates) {

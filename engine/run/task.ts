@@ -18,7 +18,7 @@ import { secrets } from '../secrets.js';
 import { sleep } from '../sleep.js';
 import { layeredVars } from '../vars/context.js';
 import { evalCondition } from '../vars/expr.js';
-import { renderString, renderValue, type Vars } from '../vars/template.js';
+import { renderString, renderValue, TemplateError, type Vars } from '../vars/template.js';
 import type { TaskOutcome } from './events.js';
 import { loopItems } from './loops.js';
 import { asFailure, runModule } from './module-run.js';
@@ -123,7 +123,15 @@ async function runLoop(env: TaskEnv, task: Task, vars: Vars): Promise<TaskOutcom
   }
   // with_first_found / with_fileglob look in templates/ for a module that reads templates, as Ansible's lookups do.
   const lookupDir = findModule(task.module)!.controllerFiles?.(task.args as never)[0]?.kind ?? 'files';
-  const items = loopItems(task, vars, lookupDir, [dirname(task.place.file)]);
+  let items: unknown[];
+  try {
+    items = loopItems(task, vars, lookupDir, [dirname(task.place.file)]);
+  } catch (err) {
+    // As Ansible: a loop that reads an undefined variable is an error only when the task's
+    // `when` (without an item) holds, so `when: has(vars.x)` guards `loop: "{{ x }}"`.
+    if (err instanceof TemplateError && /undefined variable/.test(err.message) && task.when && !conditionHolds(task.when, vars)) return skipped('condition false');
+    throw err;
+  }
   const results: TaskOutcome[] = [];
   const labelled: Array<{ label: string; outcome: TaskOutcome }> = [];
   for (const [index, item] of (items).entries()) {
@@ -159,6 +167,15 @@ function safeRender(source: string, vars: Vars): string {
     return renderString(source, vars);
   } catch {
     return source;
+  }
+}
+
+/** A `when` that cannot be told without the loop item counts as holding: the loop's error stands. */
+function conditionHolds(when: NonNullable<Task['when']>, vars: Vars): boolean {
+  try {
+    return evalCondition(when, vars);
+  } catch {
+    return true;
   }
 }
 

@@ -52,7 +52,7 @@ export class ExprError extends Error {
 
 const JINJA_WORDS = /(^|\s)(and|or|not|is|in\s+\[)(\s|$)|\|\s*\w+|\{\{/;
 
-/** Throws ExprError when the expression does not parse. */
+/** Throws ExprError when the expression does not parse, or uses has() or `vars` in a way that cannot work. */
 export function checkExpr(source: string): void {
   let tree;
   try {
@@ -60,8 +60,99 @@ export function checkExpr(source: string): void {
   } catch (err) {
     throw new ExprError(`invalid CEL expression ${JSON.stringify(source)}: ${(err as Error).message.replace(/^<input>:/, 'at ')}`, exprHint(source));
   }
+  const reads = varsReads(source);
+  if (reads.bareHas) {
+    throw new ExprError(
+      `has(${reads.bareHas}) tests a field, and '${reads.bareHas}' is a variable: CEL's has() takes a.b`,
+      `write has(vars.${reads.bareHas}): vars holds the host's variables, so it tests whether ${reads.bareHas} is defined`,
+    );
+  }
+  if (reads.dynamic) {
+    throw new ExprError(
+      `vars is read as a whole in ${JSON.stringify(source)}`,
+      'vars gives single variables by name: vars.x, vars["x"], has(vars.x) or "x" in vars',
+    );
+  }
   // Variables are not known yet: literals alone can already be too much.
   checkCost(source, tree.expr, () => undefined);
+}
+
+/**
+ * How an expression reads `vars` (the host's variables by name, Ansible's `vars`): the names
+ * it reads through it, those it only tests (`has(vars.x)`, `"x" in vars`: optional, so the load
+ * check does not require them), whether it reads `vars` as a whole (refused: every variable
+ * would be resolved), and a has() of a bare variable (`has(x)`, refused with the fix).
+ */
+interface VarsReads {
+  names: Set<string>;
+  tested: Set<string>;
+  dynamic: boolean;
+  bareHas?: string;
+}
+const varsReadsCache = new Map<string, VarsReads>();
+function varsReads(source: string): VarsReads {
+  const hit = varsReadsCache.get(source);
+  if (hit) return hit;
+  const out: VarsReads = { names: new Set(), tested: new Set(), dynamic: false };
+  type Node = { exprKind?: { case?: string; value?: Record<string, unknown> } };
+  const identName = (node: unknown): string | undefined => {
+    const kind = (node as Node | undefined)?.exprKind;
+    return kind?.case === 'identExpr' ? String(kind.value?.name) : undefined;
+  };
+  const stringConst = (node: unknown): string | undefined => {
+    const kind = (node as Node | undefined)?.exprKind;
+    const c = kind?.case === 'constExpr' ? (kind.value?.constantKind as { case?: string; value?: unknown } | undefined) : undefined;
+    return c?.case === 'stringValue' ? String(c.value) : undefined;
+  };
+  const visit = (node: unknown): void => {
+    if (!node || typeof node !== 'object') return;
+    const kind = (node as Node).exprKind;
+    const value = kind?.value ?? {};
+    if (kind?.case === 'selectExpr' && identName(value.operand) === 'vars') {
+      out.names.add(String(value.field));
+      if (value.testOnly === true) out.tested.add(String(value.field));
+      return;
+    }
+    if (kind?.case === 'callExpr') {
+      const args = (value.args as unknown[] | undefined) ?? [];
+      if (value.function === '_[_]' && identName(args[0]) === 'vars' && stringConst(args[1]) !== undefined) {
+        out.names.add(stringConst(args[1])!);
+        return;
+      }
+      if (value.function === '@in' && identName(args[1]) === 'vars' && stringConst(args[0]) !== undefined) {
+        out.names.add(stringConst(args[0])!);
+        out.tested.add(stringConst(args[0])!);
+        return;
+      }
+      if (value.function === 'has' && !value.target && args.length === 1 && identName(args[0])) out.bareHas ??= identName(args[0]);
+    }
+    if (identName(node) === 'vars') out.dynamic = true;
+    for (const child of Object.values(node)) {
+      if (Array.isArray(child)) child.forEach(visit);
+      else if (child && typeof child === 'object') visit(child);
+    }
+  };
+  visit(parse(source).expr);
+  varsReadsCache.set(source, out);
+  return out;
+}
+
+/**
+ * The variables `exprs` test for with has(vars.x) or "x" in vars: optional for the keyword's
+ * scope (a task's arguments and loop, a block's tasks), as Ansible skips what a false `when`
+ * guards. Expressions that do not parse test nothing.
+ */
+export function testedNames(exprs: ReadonlyArray<unknown> | undefined): string[] {
+  const out: string[] = [];
+  for (const e of exprs ?? []) {
+    if (typeof e !== 'string') continue;
+    try {
+      out.push(...varsReads(e).tested);
+    } catch {
+      /* reported where it is checked */
+    }
+  }
+  return out;
 }
 
 function checkCost(source: string, expr: ReturnType<typeof parse>['expr'], sizeOf: Parameters<typeof estimateCost>[1]): void {
@@ -81,7 +172,7 @@ function exprHint(source: string): string {
   }
   if (source.includes('{{')) return 'conditions are CEL expressions, not templates: write `x == "a"`, not `{{ x }} == a`';
   if (JINJA_WORDS.test(source)) {
-    return 'conditions are CEL, not Jinja: use && || ! instead of and/or/not, has(a.b) instead of "is defined", and size(x) > 0';
+    return 'conditions are CEL, not Jinja: use && || ! instead of and/or/not, has(vars.x) (a variable) or has(a.b) (a field) instead of "is defined", and size(x) > 0 (tsplay migrate rewrites these)';
   }
   return 'conditions are CEL: e.g. `result.rc == 0 && "workers" in group_names`';
 }
@@ -117,7 +208,9 @@ export function evalExpr(source: string | boolean, vars: Vars): unknown {
   try {
     // Only the names the expression reads are converted: resolving every variable would be slow
     // and would fail on unrelated broken templates.
-    for (const name of exprNames(source)) if (Object.hasOwn(vars, name)) bindings[name] = toCel(vars[name]);
+    for (const name of identNames(source)) if (name !== 'vars' && Object.hasOwn(vars, name)) bindings[name] = toCel(vars[name]);
+    const byName = varsReads(source).names;
+    if (byName.size > 0) bindings.vars = new Map([...byName].filter((n) => Object.hasOwn(vars, n) && vars[n] !== undefined).map((n) => [n, toCel(vars[n])]));
   } catch (err) {
     throw new ExprError(`cannot evaluate ${JSON.stringify(source)}: ${(err as Error).message}`, exprHint(source));
   }
@@ -135,7 +228,7 @@ export function evalExpr(source: string | boolean, vars: Vars): unknown {
     if (failure) throw new ExprError(`cannot evaluate ${JSON.stringify(source)}: ${failure.message}`, failure.hint);
     throw new ExprError(
       `cannot evaluate ${JSON.stringify(source)}: ${msg}`,
-      msg.includes('unresolved') ? 'a variable it names is not defined; test optional ones with has(parent.field)' : exprHint(source),
+      msg.includes('unresolved') ? 'a variable it names is not defined; test an optional one first: has(vars.x) && x > 1 (has(a.b) for a field)' : exprHint(source),
     );
   }
   return result;
@@ -167,8 +260,19 @@ function toCel(value: unknown): unknown {
   return value;
 }
 
-/** Top-level variable names an expression reads (for validation before the run). */
+/**
+ * Top-level variable names an expression reads (for validation before the run and binding):
+ * `vars` is not one, and neither is a name the expression tests with has(vars.x): it is optional.
+ */
 export function exprNames(source: string): Set<string> {
+  const names = identNames(source);
+  names.delete('vars');
+  for (const t of varsReads(source).tested) names.delete(t);
+  return names;
+}
+
+/** Every top-level name the expression reads (comprehension variables are not). */
+function identNames(source: string): Set<string> {
   const names = new Set<string>();
   const bound = new Set<string>();
   const visit = (node: unknown): void => {
