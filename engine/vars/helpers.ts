@@ -72,13 +72,17 @@ function length(value: unknown): number {
 
 /** Jinja's `in`: an item of a list, a key of a map, a substring of a string. */
 function contains(container: unknown, item: unknown): boolean {
+  if (container === undefined || item === undefined) return false;
   if (Array.isArray(container)) return container.some((x) => x === item);
-  if (typeof container === 'string') return container.includes(String(item));
-  if (container && typeof container === 'object') return Object.hasOwn(container, String(item));
+  const key = typeof item === 'string' ? item : typeof item === 'number' ? String(item) : undefined;
+  if (typeof container === 'string' && typeof item === 'string') return container.includes(item);
+  if (container && typeof container === 'object' && key !== undefined) return Object.hasOwn(container, key);
+  if (typeof container === 'string' || (container && typeof container === 'object')) throw new HelperError(`in: ${JSON.stringify(item)} cannot be in ${JSON.stringify(container)}`);
   throw new HelperError(`in: ${JSON.stringify(container)} is not a list, map or string`);
 }
 
 function compare(a: unknown, b: unknown, op: string): boolean {
+  if (a === undefined || b === undefined) return false;
   const ok = (typeof a === 'number' && typeof b === 'number') || (typeof a === 'string' && typeof b === 'string');
   if (!ok) throw new HelperError(`${op}: cannot compare ${JSON.stringify(a)} with ${JSON.stringify(b)}`, 'compare two numbers or two strings (convert with int or string)');
   return op === 'lt' ? a < b : op === 'le' ? a <= b : op === 'gt' ? a > b : a >= b;
@@ -90,34 +94,59 @@ function accepts(table: unknown, name: unknown, version: unknown): boolean {
   return entry?.removed === undefined || versionTest(version, '<', entry.removed);
 }
 
+/** Jinja's list filter, what `{% for x in value %}` iterates: a map's keys, a string's characters. */
+function toList(value: unknown): unknown[] {
+  if (Array.isArray(value)) return value;
+  if (typeof value === 'string') return [...value];
+  if (value instanceof Map) return [...value.keys()];
+  if (value && typeof value === 'object') return Object.keys(value);
+  throw new HelperError(`list: ${JSON.stringify(value)} cannot be iterated`, 'list takes a list, a map (its keys) or a string (its characters)');
+}
+
+/**
+ * A helper of one value given an undefined one gives undefined (rendered as nothing; the load
+ * check already requires the variables a template reads unless it tests them), so that
+ * `(and (defined x) (gt (length x) 0))` is false for an undefined x, as Jinja's `and` stops.
+ */
+const ofValue =
+  <T>(fn: (value: unknown, ...rest: unknown[]) => T) =>
+  (value: unknown, ...rest: unknown[]): T | undefined =>
+    value === undefined ? undefined : fn(value, ...rest);
+
 export const helpers: Record<string, Handlebars.HelperDelegate> = {
   /** {{default x "fallback"}}: x unless it is undefined or null. */
   default: (value: unknown, fallback: unknown) => (value === undefined || value === null ? fallback : value),
   /** {{#if (defined x)}}: Jinja's `x is defined`; x may be undefined here without a load error. */
   defined: (value: unknown) => value !== undefined,
-  b64encode: (value: unknown) => Buffer.from(String(value), 'utf8').toString('base64'),
-  b64decode: (value: unknown) => Buffer.from(String(value), 'base64').toString('utf8'),
-  to_json: (value: unknown) => JSON.stringify(value),
+  b64encode: ofValue((value) => Buffer.from(String(value), 'utf8').toString('base64')),
+  b64decode: ofValue((value) => Buffer.from(String(value), 'base64').toString('utf8')),
+  to_json: ofValue((value) => JSON.stringify(value)),
   // Never folded: a long value (a secret among them) stays on one line.
-  to_yaml: (value: unknown) => toYaml(value, { lineWidth: 0 }).trimEnd(),
+  to_yaml: ofValue((value) => toYaml(value, { lineWidth: 0 }).trimEnd()),
   /** {{join list ","}} */
-  join: (list: unknown, sep: unknown) => (Array.isArray(list) ? list.join(typeof sep === 'string' ? sep : ',') : String(list)),
-  /** {{indent text 4}}: indent every line but the first, for nesting a block in YAML. */
-  indent: (text: unknown, width: unknown) => {
+  join: ofValue((list, sep) => (Array.isArray(list) ? list.join(typeof sep === 'string' ? sep : ',') : String(list))),
+  /** {{indent text 4}}: indent every line but the first, and not empty lines (Jinja's indent), for nesting a block in YAML. */
+  indent: ofValue((text, width) => {
     const pad = ' '.repeat(typeof width === 'number' ? width : 2);
-    return String(text).split('\n').join(`\n${pad}`);
-  },
+    return String(text)
+      .split('\n')
+      .map((line, i) => (i === 0 || line === '' ? line : pad + line))
+      .join('\n');
+  }),
   /** {{quote x}}: a single-quoted shell word. */
-  quote: (value: unknown) => shellQuote(String(value)),
-  lower: (value: unknown) => String(value).toLowerCase(),
-  upper: (value: unknown) => String(value).toUpperCase(),
-  string: (value: unknown) => (typeof value === 'string' ? value : typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value)),
-  trim: (value: unknown) => String(value).trim(),
-  basename: (value: unknown) => basename(String(value)),
-  dirname: (value: unknown) => dirname(String(value)),
-  int: (value: unknown) => toInt(value),
-  bool: (value: unknown) => toBool(value),
-  length: (value: unknown) => length(value),
+  quote: ofValue((value) => shellQuote(String(value))),
+  lower: ofValue((value) => String(value).toLowerCase()),
+  upper: ofValue((value) => String(value).toUpperCase()),
+  string: ofValue((value) => (typeof value === 'string' ? value : typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value))),
+  trim: ofValue((value) => String(value).trim()),
+  /** {{replace x "old" "new"}}: every occurrence, as Python's str.replace. */
+  replace: ofValue((value, from, to) => String(value).split(String(from)).join(String(to))),
+  basename: ofValue((value) => basename(String(value))),
+  dirname: ofValue((value) => dirname(String(value))),
+  int: ofValue(toInt),
+  bool: ofValue(toBool),
+  length: ofValue(length),
+  list: ofValue(toList),
   eq: (a: unknown, b: unknown) => a === b,
   ne: (a: unknown, b: unknown) => a !== b,
   lt: (a: unknown, b: unknown) => compare(a, b, 'lt'),
@@ -172,7 +201,8 @@ export const GUARD_HELPERS = new Set(['default', 'defined']);
  * What `| name` of Jinja is in tsplay's templates, for hints: the helper of the same name, or
  * the reason there is none.
  */
-export function filterHint(filter: string): string {
+export function filterHint(fqcn: string): string {
+  const filter = fqcn.replace(/^ansible\.(builtin|legacy)\./, '');
   if (filter === 'default') return 'write {{default name "fallback"}} instead of {{ name | default("fallback") }}';
   if (Object.hasOwn(helpers, filter)) return `write {{${filter} value}} instead of {{ value | ${filter} }}`;
   return `tsplay has no helper for '| ${filter}'; helpers: ${Object.keys(helpers).join(', ')} (tsplay migrate converts those it can and lists the rest)`;

@@ -60,7 +60,7 @@ export class TemplateError extends Error {
   }
 }
 
-const JINJA_FILTER = /\{\{[^}]*\|\s*([a-z_]+)/;
+const JINJA_FILTER = /\{\{[^}]*\|\s*([a-z_][\w.]*)/;
 const WHOLE_PATH = /^\s*\{\{\s*([A-Za-z_][\w]*(?:\.[\w-]+)*)\s*\}\}\s*$/;
 
 /** The type says "a string with a tag in it", so that a false answer does not make TypeScript think a string is not one. */
@@ -70,7 +70,8 @@ export function isTemplate(value: unknown): value is `${string}{{${string}` | `$
 
 /** Parse a template once: Jinja-isms and syntax errors become TemplateErrors with a hint. */
 export function checkTemplate(source: string): hbs.AST.Program {
-  const jinja = JINJA_FILTER.exec(source);
+  // Block parameters ({{#each list as |item i|}}) are Handlebars, not a Jinja filter.
+  const jinja = JINJA_FILTER.exec(source.replace(/\bas\s+\|[^|}]*\|/g, ''));
   if (jinja) {
     const filter = jinja[1]!;
     throw new TemplateError(`Jinja filter '| ${filter}' is not supported: templates are Handlebars, not Jinja`, filterHint(filter));
@@ -111,6 +112,8 @@ export function referencedNames(source: string): Set<string> {
     const n = node as { type?: string; [k: string]: unknown };
     if (n.type === 'PathExpression') {
       const p = n as unknown as hbs.AST.PathExpression;
+      // @root.x is the variable x wherever it is read (inside #each too).
+      if (p.data && p.parts[0] === 'root' && p.parts.length > 1) names.add(p.parts[1]!);
       if (!p.data && p.depth === 0 && !scoped && p.parts.length > 0 && p.original !== 'this' && !p.original.startsWith('this.')) {
         names.add(p.parts[0]!);
       }
@@ -123,6 +126,7 @@ export function referencedNames(source: string): Set<string> {
       if (!isHelper) visit(path, scoped);
       const guarded = GUARD_HELPERS.has(path.original) ? (params[0] as hbs.AST.PathExpression | undefined) : undefined;
       if (guarded?.type === 'PathExpression' && !guarded.data && guarded.depth === 0 && guarded.parts.length > 0) optional.add(guarded.parts[0]!);
+      if (guarded?.type === 'PathExpression' && guarded.data && guarded.parts[0] === 'root' && guarded.parts.length > 1) optional.add(guarded.parts[1]!);
       for (const p of params) visit(p, scoped);
       visit(n.hash, scoped);
       // Inside #each/#with the context changes, so names there are not top-level.

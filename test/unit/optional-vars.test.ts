@@ -83,6 +83,17 @@ describe('helpers named after Jinja filters', () => {
     expect(r('{{#if (in "b" l)}}1{{/if}}{{#if (in "k" m)}}2{{/if}}{{#if (in "ell" s)}}3{{/if}}', { l: ['a', 'b'], m: { k: 1 }, s: 'hello' })).toBe('123');
     expect(() => r('{{#if (lt a 1)}}{{/if}}', { a: '1' })).toThrow(/cannot compare/);
   });
+  it('replace, list, indent as Jinja (empty lines stay empty); helpers of an undefined value give nothing', () => {
+    expect(r('{{replace "a-b-c" "-" "+"}}|{{#each (list m) as |k|}}{{k}},{{/each}}|{{#each (list "ab") as |c|}}{{c}}.{{/each}}', { m: { x: 1, y: 2 } })).toBe('a+b+c|x,y,|a.b.');
+    expect(r('{{indent t 2}}', { t: 'a\n\nb' })).toBe('a\n\n  b');
+    expect(r('{{#if (and (defined x) (gt (length x) 0))}}y{{else}}n{{/if}}', {})).toBe('n');
+    expect(r('{{lower x}}', { x: undefined })).toBe('');
+  });
+  it('@root.x is the variable x for the load check, inside #each too; block parameters are not Jinja', () => {
+    expect([...referencedNames('{{#each l as |i|}}{{@root.sep}}{{i}}{{/each}}')].sort()).toEqual(['l', 'sep']);
+    expect([...referencedNames('{{#each l as |i|}}{{default @root.opt ""}}{{/each}}')]).toEqual(['l']);
+    expect(() => checkTemplate('{{#each l as |i|}}{{i}}{{/each}}')).not.toThrow();
+  });
   it('a Jinja filter is refused with a hint naming a helper only when there is one', () => {
     const hint = (t: string): string | undefined => {
       try {
@@ -93,6 +104,8 @@ describe('helpers named after Jinja filters', () => {
     };
     expect(hint('{{ p | basename }}')).toBe('write {{basename value}} instead of {{ value | basename }}');
     expect(hint("{{ p | regex_replace('a', 'b') }}")).toMatch(/^tsplay has no helper for '\| regex_replace'/);
+    expect(hint('{{ p | ansible.builtin.basename }}')).toBe('write {{basename value}} instead of {{ value | basename }}');
+    expect(hint('{{ p | ansible.utils.ipwrap }}')).toMatch(/no helper for '\| ansible.utils.ipwrap'/);
   });
 });
 
