@@ -46,12 +46,16 @@ export function varsFor(env: TaskEnv, task: Scope | undefined, extra: Vars = {})
     ansible_play_batch: env.batch,
     ansible_check_mode: run.options.check,
     ansible_diff_mode: run.options.diff,
+    ansible_run_tags: run.options.tags.length > 0 ? run.options.tags : ['all'],
+    ansible_skip_tags: run.options.skipTags,
     playbook_dir: run.playbookDir,
     role_path: role?.dir,
     role_name: role?.name,
     omit: OMIT,
   };
   return layeredVars([
+    // The address Ansible connects to, when nothing sets ansible_host: the inventory name.
+    { ansible_host: host.name },
     play.roleDefaults,
     env.exposed?.defaults ?? {},
     ...scopeDefaults,
@@ -73,7 +77,7 @@ function hostvarsView(run: RunState): Vars {
   for (const name of run.inventoryVars.keys()) {
     Object.defineProperty(out, name, {
       enumerable: true,
-      get: () => layeredVars([run.inventoryVars.get(name) ?? {}, run.hosts.get(name)?.facts ?? {}, { inventory_hostname: name }]),
+      get: () => layeredVars([{ ansible_host: name }, run.inventoryVars.get(name) ?? {}, run.hosts.get(name)?.facts ?? {}, { inventory_hostname: name }]),
     });
   }
   return out;
