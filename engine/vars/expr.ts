@@ -8,6 +8,7 @@ import type * as Cel from '@bufbuild/cel';
 import { dict } from '../dict.js';
 import { CEL_COST_LIMIT, estimateCost, sizeOfValue } from './cel-cost.js';
 import type { Vars } from './template.js';
+import { varsReadsOf, type VarsReads } from './expr-vars.js';
 import { VersionError, versionTest } from './version.js';
 
 // @bufbuild/cel (and protobuf under it) is loaded with the first expression that runs, not at
@@ -77,64 +78,11 @@ export function checkExpr(source: string): void {
   checkCost(source, tree.expr, () => undefined);
 }
 
-/**
- * How an expression reads `vars` (the host's variables by name, Ansible's `vars`): the names
- * it reads through it, those it only tests (`has(vars.x)`, `"x" in vars`: optional, so the load
- * check does not require them), whether it reads `vars` as a whole (refused: every variable
- * would be resolved), and a has() of a bare variable (`has(x)`, refused with the fix).
- */
-interface VarsReads {
-  names: Set<string>;
-  tested: Set<string>;
-  dynamic: boolean;
-  bareHas?: string;
-}
 const varsReadsCache = new Map<string, VarsReads>();
 function varsReads(source: string): VarsReads {
-  const hit = varsReadsCache.get(source);
-  if (hit) return hit;
-  const out: VarsReads = { names: new Set(), tested: new Set(), dynamic: false };
-  type Node = { exprKind?: { case?: string; value?: Record<string, unknown> } };
-  const identName = (node: unknown): string | undefined => {
-    const kind = (node as Node | undefined)?.exprKind;
-    return kind?.case === 'identExpr' ? String(kind.value?.name) : undefined;
-  };
-  const stringConst = (node: unknown): string | undefined => {
-    const kind = (node as Node | undefined)?.exprKind;
-    const c = kind?.case === 'constExpr' ? (kind.value?.constantKind as { case?: string; value?: unknown } | undefined) : undefined;
-    return c?.case === 'stringValue' ? String(c.value) : undefined;
-  };
-  const visit = (node: unknown): void => {
-    if (!node || typeof node !== 'object') return;
-    const kind = (node as Node).exprKind;
-    const value = kind?.value ?? {};
-    if (kind?.case === 'selectExpr' && identName(value.operand) === 'vars') {
-      out.names.add(String(value.field));
-      if (value.testOnly === true) out.tested.add(String(value.field));
-      return;
-    }
-    if (kind?.case === 'callExpr') {
-      const args = (value.args as unknown[] | undefined) ?? [];
-      if (value.function === '_[_]' && identName(args[0]) === 'vars' && stringConst(args[1]) !== undefined) {
-        out.names.add(stringConst(args[1])!);
-        return;
-      }
-      if (value.function === '@in' && identName(args[1]) === 'vars' && stringConst(args[0]) !== undefined) {
-        out.names.add(stringConst(args[0])!);
-        out.tested.add(stringConst(args[0])!);
-        return;
-      }
-      if (value.function === 'has' && !value.target && args.length === 1 && identName(args[0])) out.bareHas ??= identName(args[0]);
-    }
-    if (identName(node) === 'vars') out.dynamic = true;
-    for (const child of Object.values(node)) {
-      if (Array.isArray(child)) child.forEach(visit);
-      else if (child && typeof child === 'object') visit(child);
-    }
-  };
-  visit(parse(source).expr);
-  varsReadsCache.set(source, out);
-  return out;
+  let hit = varsReadsCache.get(source);
+  if (!hit) varsReadsCache.set(source, (hit = varsReadsOf(parse(source).expr)));
+  return hit;
 }
 
 /**
@@ -186,6 +134,9 @@ function funcs(): Cel.CelFunc[] {
   if (!extraFuncs) {
     const { celFunc, CelScalar } = cel();
     extraFuncs = [
+      // bool() also reads Ansible's words (the `| bool` filter: yes/no/on/off, 1/0), besides CEL's own.
+      celFunc('bool', [CelScalar.STRING], CelScalar.BOOL, (s: string) => ansibleBool(s)),
+      celFunc('bool', [CelScalar.INT], CelScalar.BOOL, (n: bigint) => ansibleBool(n)),
       celFunc('version', [CelScalar.DYN, CelScalar.DYN, CelScalar.DYN], CelScalar.BOOL, (a, op, b) => {
         try {
           return versionTest(a, op, b);
@@ -197,6 +148,15 @@ function funcs(): Cel.CelFunc[] {
     ];
   }
   return extraFuncs;
+}
+
+const TRUE_WORDS = new Set(['yes', 'on', '1', 'true', 't']);
+const FALSE_WORDS = new Set(['no', 'off', '0', 'false', 'f']);
+function ansibleBool(value: string | bigint): boolean {
+  const word = String(value).trim().toLowerCase();
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
+  throw new Error(`bool(${JSON.stringify(String(value))}): not a boolean word (true/false, yes/no, on/off, 1/0)`);
 }
 
 export function evalExpr(source: string | boolean, vars: Vars): unknown {

@@ -44,6 +44,11 @@ describe('has(vars.x) in CEL', () => {
     expect(() => checkExpr('has(a.b)')).not.toThrow();
   });
 
+  it("bool() reads Ansible's words too, as the | bool filter, and refuses others", () => {
+    expect(evalExpr('bool(a) && !bool(b) && bool(c) && !bool(d) && bool(e)', { a: 'Yes', b: 'off', c: 1, d: '0', e: true })).toBe(true);
+    expect(() => evalExpr('bool(x)', { x: 'maybe' })).toThrow(/not a boolean word/);
+  });
+
   it('says how to guard an undefined variable when one is read', () => {
     try {
       evalExpr('x > 1', {});
