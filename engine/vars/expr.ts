@@ -137,6 +137,8 @@ function funcs(): Cel.CelFunc[] {
       // bool() also reads Ansible's words (the `| bool` filter: yes/no/on/off, 1/0), besides CEL's own.
       celFunc('bool', [CelScalar.STRING], CelScalar.BOOL, (s: string) => ansibleBool(s)),
       celFunc('bool', [CelScalar.INT], CelScalar.BOOL, (n: bigint) => ansibleBool(n)),
+      // A YAML number reaches CEL as a double.
+      celFunc('bool', [CelScalar.DOUBLE], CelScalar.BOOL, (n: number) => ansibleBool(String(n))),
       celFunc('version', [CelScalar.DYN, CelScalar.DYN, CelScalar.DYN], CelScalar.BOOL, (a, op, b) => {
         try {
           return versionTest(a, op, b);
