@@ -147,15 +147,23 @@ export function referencedNames(source: string): Set<string> {
 
 const compiled = new Map<string, Handlebars.TemplateDelegate>();
 
+/**
+ * The template's output, ending as Ansible's does: rendered without the template's last
+ * newline, then given newlines until it ends with as many as the template (so `{{ x }}\n` with
+ * an x that ends in a newline writes one, not two).
+ */
 export function renderString(source: string, vars: Vars): string {
   let fn = compiled.get(source);
+  const newlines = /\n*$/.exec(source)![0].length;
   if (!fn) {
     checkTemplate(source);
-    fn = handlebars().compile(source, { strict: true, noEscape: true });
+    fn = handlebars().compile(newlines > 0 ? source.slice(0, -1) : source, { strict: true, noEscape: true });
     compiled.set(source, fn);
   }
   try {
-    const out = fn(vars);
+    let out = fn(vars);
+    const have = /\n*$/.exec(out)![0].length;
+    if (have < newlines) out += '\n'.repeat(newlines - have);
     secrets.derive(out);
     return out;
   } catch (err) {

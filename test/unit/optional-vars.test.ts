@@ -68,6 +68,16 @@ describe('optional names in templates', () => {
   });
 });
 
+describe('a template ends as Ansible ends it', () => {
+  it('rendered without its last newline, then given newlines up to as many as it ends with', () => {
+    expect(renderString('{{x}}\n', { x: 'a\n' })).toBe('a\n');
+    expect(renderString('{{x}}\n', { x: 'a' })).toBe('a\n');
+    expect(renderString('a\n\n', {})).toBe('a\n\n');
+    expect(renderString('{{#if f}}x\n{{/if}}\n\n', { f: false })).toBe('\n\n');
+    expect(renderString('no newline', {})).toBe('no newline');
+  });
+});
+
 describe('helpers named after Jinja filters', () => {
   const r = (t: string, vars: Record<string, unknown> = {}): string => renderString(t, vars);
   it('basename and dirname as Python os.path', () => {
