@@ -1,0 +1,346 @@
+/**
+ * Jinja expressions as jinja2/parser.py reads them, with its precedence: `a if c else b` <
+ * or < and < not < comparisons (`==`, `in`, `not in`, ...) < `+ -` < `~` < `* / // %` < `**`
+ * < unary minus < filters, tests and calls < attributes and subscripts. The tree is what the
+ * converters (to-cel.ts, to-handlebars.ts) read; every node keeps its source offsets.
+ */
+import { JinjaSyntaxError, tokenize, type Token } from './jinja-lexer.js';
+
+interface Span {
+  at: number;
+  end: number;
+}
+export type Args = { args: JExpr[]; kwargs: Array<[string, JExpr]> };
+export type JExpr = Span &
+  (
+    | { type: 'lit'; value: string | number | boolean | null }
+    | { type: 'name'; name: string }
+    | { type: 'attr'; obj: JExpr; name: string }
+    | { type: 'index'; obj: JExpr; key: JExpr }
+    | { type: 'slice'; obj: JExpr }
+    | ({ type: 'call'; fn: JExpr } & Args)
+    | ({ type: 'filter'; value: JExpr; name: string } & Args)
+    | ({ type: 'test'; value: JExpr; name: string; negated: boolean } & Args)
+    | { type: 'not'; value: JExpr }
+    | { type: 'neg'; value: JExpr }
+    | { type: 'bin'; op: 'and' | 'or' | '+' | '-' | '*' | '/' | '//' | '%' | '**' | '~'; left: JExpr; right: JExpr }
+    | { type: 'cmp'; op: CmpOp; left: JExpr; right: JExpr }
+    | { type: 'chain'; first: JExpr }
+    | { type: 'cond'; test: JExpr; then: JExpr; else?: JExpr }
+    | { type: 'list' | 'tuple'; items: JExpr[] }
+    | { type: 'dict'; entries: Array<[JExpr, JExpr]> }
+  );
+export type CmpOp = '==' | '!=' | '<' | '<=' | '>' | '>=' | 'in' | 'not in';
+
+const CMP = new Set(['==', '!=', '<', '<=', '>', '>=']);
+
+export class Parser {
+  private i = 0;
+  constructor(private readonly tokens: Token[]) {}
+
+  static expression(source: string, start = 0, stop?: RegExp): { expr: JExpr; end: number } {
+    const { tokens, end } = tokenize(source, start, stop);
+    const p = new Parser(tokens);
+    const expr = p.expression();
+    p.expectEnd();
+    return { expr, end };
+  }
+
+  get current(): Token {
+    return this.tokens[this.i]!;
+  }
+  private peek(n = 1): Token {
+    return this.tokens[Math.min(this.i + n, this.tokens.length - 1)]!;
+  }
+  private next(): Token {
+    const t = this.current;
+    if (t.kind !== 'end') this.i++;
+    return t;
+  }
+  isName(value?: string): boolean {
+    return this.current.kind === 'name' && (value === undefined || this.current.value === value);
+  }
+  isOp(value: string): boolean {
+    return this.current.kind === 'op' && this.current.value === value;
+  }
+  expectOp(value: string): Token {
+    if (!this.isOp(value)) throw new JinjaSyntaxError(`expected '${value}', found ${describe(this.current)}`, this.current.at);
+    return this.next();
+  }
+  expectName(value?: string): Token {
+    if (!this.isName(value)) throw new JinjaSyntaxError(`expected ${value ? `'${value}'` : 'a name'}, found ${describe(this.current)}`, this.current.at);
+    return this.next();
+  }
+  expectEnd(): void {
+    if (this.current.kind !== 'end') throw new JinjaSyntaxError(`unexpected ${describe(this.current)}`, this.current.at);
+  }
+  get atEnd(): boolean {
+    return this.current.kind === 'end';
+  }
+
+  expression(withCond = true): JExpr {
+    return withCond ? this.condExpr() : this.or();
+  }
+
+  private condExpr(): JExpr {
+    let then = this.or();
+    while (this.isName('if')) {
+      this.next();
+      const test = this.or();
+      let otherwise: JExpr | undefined;
+      if (this.isName('else')) {
+        this.next();
+        otherwise = this.condExpr();
+      }
+      then = { type: 'cond', test, then, ...(otherwise ? { else: otherwise } : {}), at: then.at, end: (otherwise ?? test).end };
+    }
+    return then;
+  }
+
+  private or(): JExpr {
+    let left = this.and();
+    while (this.isName('or')) {
+      this.next();
+      const right = this.and();
+      left = { type: 'bin', op: 'or', left, right, at: left.at, end: right.end };
+    }
+    return left;
+  }
+
+  private and(): JExpr {
+    let left = this.not();
+    while (this.isName('and')) {
+      this.next();
+      const right = this.not();
+      left = { type: 'bin', op: 'and', left, right, at: left.at, end: right.end };
+    }
+    return left;
+  }
+
+  private not(): JExpr {
+    if (this.isName('not')) {
+      const at = this.next().at;
+      const value = this.not();
+      return { type: 'not', value, at, end: value.end };
+    }
+    return this.compare();
+  }
+
+  private compare(): JExpr {
+    const first = this.math1();
+    const ops: Array<[CmpOp, JExpr]> = [];
+    for (;;) {
+      if (this.current.kind === 'op' && CMP.has(this.current.value)) ops.push([this.next().value as CmpOp, this.math1()]);
+      else if (this.isName('in')) ops.push([(this.next(), 'in'), this.math1()]);
+      else if (this.isName('not') && this.peek().kind === 'name' && this.peek().value === 'in') {
+        this.next();
+        this.next();
+        ops.push(['not in', this.math1()]);
+      } else break;
+    }
+    if (ops.length === 0) return first;
+    const last = ops[ops.length - 1]![1];
+    if (ops.length > 1) return { type: 'chain', first, at: first.at, end: last.end };
+    return { type: 'cmp', op: ops[0]![0], left: first, right: last, at: first.at, end: last.end };
+  }
+
+  private binary(ops: string[], operand: () => JExpr): JExpr {
+    let left = operand();
+    while (this.current.kind === 'op' && ops.includes(this.current.value)) {
+      const op = this.next().value as '+';
+      const right = operand();
+      left = { type: 'bin', op, left, right, at: left.at, end: right.end };
+    }
+    return left;
+  }
+  private math1(): JExpr {
+    return this.binary(['+', '-'], () => this.concat());
+  }
+  private concat(): JExpr {
+    return this.binary(['~'], () => this.math2());
+  }
+  private math2(): JExpr {
+    return this.binary(['*', '/', '//', '%'], () => this.pow());
+  }
+  private pow(): JExpr {
+    return this.binary(['**'], () => this.unary());
+  }
+
+  private unary(withFilter = true): JExpr {
+    let node: JExpr;
+    if (this.isOp('-')) {
+      const at = this.next().at;
+      const value = this.unary(false);
+      node = { type: 'neg', value, at, end: value.end };
+    } else if (this.isOp('+')) {
+      this.next();
+      node = this.unary(false);
+    } else node = this.primary();
+    node = this.postfix(node);
+    return withFilter ? this.filterExpr(node) : node;
+  }
+
+  primary(): JExpr {
+    const t = this.current;
+    if (t.kind === 'name') {
+      this.next();
+      if (t.value === 'true' || t.value === 'True') return { type: 'lit', value: true, at: t.at, end: t.end };
+      if (t.value === 'false' || t.value === 'False') return { type: 'lit', value: false, at: t.at, end: t.end };
+      if (t.value === 'none' || t.value === 'None') return { type: 'lit', value: null, at: t.at, end: t.end };
+      return { type: 'name', name: t.value, at: t.at, end: t.end };
+    }
+    if (t.kind === 'string') {
+      let value = '';
+      let end = t.end;
+      // Adjacent strings are one, as in Python.
+      while (this.current.kind === 'string') {
+        value += this.current.value;
+        end = this.next().end;
+      }
+      return { type: 'lit', value, at: t.at, end };
+    }
+    if (t.kind === 'number') {
+      this.next();
+      return { type: 'lit', value: Number(t.value.replace(/_/g, '')), at: t.at, end: t.end };
+    }
+    if (this.isOp('(')) return this.parenthesized();
+    if (this.isOp('[')) {
+      const at = this.next().at;
+      const items = this.list(']');
+      return { type: 'list', items, at, end: this.expectOp(']').end };
+    }
+    if (this.isOp('{')) {
+      const at = this.next().at;
+      const entries: Array<[JExpr, JExpr]> = [];
+      while (!this.isOp('}')) {
+        if (entries.length > 0) this.expectOp(',');
+        if (this.isOp('}')) break;
+        const key = this.expression();
+        this.expectOp(':');
+        entries.push([key, this.expression()]);
+      }
+      return { type: 'dict', entries, at, end: this.expectOp('}').end };
+    }
+    throw new JinjaSyntaxError(`unexpected ${describe(t)}`, t.at);
+  }
+
+  private parenthesized(): JExpr {
+    const at = this.expectOp('(').at;
+    if (this.isOp(')')) return { type: 'tuple', items: [], at, end: this.next().end };
+    const first = this.expression();
+    if (this.isOp(')')) {
+      this.next();
+      return first;
+    }
+    const items = [first];
+    while (this.isOp(',')) {
+      this.next();
+      if (this.isOp(')')) break;
+      items.push(this.expression());
+    }
+    return { type: 'tuple', items, at, end: this.expectOp(')').end };
+  }
+
+  private list(close: string): JExpr[] {
+    const items: JExpr[] = [];
+    while (!this.isOp(close)) {
+      if (items.length > 0) this.expectOp(',');
+      if (this.isOp(close)) break;
+      items.push(this.expression());
+    }
+    return items;
+  }
+
+  private postfix(node: JExpr): JExpr {
+    for (;;) {
+      if (this.isOp('.')) {
+        this.next();
+        const t = this.next();
+        if (t.kind === 'name') node = { type: 'attr', obj: node, name: t.value, at: node.at, end: t.end };
+        else if (t.kind === 'number' && /^\d+$/.test(t.value)) node = { type: 'index', obj: node, key: { type: 'lit', value: Number(t.value), at: t.at, end: t.end }, at: node.at, end: t.end };
+        else throw new JinjaSyntaxError(`expected a name after '.', found ${describe(t)}`, t.at);
+      } else if (this.isOp('[')) {
+        this.next();
+        if (this.isOp(':')) node = this.sliceRest(node);
+        else {
+          const key = this.expression();
+          if (this.isOp(':')) node = this.sliceRest(node);
+          else node = { type: 'index', obj: node, key, at: node.at, end: this.expectOp(']').end };
+        }
+      } else if (this.isOp('(')) node = this.call(node);
+      else return node;
+    }
+  }
+
+  private sliceRest(obj: JExpr): JExpr {
+    while (!this.isOp(']') && !this.atEnd) this.next();
+    return { type: 'slice', obj, at: obj.at, end: this.expectOp(']').end };
+  }
+
+  private call(fn: JExpr): JExpr {
+    const { args, kwargs, end } = this.callArgs();
+    return { type: 'call', fn, args, kwargs, at: fn.at, end };
+  }
+
+  callArgs(): Args & { end: number } {
+    this.expectOp('(');
+    const args: JExpr[] = [];
+    const kwargs: Array<[string, JExpr]> = [];
+    while (!this.isOp(')')) {
+      if (args.length + kwargs.length > 0) this.expectOp(',');
+      if (this.isOp(')')) break;
+      if (this.isOp('*') || this.isOp('**')) throw new JinjaSyntaxError('*args and **kwargs are not supported', this.current.at);
+      if (this.current.kind === 'name' && this.peek().kind === 'op' && this.peek().value === '=') {
+        const name = this.next().value;
+        this.next();
+        kwargs.push([name, this.expression()]);
+      } else args.push(this.expression());
+    }
+    return { args, kwargs, end: this.expectOp(')').end };
+  }
+
+  private dottedName(): { name: string; end: number } {
+    let t = this.expectName();
+    let name = t.value;
+    while (this.isOp('.') && this.peek().kind === 'name') {
+      this.next();
+      t = this.next();
+      name += `.${t.value}`;
+    }
+    return { name, end: t.end };
+  }
+
+  private filterExpr(node: JExpr): JExpr {
+    for (;;) {
+      if (this.isOp('|')) {
+        this.next();
+        const { name, end } = this.dottedName();
+        const call = this.isOp('(') ? this.callArgs() : { args: [], kwargs: [], end };
+        node = { type: 'filter', value: node, name, args: call.args, kwargs: call.kwargs, at: node.at, end: call.end };
+      } else if (this.isName('is')) {
+        this.next();
+        const negated = this.isName('not') ? (this.next(), true) : false;
+        const { name, end } = this.dottedName();
+        let call: Args & { end: number } = { args: [], kwargs: [], end };
+        if (this.isOp('(')) call = this.callArgs();
+        else if (this.startsBareTestArgument()) {
+          const arg = this.postfix(this.primary());
+          call = { args: [arg], kwargs: [], end: arg.end };
+        }
+        node = { type: 'test', value: node, name, negated, args: call.args, kwargs: call.kwargs, at: node.at, end: call.end };
+      } else if (this.isOp('(')) node = this.call(node);
+      else return node;
+    }
+  }
+
+  /** `x is divisibleby 3`: a test's one argument without parentheses (jinja2's parse_test). */
+  private startsBareTestArgument(): boolean {
+    const t = this.current;
+    if (t.kind === 'name') return !['else', 'or', 'and', 'if', 'in', 'not', 'is'].includes(t.value);
+    return t.kind === 'string' || t.kind === 'number' || (t.kind === 'op' && ['[', '{'].includes(t.value));
+  }
+}
+
+function describe(t: Token): string {
+  return t.kind === 'end' ? 'the end' : t.kind === 'string' ? 'a string' : `'${t.value}'`;
+}
