@@ -123,6 +123,8 @@ function output(e: Emit, expr: JExpr, t: Tag, scope: HbsScope): void {
     if (t.stripBefore) written = `{{~${written.slice(2)}`;
     if (t.stripAfter && written.endsWith('}}')) written = `${written.slice(0, -2)}~}}`;
   }
+  // {{ x }} as written: a mustache keeps the spaces inside it (block tags are written close).
+  if (/^\{\{[-+]?\s/.test(e.source.slice(t.at, t.end))) written = written.replace(/\{\{(~?)(?![#/!^]|else\b)([^{}]+?)(~?)\}\}/g, '{{$1 $2 $3}}');
   e.out += written;
 }
 

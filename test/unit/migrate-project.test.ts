@@ -50,7 +50,7 @@ describe('tsplay migrate', () => {
     expect(tasks).toContain('src: app.conf.hbs');
     expect(tasks).toContain('when: bool(app_debug)');
     const site = readFileSync(join(dest, 'site.yml'), 'utf8');
-    expect(site).toContain('loop: "{{app_features}}"');
+    expect(site).toContain('loop: "{{ app_features }}"');
     expect(site).toContain(`when: has(vars.node_role) && node_role == "worker"`);
     // Comments, blank lines and every line without Jinja are as written.
     const before = readFileSync(join(CONVERGE, 'site.yml'), 'utf8').split('\n');
@@ -117,7 +117,7 @@ describe('tsplay migrate', () => {
     expect(listed.join('\n')).toMatch(/combine.*\n.*'\| first'.*\n.*with_nested has no tsplay form.*\n.*chained comparison.*\n.*\{% set %\}/);
     expect(m.stdout).toMatch(/5 constructs left as written/);
     // Kept as written; the rest converted around them.
-    expect(readFileSync(join(dest, 'group_vars/all.yml'), 'utf8')).toBe('merged: "{{ a | combine(b) }}"\nplain: "{{default words \\"x\\"}}"\n');
+    expect(readFileSync(join(dest, 'group_vars/all.yml'), 'utf8')).toBe('merged: "{{ a | combine(b) }}"\nplain: "{{ default words \\"x\\" }}"\n');
     const check = await tsplay(['site.yml', '-i', 'hosts.yml', '--syntax-check'], { cwd: dest });
     expect(check.code).toBe(4);
     const lines = [...check.stderr.matchAll(/\/site\.yml:(\d+):\d+: error/g)].map((x) => Number(x[1]));
@@ -149,11 +149,11 @@ describe('tsplay migrate', () => {
   tasks:
     - template: src=motd.hbs dest=/etc/motd
     - template: { src: a.conf.hbs, dest: /etc/a.conf }
-    - debug: { msg: "{{item}}" }
+    - debug: { msg: "{{ item }}" }
       loop: [a, b]
-    - debug: { msg: "{{item}}" }
-      with_items: "{{names}}"
-    - debug: { msg: "{{item}}" }
+    - debug: { msg: "{{ item }}" }
+      with_items: "{{ names }}"
+    - debug: { msg: "{{ item }}" }
       loop: ["1", "2", "3"]
 `);
     const explicit = project('explicit', { 'site.yml': play.replace(/\n {4}- template.*$/gm, ''), 'ansible.cfg': '[defaults]\ngathering = explicit\n' });

@@ -62,20 +62,20 @@ describe('conditions: Jinja -> CEL', () => {
 });
 
 const TEMPLATES: Array<[string, string]> = [
-  ["{{ x | default('a') }}", '{{default x "a"}}'],
-  ['https://{{ host }}:{{ port }}/', 'https://{{host}}:{{port}}/'],
-  ["{{ 'http://' + host + ':' + port | string }}", 'http://{{host}}:{{string port}}'],
-  ['{{ l | join(",") }} {{ l | join }} {{ t | indent(2) }} {{ t | indent }}', '{{join l ","}} {{join l ""}} {{indent t 2}} {{indent t 4}}'],
-  ['{{ p | basename }} {{ p | dirname }} {{ s | b64encode }} {{ s | upper | lower }}', '{{basename p}} {{dirname p}} {{b64encode s}} {{lower (upper s)}}'],
-  ["{{ hostvars[h]['ansible_host'] }}", '{{lookup (lookup hostvars h) "ansible_host"}}'],
-  ['{{ groups.all[0] }} {{ m["a-b"] }}', '{{groups.all.[0]}} {{m.a-b}}'],
+  ["{{ x | default('a') }}", '{{ default x "a" }}'],
+  ['https://{{ host }}:{{ port }}/', 'https://{{ host }}:{{ port }}/'],
+  ["{{ 'http://' + host + ':' + port | string }}", 'http://{{ host }}:{{ string port }}'],
+  ['{{ l | join(",") }} {{ l | join }} {{ t | indent(2) }} {{ t | indent }}', '{{ join l "," }} {{ join l "" }} {{ indent t 2 }} {{ indent t 4 }}'],
+  ['{{ p | basename }} {{ p | dirname }} {{ s | b64encode }} {{ s | upper | lower }}', '{{ basename p }} {{ dirname p }} {{ b64encode s }} {{ lower (upper s) }}'],
+  ["{{ hostvars[h]['ansible_host'] }}", '{{ lookup (lookup hostvars h) "ansible_host" }}'],
+  ['{{ groups.all[0] }} {{ m["a-b"] }}', '{{ groups.all.[0] }} {{ m.a-b }}'],
   ["{{ 'on' if flag else 'off' }}", '{{#if flag}}on{{else}}off{{/if}}'],
   ["{{ flag | ternary('yes', 'no') }}", '{{#if flag}}yes{{else}}no{{/if}}'],
-  ['a\n{% if x is defined %}\nx={{ x }}\n{% endif %}\nb\n', 'a\n{{#if (defined x)}}\nx={{x}}\n{{/if}}\nb\n'],
+  ['a\n{% if x is defined %}\nx={{ x }}\n{% endif %}\nb\n', 'a\n{{#if (defined x)}}\nx={{ x }}\n{{/if}}\nb\n'],
   ['{% if a -%}\n  A\n{%- elif b %}B{% else %}C{% endif %}', '{{#if a~}}\n  A\n{{~else if b}}B{{else}}C{{/if}}'],
-  ['{% for k, v in m.items() %}\n{{ k }}={{ v }}\n{% endfor %}\n', '{{#each m as |v k|}}\n{{k}}={{v}}\n{{/each}}\n'],
+  ['{% for k, v in m.items() %}\n{{ k }}={{ v }}\n{% endfor %}\n', '{{#each m as |v k|}}\n{{ k }}={{ v }}\n{{/each}}\n'],
   // trim_blocks drops the newline after {% endif %}: Jinja writes a,b,c on one line, and so must Handlebars.
-  ['{% for i in l %}\n{{ i }}{% if not loop.last %},{% endif %}\n{% endfor %}\n', '{{#each (list l) as |i|}}{{i}}{{#if (not @last)}},{{/if}}{{/each}}\n'],
+  ['{% for i in l %}\n{{ i }}{% if not loop.last %},{% endif %}\n{% endfor %}\n', '{{#each (list l) as |i|}}{{ i }}{{#if (not @last)}},{{/if}}{{/each}}\n'],
   ['{# note #}\nx\n', '{{!-- note --}}\nx\n'],
   ['{% raw %}{{ not_a_var }}{% endraw %}', '{{!-- raw --}}\\{{ not_a_var }}{{!-- endraw --}}'],
   ['{% if x in ["a", "b"] %}y{% endif %}', '{{#if (or (eq x "a") (eq x "b"))}}y{{/if}}'],
@@ -107,7 +107,7 @@ describe('templates: Jinja -> Handlebars', () => {
   });
   it('keeps what it leaves as written, converting the rest', () => {
     const r = templateToHandlebars('{{ a }} {{ b | regex_replace("x", "y") }} {{ c }}');
-    expect(r.text).toBe('{{a}} {{ b | regex_replace("x", "y") }} {{c}}');
+    expect(r.text).toBe('{{ a }} {{ b | regex_replace("x", "y") }} {{ c }}');
     expect(r.left.map((l) => l.at)).toEqual([11]);
   });
 });
