@@ -14,6 +14,8 @@ export interface Token {
   at: number;
   /** Offset just after the token. */
   end: number;
+  /** A string's quote as written. */
+  quote?: string;
 }
 
 export class JinjaSyntaxError extends Error {
@@ -63,7 +65,7 @@ export function tokenize(source: string, start = 0, stop?: RegExp): { tokens: To
     }
     if (c === "'" || c === '"') {
       const { value, end } = readString(source, i);
-      tokens.push({ kind: 'string', value, at: i, end });
+      tokens.push({ kind: 'string', value, at: i, end, quote: c });
       i = end;
       continue;
     }

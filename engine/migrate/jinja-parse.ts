@@ -13,7 +13,7 @@ interface Span {
 export type Args = { args: JExpr[]; kwargs: Array<[string, JExpr]> };
 export type JExpr = Span &
   (
-    | { type: 'lit'; value: string | number | boolean | null }
+    | { type: 'lit'; value: string | number | boolean | null; quote?: string }
     | { type: 'name'; name: string }
     | { type: 'attr'; obj: JExpr; name: string }
     | { type: 'index'; obj: JExpr; key: JExpr }
@@ -197,7 +197,7 @@ export class Parser {
         value += this.current.value;
         end = this.next().end;
       }
-      return { type: 'lit', value, at: t.at, end };
+      return { type: 'lit', value, at: t.at, end, ...(t.quote ? { quote: t.quote } : {}) };
     }
     if (t.kind === 'number') {
       this.next();

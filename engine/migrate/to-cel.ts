@@ -59,7 +59,9 @@ function ident(name: string, node: JExpr): string {
   return name;
 }
 
-function literal(value: string | number | boolean | null): string {
+function literal(value: string | number | boolean | null, quote?: string): string {
+  // 'a' stays 'a' (CEL has single-quoted strings too) when it needs no escape.
+  if (typeof value === 'string' && quote === "'" && !/['\\]/.test(value) && [...value].every((c) => c.charCodeAt(0) >= 0x20)) return `'${value}'`;
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new Leave('a number CEL cannot write', 0);
@@ -76,7 +78,7 @@ function member(obj: JExpr, name: string): Out {
 export function convert(e: JExpr): Out {
   switch (e.type) {
     case 'lit':
-      return out(literal(e.value), P.Member);
+      return out(literal(e.value, e.quote), P.Member);
     case 'name':
       return out(ident(e.name, e), P.Member);
     case 'attr':

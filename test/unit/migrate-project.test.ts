@@ -51,7 +51,7 @@ describe('tsplay migrate', () => {
     expect(tasks).toContain('when: bool(app_debug)');
     const site = readFileSync(join(dest, 'site.yml'), 'utf8');
     expect(site).toContain('loop: "{{ app_features }}"');
-    expect(site).toContain(`when: has(vars.node_role) && node_role == "worker"`);
+    expect(site).toContain(`when: has(vars.node_role) && node_role == 'worker'`);
     // Comments, blank lines and every line without Jinja are as written.
     const before = readFileSync(join(CONVERGE, 'site.yml'), 'utf8').split('\n');
     const after = site.split('\n');
