@@ -127,7 +127,7 @@ function rewrite(ctx: Ctx, node: Scalar, inFlow: boolean, convert: (value: strin
   const value = node.value as string;
   const { text, left } = convert(value);
   const lines = linesOf(ctx, node);
-  if (text === value && left.length === 0) return;
+  // Every condition and template counts, also one that is the same in CEL or Handlebars.
   lines.forEach((l) => ctx.out.jinjaLines.add(l));
   for (const l of left) problem(ctx, sourceOffset(ctx.source, node, l.at), l.reason);
   if (left.length === 0) lines.forEach((l) => ctx.out.convertedLines.add(l));

@@ -234,6 +234,11 @@ export function outputOf(e: JExpr, scope: HbsScope): string {
     if (!e.else) throw new Leave("'a if c' without else has no Handlebars form", e.at);
     return `{{#if ${valueOf(e.test, scope)}}}${outputOf(e.then, scope)}{{else}}${outputOf(e.else, scope)}{{/if}}`;
   }
+  // `x | default(y, true)`: y also when x is empty (Jinja's truth, as tsplay's #if).
+  if (e.type === 'filter' && ['default', 'd'].includes(bareName(e.name)) && e.args.length === 2 && e.kwargs.length === 0 && e.args[1]!.type === 'lit' && e.args[1]!.value === true) {
+    const v = valueOf(e.value, scope);
+    return `{{#if (and (defined ${v}) ${v})}}${outputOf(e.value, scope)}{{else}}${outputOf(e.args[0]!, scope)}{{/if}}`;
+  }
   if (e.type === 'filter' && bareName(e.name) === 'ternary' && e.args.length === 2 && e.kwargs.length === 0) {
     return `{{#if ${valueOf(e.value, scope)}}}${outputOf(e.args[0]!, scope)}{{else}}${outputOf(e.args[1]!, scope)}{{/if}}`;
   }

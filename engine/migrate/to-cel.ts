@@ -200,6 +200,15 @@ function filter(e: Extract<JExpr, { type: 'filter' }>): Out {
       if (guard === 'true') return convert(e.value);
       return out(`(${guard}) ? ${at(convert(e.value), P.Or)} : ${at(convert(e.args[0]!), P.Cond)}`, P.Cond);
     }
+    case 'first':
+      // Of an empty list Jinja gives undefined, which Ansible refuses to compare: CEL's index fails too.
+      noArgs(e, 'filter');
+      return out(`${at(convert(e.value), P.Member)}[0]`, P.Member);
+    case 'last': {
+      noArgs(e, 'filter');
+      const list = at(convert(e.value), P.Member);
+      return out(`${list}[size(${list}) - 1]`, P.Member);
+    }
     case 'ternary':
       if (e.args.length !== 2 || e.kwargs.length > 0) throw new Leave("'| ternary' with a none value has no CEL form", e.at);
       return out(`${at(convert(e.value), P.Or)} ? ${at(convert(e.args[0]!), P.Or)} : ${at(convert(e.args[1]!), P.Cond)}`, P.Cond);

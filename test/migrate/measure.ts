@@ -135,8 +135,12 @@ function load(playbook: string, inventory: string, rolesPath: string[]): { diags
   return { diags: diags.items, files };
 }
 
+/** Why a task does not load: what migrate left, or what tsplay lacks (a module, an argument, a handler of such a module). */
+const TSPLAY_LACKS = ['module tsplay does not have', 'module argument tsplay does not have', 'handler with a module tsplay does not have'];
 function cause(message: string): string {
-  if (/^unknown module/.test(message)) return 'module tsplay does not have';
+  if (/^unknown module/.test(message)) return TSPLAY_LACKS[0]!;
+  if (/^unknown key .* arguments|must be a string|must be (a|an) /.test(message)) return TSPLAY_LACKS[1]!;
+  if (/^notify names no handler/.test(message)) return TSPLAY_LACKS[2]!;
   if (/Jinja|template syntax error|invalid CEL|not supported: templates|\{%/.test(message)) return 'Jinja left as written';
   if (/undefined variable/.test(message)) return 'undefined variable';
   return 'other';
@@ -218,12 +222,17 @@ function kubesprayNode(dir: string): Figures {
   return figures;
 }
 
+function lacking(f: Figures): number {
+  return TSPLAY_LACKS.reduce((n, c) => n + (f.causes[c] ?? 0), 0);
+}
+
 function show(f: Figures): string {
   const pct = (a: number, b: number): string => `${b === 0 ? 100 : Math.floor((1000 * a) / b) / 10}%`;
   const lines = [
     `## ${f.project} @ ${f.commit.slice(0, 12)} (${f.date})`,
     `migrate (${f.migrate.scope}): ${f.migrate.convertedLines} of ${f.migrate.jinjaLines} lines with Jinja converted (${pct(f.migrate.convertedLines, f.migrate.jinjaLines)}), ${f.migrate.left} constructs left as written`,
     `tasks that load after migrate: ${f.loaded} of ${f.tasks} (${pct(f.loaded, f.tasks)})`,
+    `  of the ${f.tasks - lacking(f)} whose modules, arguments and handlers tsplay has: ${f.loaded} (${pct(f.loaded, f.tasks - lacking(f))})`,
     `not loaded, by first problem: ${Object.entries(f.causes).map(([c, n]) => `${c}: ${n}`).join(', ') || 'none'}`,
     ...f.notLoaded.map((n) => `  ${n.task}: ${n.problem}`),
   ];

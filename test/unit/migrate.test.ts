@@ -35,6 +35,8 @@ const CONDITIONS: Array<[string, string]> = [
   ["name.startswith('kube')", "name.startsWith('kube')"],
   ["(a if c else b) == 1", '(c ? a : b) == 1'],
   ['inventory_hostname == first ~ "-x"', 'inventory_hostname == string(first) + "-x"'],
+  ["inventory_hostname == groups['masters'] | first", 'inventory_hostname == groups.masters[0]'],
+  ['(l | last) == 3', 'l[size(l) - 1] == 3'],
 ];
 
 const LEFT_CONDITIONS: Array<[string, RegExp]> = [
@@ -71,6 +73,7 @@ const TEMPLATES: Array<[string, string]> = [
   ['{{ groups.all[0] }} {{ m["a-b"] }}', '{{ groups.all.[0] }} {{ m.a-b }}'],
   ["{{ 'on' if flag else 'off' }}", '{{#if flag}}on{{else}}off{{/if}}'],
   ["{{ flag | ternary('yes', 'no') }}", '{{#if flag}}yes{{else}}no{{/if}}'],
+  ["{{ name | default('anon', true) }}", '{{#if (and (defined name) name)}}{{ name }}{{else}}anon{{/if}}'],
   ['a\n{% if x is defined %}\nx={{ x }}\n{% endif %}\nb\n', 'a\n{{#if (defined x)}}\nx={{ x }}\n{{/if}}\nb\n'],
   ['{% if a -%}\n  A\n{%- elif b %}B{% else %}C{% endif %}', '{{#if a~}}\n  A\n{{~else if b}}B{{else}}C{{/if}}'],
   ['{% for k, v in m.items() %}\n{{ k }}={{ v }}\n{% endfor %}\n', '{{#each m as |v k|}}\n{{ k }}={{ v }}\n{{/each}}\n'],
@@ -126,6 +129,7 @@ const MEANING_CONDITIONS = [
   "x is defined and x in ['a', 'b']",
   'port is defined and port | int > 1024',
   'l is defined and (l | length) > 1 and "b" in l',
+  'l is defined and (l | length) > 0 and (l | first) == "a" and (l | last) == "c"',
   'n is defined and (n > 2 or not c)',
   "m is defined and 'k1' in m",
   'hostvars is defined and hostvars[h] is defined and hostvars[h].ip is defined',
@@ -142,6 +146,7 @@ const MEANING_TEMPLATES = [
   '{% if l is defined %}{{ l | join(", ") }}{% endif %}\n',
   '{% if x is defined and x == "a" -%}\n  A\n{%- elif x is defined -%}\n  other\n{%- endif %}\n',
   '{% if flag is defined %}{{ "on" if flag == true else "off" }}{% endif %}\n',
+  '{{ token | default("none", true) }}/{{ x | default("z", true) }}\n',
   '  {% if c is defined and c %}\n  indented\n  {% endif %}\nend\n',
   '{% if m is defined %}{% for k in m %}{{ k }};{% endfor %}{% endif %}\n',
 ];
