@@ -105,3 +105,8 @@ function readString(source: string, start: number): { value: string; end: number
   }
   throw new JinjaSyntaxError('unterminated string', start);
 }
+
+/** A token as messages name it. */
+export function describe(t: Token): string {
+  return t.kind === 'end' ? 'the end' : t.kind === 'string' ? 'a string' : `'${t.value}'`;
+}

@@ -4,37 +4,15 @@
  * < unary minus < filters, tests and calls < attributes and subscripts. The tree is what the
  * converters (to-cel.ts, to-handlebars.ts) read; every node keeps its source offsets.
  */
-import { JinjaSyntaxError, tokenize, type Token } from './jinja-lexer.js';
+import type { CmpOp, JExpr, TokenStream } from './jinja-ast.js';
+import { describe, JinjaSyntaxError, tokenize, type Token } from './jinja-lexer.js';
+import { filterExpr, postfix } from './jinja-postfix.js';
 
-interface Span {
-  at: number;
-  end: number;
-}
-export type Args = { args: JExpr[]; kwargs: Array<[string, JExpr]> };
-export type JExpr = Span &
-  (
-    | { type: 'lit'; value: string | number | boolean | null; quote?: string }
-    | { type: 'name'; name: string }
-    | { type: 'attr'; obj: JExpr; name: string }
-    | { type: 'index'; obj: JExpr; key: JExpr }
-    | { type: 'slice'; obj: JExpr }
-    | ({ type: 'call'; fn: JExpr } & Args)
-    | ({ type: 'filter'; value: JExpr; name: string } & Args)
-    | ({ type: 'test'; value: JExpr; name: string; negated: boolean } & Args)
-    | { type: 'not'; value: JExpr }
-    | { type: 'neg'; value: JExpr }
-    | { type: 'bin'; op: 'and' | 'or' | '+' | '-' | '*' | '/' | '//' | '%' | '**' | '~'; left: JExpr; right: JExpr }
-    | { type: 'cmp'; op: CmpOp; left: JExpr; right: JExpr }
-    | { type: 'chain'; first: JExpr }
-    | { type: 'cond'; test: JExpr; then: JExpr; else?: JExpr }
-    | { type: 'list' | 'tuple'; items: JExpr[] }
-    | { type: 'dict'; entries: Array<[JExpr, JExpr]> }
-  );
-export type CmpOp = '==' | '!=' | '<' | '<=' | '>' | '>=' | 'in' | 'not in';
+export type { Args, CmpOp, JExpr } from './jinja-ast.js';
 
 const CMP = new Set(['==', '!=', '<', '<=', '>', '>=']);
 
-export class Parser {
+export class Parser implements TokenStream {
   private i = 0;
   constructor(private readonly tokens: Token[]) {}
 
@@ -49,10 +27,10 @@ export class Parser {
   get current(): Token {
     return this.tokens[this.i]!;
   }
-  private peek(n = 1): Token {
+  peek(n = 1): Token {
     return this.tokens[Math.min(this.i + n, this.tokens.length - 1)]!;
   }
-  private next(): Token {
+  next(): Token {
     const t = this.current;
     if (t.kind !== 'end') this.i++;
     return t;
@@ -176,8 +154,8 @@ export class Parser {
       this.next();
       node = this.unary(false);
     } else node = this.primary();
-    node = this.postfix(node);
-    return withFilter ? this.filterExpr(node) : node;
+    node = postfix(this, node);
+    return withFilter ? filterExpr(this, node) : node;
   }
 
   primary(): JExpr {
@@ -251,96 +229,4 @@ export class Parser {
     return items;
   }
 
-  private postfix(node: JExpr): JExpr {
-    for (;;) {
-      if (this.isOp('.')) {
-        this.next();
-        const t = this.next();
-        if (t.kind === 'name') node = { type: 'attr', obj: node, name: t.value, at: node.at, end: t.end };
-        else if (t.kind === 'number' && /^\d+$/.test(t.value)) node = { type: 'index', obj: node, key: { type: 'lit', value: Number(t.value), at: t.at, end: t.end }, at: node.at, end: t.end };
-        else throw new JinjaSyntaxError(`expected a name after '.', found ${describe(t)}`, t.at);
-      } else if (this.isOp('[')) {
-        this.next();
-        if (this.isOp(':')) node = this.sliceRest(node);
-        else {
-          const key = this.expression();
-          if (this.isOp(':')) node = this.sliceRest(node);
-          else node = { type: 'index', obj: node, key, at: node.at, end: this.expectOp(']').end };
-        }
-      } else if (this.isOp('(')) node = this.call(node);
-      else return node;
-    }
-  }
-
-  private sliceRest(obj: JExpr): JExpr {
-    while (!this.isOp(']') && !this.atEnd) this.next();
-    return { type: 'slice', obj, at: obj.at, end: this.expectOp(']').end };
-  }
-
-  private call(fn: JExpr): JExpr {
-    const { args, kwargs, end } = this.callArgs();
-    return { type: 'call', fn, args, kwargs, at: fn.at, end };
-  }
-
-  callArgs(): Args & { end: number } {
-    this.expectOp('(');
-    const args: JExpr[] = [];
-    const kwargs: Array<[string, JExpr]> = [];
-    while (!this.isOp(')')) {
-      if (args.length + kwargs.length > 0) this.expectOp(',');
-      if (this.isOp(')')) break;
-      if (this.isOp('*') || this.isOp('**')) throw new JinjaSyntaxError('*args and **kwargs are not supported', this.current.at);
-      if (this.current.kind === 'name' && this.peek().kind === 'op' && this.peek().value === '=') {
-        const name = this.next().value;
-        this.next();
-        kwargs.push([name, this.expression()]);
-      } else args.push(this.expression());
-    }
-    return { args, kwargs, end: this.expectOp(')').end };
-  }
-
-  private dottedName(): { name: string; end: number } {
-    let t = this.expectName();
-    let name = t.value;
-    while (this.isOp('.') && this.peek().kind === 'name') {
-      this.next();
-      t = this.next();
-      name += `.${t.value}`;
-    }
-    return { name, end: t.end };
-  }
-
-  private filterExpr(node: JExpr): JExpr {
-    for (;;) {
-      if (this.isOp('|')) {
-        this.next();
-        const { name, end } = this.dottedName();
-        const call = this.isOp('(') ? this.callArgs() : { args: [], kwargs: [], end };
-        node = { type: 'filter', value: node, name, args: call.args, kwargs: call.kwargs, at: node.at, end: call.end };
-      } else if (this.isName('is')) {
-        this.next();
-        const negated = this.isName('not') ? (this.next(), true) : false;
-        const { name, end } = this.dottedName();
-        let call: Args & { end: number } = { args: [], kwargs: [], end };
-        if (this.isOp('(')) call = this.callArgs();
-        else if (this.startsBareTestArgument()) {
-          const arg = this.postfix(this.primary());
-          call = { args: [arg], kwargs: [], end: arg.end };
-        }
-        node = { type: 'test', value: node, name, negated, args: call.args, kwargs: call.kwargs, at: node.at, end: call.end };
-      } else if (this.isOp('(')) node = this.call(node);
-      else return node;
-    }
-  }
-
-  /** `x is divisibleby 3`: a test's one argument without parentheses (jinja2's parse_test). */
-  private startsBareTestArgument(): boolean {
-    const t = this.current;
-    if (t.kind === 'name') return !['else', 'or', 'and', 'if', 'in', 'not', 'is'].includes(t.value);
-    return t.kind === 'string' || t.kind === 'number' || (t.kind === 'op' && ['[', '{'].includes(t.value));
-  }
-}
-
-function describe(t: Token): string {
-  return t.kind === 'end' ? 'the end' : t.kind === 'string' ? 'a string' : `'${t.value}'`;
 }
