@@ -6,6 +6,7 @@
  *   tsplay job PLAYBOOK -i INV ...    the shards as a Kubernetes Indexed Job
  *   tsplay doc [MODULE]               the modules, or one module's arguments and example
  *   tsplay config [--only-changed]    the effective settings (flags, ANSIBLE_*, ansible.cfg) and their origins
+ *   tsplay migrate SRC DEST           an Ansible project converted into a tsplay one
  *   tsplay --version                  tsplay's own version
  *
  * Startup time counts in every run: what only some runs need (ssh2, listr2, CEL, the merge and
@@ -18,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from './cli/config.js';
 import { defineDoc } from './cli/doc.js';
 import { defineJob } from './cli/job.js';
+import { defineMigrate } from './cli/migrate.js';
 import { defineReport } from './cli/report.js';
 import { defineRun, RUN_EXAMPLES } from './cli/run.js';
 import { EXIT } from './errors.js';
@@ -50,10 +52,11 @@ function program(done: (code: number) => void): Command {
   defineJob(root.command('job'), done);
   defineDoc(root.command('doc'), done);
   defineConfig(root.command('config'), done);
+  defineMigrate(root.command('migrate'), done);
   return root;
 }
 
-const SUBCOMMANDS = new Set(['run', 'report', 'job', 'doc', 'config', 'help']);
+const SUBCOMMANDS = new Set(['run', 'report', 'job', 'doc', 'config', 'migrate', 'help']);
 /** Options of tsplay itself, not of a run: `tsplay --version` needs no playbook or -i. */
 const ROOT_OPTIONS = new Set(['-h', '--help', '-V', '--version']);
 

@@ -205,6 +205,7 @@ async function run(playbookPath: string, opts: RunCliOptions): Promise<number> {
     forceHandlers: !!opts.forceHandlers,
     shard: opts.shard,
     becomeDefaults: settings.become,
+    hashBehaviour: settings.hashBehaviour,
     signal: controller.signal,
   };
   if (opts.syntaxCheck) {

@@ -12,7 +12,7 @@ import { Diagnostics, EXIT } from '../errors.js';
 import { describeOrigin, resolveSettings, type FlagValue, type ResolvedSettings, type Setting } from '../load/ansible-cfg.js';
 import type { SettingName } from '../load/settings.js';
 import type { ConnectionSettings } from '../run/connections.js';
-import type { BecomeDefaults } from '../run/state.js';
+import type { BecomeDefaults, HashBehaviour } from '../run/state.js';
 import { secrets } from '../secrets.js';
 import { vaultSettingsFromEnv, type VaultSettings } from '../load/vault-passwords.js';
 import { askPassword } from './password-prompt.js';
@@ -123,6 +123,8 @@ export interface RunSettings {
   askBecomePass: boolean;
   /** vault_password_file (ansible.cfg, ANSIBLE_VAULT_PASSWORD_FILE) and the vault id variables. */
   vault: VaultSettings;
+  /** hash_behaviour (ansible.cfg, ANSIBLE_HASH_BEHAVIOUR): include_vars' default. */
+  hashBehaviour: HashBehaviour;
 }
 
 export function runSettings(resolved: ResolvedSettings): RunSettings {
@@ -157,6 +159,7 @@ export function runSettings(resolved: ResolvedSettings): RunSettings {
     askPass: get<boolean>('DEFAULT_ASK_PASS'),
     askBecomePass: get<boolean>('DEFAULT_BECOME_ASK_PASS'),
     vault: vaultSettings(explicit('DEFAULT_VAULT_PASSWORD_FILE')),
+    hashBehaviour: get<HashBehaviour>('DEFAULT_HASH_BEHAVIOUR'),
   };
 }
 

@@ -17,7 +17,7 @@ import { pointerJoin } from './yaml-file.js';
 import { isTemplate } from '../vars/template.js';
 import { dict } from '../dict.js';
 
-const ARGS = ['file', 'dir', 'name', 'depth', 'files_matching', 'ignore_files', 'extensions', 'ignore_unknown_extensions'];
+const ARGS = ['file', 'dir', 'name', 'depth', 'files_matching', 'ignore_files', 'extensions', 'ignore_unknown_extensions', 'hash_behaviour'];
 
 export function loadIncludeVars(key: string, raw: Record<string, unknown>, pointer: string, ctx: TaskLoadContext, scopeNames: string[]): Include | undefined {
   const at = pointerJoin(pointer, key);
@@ -39,6 +39,7 @@ export function loadIncludeVars(key: string, raw: Record<string, unknown>, point
   if (args.depth !== undefined && !(Number.isInteger(args.depth) && (args.depth as number) >= 0)) bad("'depth' of include_vars must be a whole number (0: every level)", pointerJoin(at, 'depth'));
   for (const k of ['ignore_files', 'extensions']) if (args[k] !== undefined && !(Array.isArray(args[k]) && (args[k] as unknown[]).every((x) => typeof x === 'string'))) bad(`'${k}' of include_vars must be a list of strings`, pointerJoin(at, k));
   if (args.ignore_unknown_extensions !== undefined && typeof args.ignore_unknown_extensions !== 'boolean') bad("'ignore_unknown_extensions' of include_vars must be true or false", pointerJoin(at, 'ignore_unknown_extensions'));
+  if (args.hash_behaviour !== undefined && args.hash_behaviour !== null && args.hash_behaviour !== 'replace' && args.hash_behaviour !== 'merge') bad("'hash_behaviour' of include_vars must be replace or merge", pointerJoin(at, 'hash_behaviour'), 'leave it out to use hash_behaviour of ansible.cfg (default replace)');
   if (typeof args.files_matching === 'string') {
     try {
       new RegExp(args.files_matching);
@@ -61,6 +62,7 @@ export function loadIncludeVars(key: string, raw: Record<string, unknown>, point
     ignoreFiles: (args.ignore_files as string[] | undefined) ?? [],
     extensions: (args.extensions as string[] | undefined) ?? ['json', 'yaml', 'yml'],
     ignoreUnknownExtensions: (args.ignore_unknown_extensions as boolean | undefined) ?? false,
+    ...(args.hash_behaviour === 'replace' || args.hash_behaviour === 'merge' ? { hashBehaviour: args.hash_behaviour } : {}),
   };
   const origin: IncludeOrigin = { dir: dirname(ctx.doc.file), tags: ctx.tags, chain: ctx.chain ?? [ctx.doc.file], roleSearchPath: ctx.play?.roleSearchPath ?? [] };
   const inc: Include = {

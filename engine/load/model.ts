@@ -95,6 +95,8 @@ export interface VarsSource {
   ignoreFiles: string[];
   extensions: string[];
   ignoreUnknownExtensions: boolean;
+  /** merge: a dictionary the host has is merged with the file's (recursively); unset: hash_behaviour of ansible.cfg. */
+  hashBehaviour?: 'replace' | 'merge';
 }
 
 /** Which files of a role an import_role / include_role reads (tasks_from, ...); unset: main. */

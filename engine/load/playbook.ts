@@ -267,20 +267,24 @@ function checkVariables(playbook: Playbook, inv: Inventory, extraVars: VarMap, d
   for (const host of inv.hosts.keys()) Object.keys(inventoryVarsOf(inv, host)).forEach((n) => global.add(n));
   // Registered results and set_fact values survive into later plays, so collect them playbook-wide.
   for (const play of playbook.plays) collectRuntimeNames(play, global);
+  // Gathered facts outlive their play (as in Ansible): a play after one that gathers may read them.
+  let gathered = false;
   for (const play of playbook.plays) {
+    gathered ||= play.gatherFacts;
     const seen = playTemplates.get(play)!;
     const known = new Set([...global, ...Object.keys(play.vars), ...Object.keys(play.varsFiles), ...Object.keys(play.roleDefaults), ...Object.keys(play.roleVars), ...seen.names]);
-    if (play.gatherFacts) FACT_NAMES.forEach((n) => known.add(n));
+    if (gathered) FACT_NAMES.forEach((n) => known.add(n));
     const report = (names: Set<string>, scope: string[], place: Place, what: string): void => {
       for (const name of names) {
         if (known.has(name) || scope.includes(name)) continue;
         // A fact read by a play that gathers none: Ansible gathers by default, tsplay does not.
-        if (!play.gatherFacts && FACT_NAMES.includes(name)) {
-          diags.add(`undefined variable '${name}' in ${what}: it is a fact, and this play gathers none`, place, 'set gather_facts: true on the play (tsplay does not gather facts unless asked; Ansible does by default)');
+        if (!gathered && FACT_NAMES.includes(name)) {
+          diags.add(`undefined variable '${name}' in ${what}: it is a fact, and neither this play nor one before it gathers facts`, place, 'set gather_facts: true on the play (tsplay does not gather facts unless asked; Ansible does by default)');
           continue;
         }
         const near = [...known, ...scope].filter((k) => editDistance(k, name) <= 2);
-        diags.add(`undefined variable '${name}' in ${what}`, place, near.length ? `did you mean '${near[0]}'?` : `define it in vars, group_vars or with -e ${name}=...; or give a fallback {{default ${name} "..."}}`);
+        const optional = what === 'expression' ? `test it first: has(vars.${name}) && ...` : `give a fallback {{default ${name} "..."}} or test it: {{#if (defined ${name})}}...{{/if}}`;
+        diags.add(`undefined variable '${name}' in ${what}`, place, near.length ? `did you mean '${near[0]}'?` : `define it in vars, group_vars or with -e ${name}=...; or, if it is optional, ${optional}`);
       }
     };
     for (const t of seen.templates) {

@@ -4,7 +4,7 @@
  * import_role and include_role (load/includes.ts) expand roles the same way, with the files
  * they name (tasks_from, ...) and, for include_role, the role's variables kept to its tasks.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Diagnostics, Place } from '../errors.js';
 import { loadVarsFile, type VarMap } from './inventory.js';
@@ -97,7 +97,12 @@ export function expandRole(ref: RoleRef, opts: RoleOptions, searchPath: string[]
     };
     const varsOf = (kind: 'vars' | 'defaults'): VarMap => {
       const f = file(kind);
-      return f ? loadVarsFile(f, diags) : {};
+      if (f) return loadVarsFile(f, diags);
+      // defaults/main/ (and vars/main/) as a directory: its files in path order, later over earlier, as Ansible reads them.
+      if (from[kind] !== undefined) return {};
+      const out: VarMap = dict();
+      for (const part of mainDirFiles(join(dir, kind, 'main'))) Object.assign(out, loadVarsFile(part, diags));
+      return out;
     };
     const key = `${dir}:${JSON.stringify(ref.vars)}`;
     const role: RoleInstance = { name: ref.role, dir, defaults: varsOf('defaults'), vars: varsOf('vars') };
@@ -162,6 +167,20 @@ export function expandRole(ref: RoleRef, opts: RoleOptions, searchPath: string[]
   };
   expand(ref, [], opts.from ?? {});
   return out;
+}
+
+/** The vars files under a role's defaults/main/ or vars/main/ directory, recursively, sorted by path. */
+function mainDirFiles(dir: string): string[] {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return [];
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => /\.(ya?ml|json)$/.test(f) && statSync(join(dir, f)).isFile())
+    .map((f) => f.split('/'))
+    // Each directory's entries sorted by name, as Ansible walks it (a/ before a.yml).
+    .sort((a, b) => {
+      for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
+      return a.length - b.length;
+    })
+    .map((f) => join(dir, ...f));
 }
 
 function yamlIn(dir: string): string | undefined {

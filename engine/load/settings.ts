@@ -23,6 +23,7 @@ export type SettingName =
   | 'DEFAULT_BECOME_METHOD'
   | 'DEFAULT_BECOME_ASK_PASS'
   | 'DEFAULT_VAULT_PASSWORD_FILE'
+  | 'DEFAULT_HASH_BEHAVIOUR'
   | 'INTERPRETER_PYTHON'
   | 'ssh.ssh_args'
   | 'ssh.ssh_common_args'
@@ -112,6 +113,20 @@ export const SETTINGS: SettingDef[] = [
     default: undefined,
   },
   {
+    name: 'DEFAULT_HASH_BEHAVIOUR',
+    label: 'hash_behaviour',
+    ini: [['defaults', 'hash_behaviour']],
+    env: ['ANSIBLE_HASH_BEHAVIOUR'],
+    kind: 'string',
+    default: 'replace',
+    choices: ['replace', 'merge'],
+    hint: 'replace (the default) or merge',
+    say: (v) =>
+      v === 'merge'
+        ? { text: "include_vars merges dictionaries into the host's values, as Ansible does; every other variable layer (group_vars, play vars, role vars, ...) still replaces them, where Ansible would merge: write the merged values", warn: true }
+        : undefined,
+  },
+  {
     name: 'INTERPRETER_PYTHON',
     label: 'interpreter_python',
     ini: [['defaults', 'interpreter_python']],
@@ -142,7 +157,6 @@ export const READ_SECTIONS = ['defaults', 'privilege_escalation', 'ssh_connectio
  * Given the lower-cased value; returns what to do instead, or undefined when the value is Ansible's default.
  */
 export const IGNORED_WITH_WARNING: Record<string, (value: string) => string | undefined> = {
-  hash_behaviour: (v) => (v !== 'replace' ? 'tsplay replaces dictionaries (Ansible\'s default); write the merged values, or combine them in a template' : undefined),
   strategy: (v) => (v !== 'linear' ? `set strategy: ${v} on the plays (tsplay knows linear and free)` : undefined),
   any_errors_fatal: (v) => (['1', 'true', 'yes', 'on', 'y', 't'].includes(v) ? 'set any_errors_fatal: true on the plays' : undefined),
   vault_identity_list: () => 'vault ids are not read from ansible.cfg by this tsplay',

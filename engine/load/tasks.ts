@@ -13,6 +13,7 @@ import { findModule, moduleNames } from '../modules/registry.js';
 import { isTemplate } from '../vars/template.js';
 import type { AnyModule } from '../modules/types.js';
 import { MAGIC_VARS } from '../vars/context.js';
+import { testedNames } from '../vars/expr.js';
 
 const TASK_KEYWORDS = new Set([
   'name', 'when', 'loop_control', 'register', 'notify', 'listen', 'tags', 'changed_when', 'failed_when',
@@ -44,8 +45,11 @@ export function loadTaskList(raw: unknown, pointer: string, ctx: TaskLoadContext
     .filter((t): t is TaskNode => t !== undefined);
 }
 
-function loadTaskNode(raw: Record<string, unknown>, pointer: string, ctx: TaskLoadContext, outerNames: string[]): TaskNode | undefined {
+function loadTaskNode(raw: Record<string, unknown>, pointer: string, ctx: TaskLoadContext, scopeOuter: string[]): TaskNode | undefined {
   const { doc, diags } = ctx;
+  // Variables the entry's `when` tests with has(vars.x) may be absent from what it guards.
+  const tested = testedNames(raw.when === undefined || raw.when === null ? [] : Array.isArray(raw.when) ? raw.when : [raw.when]);
+  const outerNames = tested.length > 0 ? [...scopeOuter, ...tested] : scopeOuter;
   const includeKey = Object.keys(raw).find((k) => INCLUDE_ENTRIES.has(bareKeyword(k)));
   if (includeKey) {
     if (ctx.include) return ctx.include(includeKey, raw, pointer, ctx, outerNames);

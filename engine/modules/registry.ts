@@ -51,7 +51,8 @@ for (const m of [apt, dnf, packageModule]) registerModule(m);
 
 /** `ansible.builtin.copy` and `copy` name the same module, so Ansible task files read unchanged. */
 export function findModule(name: string): AnyModule | undefined {
-  return modules.get(name) ?? modules.get(name.replace(/^ansible\.(builtin|posix)\./, ''));
+  // Ansible's collections of the modules tsplay has: ansible.posix.sysctl, community.general.modprobe.
+  return modules.get(name) ?? modules.get(name.replace(/^(ansible\.(builtin|posix)|community\.general)\./, ''));
 }
 
 export function moduleNames(): string[] {

@@ -5,6 +5,7 @@
  * a templated name is loaded here, once per name, and validated as at load (load/includes.ts).
  * play.ts runs the blocks: this file decides what they are.
  */
+import { dict } from '../dict.js';
 import { formatDiagnostic, Diagnostics } from '../errors.js';
 import { readIncludedVars } from '../load/include-vars.js';
 import { loadIncludeAtRunTime, MAX_INCLUDE_DEPTH, type LoadedInclude } from '../load/includes.js';
@@ -64,7 +65,12 @@ export function expandInclude(env: TaskEnv, inc: Include): IncludeExpansion {
         out.outcome = failedOutcome(read, undefined);
         return out;
       }
-      out.facts = { ...out.facts, ...read.vars };
+      const merge = (inc.what.vars.hashBehaviour ?? env.run.options.hashBehaviour) === 'merge';
+      for (const [key, value] of Object.entries(read.vars)) {
+        // merge: as Ansible's combine_vars, into what the host has now (an earlier item's file included).
+        const before = out.facts && Object.hasOwn(out.facts, key) ? out.facts[key] : Object.hasOwn(itemVars, key) ? itemVars[key] : undefined;
+        out.facts = { ...out.facts, [key]: merge ? mergeHashes(before, value) : value };
+      }
       included.push({ label, outcome: { status: 'ok', msg: `included: ${read.files.join(', ')}`, changes: [], result: { changed: false, ansible_included_var_files: read.files } } });
       continue;
     }
@@ -114,6 +120,19 @@ export function expandInclude(env: TaskEnv, inc: Include): IncludeExpansion {
     out.counted = inc.what.kind === 'role' ? 0 : ran.length;
   }
   if (inc.what.kind === 'role' && inc.what.public && ran.length > 0) out.exposed = exposed;
+  return out;
+}
+
+/**
+ * Ansible's merge_hash (list_merge=replace): maps merge key by key, recursively; anything else,
+ * a list included, is replaced by the newer value.
+ */
+export function mergeHashes(older: unknown, newer: unknown): unknown {
+  const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v);
+  if (!isMap(older) || !isMap(newer)) return newer;
+  const out = dict<unknown>();
+  for (const [k, v] of Object.entries(older)) out[k] = v;
+  for (const [k, v] of Object.entries(newer)) out[k] = Object.hasOwn(out, k) ? mergeHashes(out[k], v) : v;
   return out;
 }
 

@@ -20,9 +20,13 @@ export interface RunOptions {
   shard?: Shard;
   /** -b, --become-user, -K and ansible.cfg's [privilege_escalation]: below every play, task and host setting. */
   becomeDefaults?: BecomeDefaults;
+  /** hash_behaviour of ansible.cfg: what include_vars does with a dictionary the host has (undefined: replace). */
+  hashBehaviour?: HashBehaviour;
   /** Aborted on the first Ctrl-C: no new task starts. */
   signal: AbortSignal;
 }
+
+export type HashBehaviour = 'replace' | 'merge';
 
 export interface BecomeDefaults {
   become: boolean;

@@ -18,7 +18,7 @@ import { secrets } from '../secrets.js';
 import { sleep } from '../sleep.js';
 import { assignResolved, layeredVars } from '../vars/context.js';
 import { evalCondition } from '../vars/expr.js';
-import { renderString, renderValue, type Vars } from '../vars/template.js';
+import { renderString, renderValue, TemplateError, type Vars } from '../vars/template.js';
 import type { TaskOutcome } from './events.js';
 import { loopItems } from './loops.js';
 import { asFailure, runModule } from './module-run.js';
@@ -46,12 +46,16 @@ export function varsFor(env: TaskEnv, task: Scope | undefined, extra: Vars = {})
     ansible_play_batch: env.batch,
     ansible_check_mode: run.options.check,
     ansible_diff_mode: run.options.diff,
+    ansible_run_tags: run.options.tags.length > 0 ? run.options.tags : ['all'],
+    ansible_skip_tags: run.options.skipTags,
     playbook_dir: run.playbookDir,
     role_path: role?.dir,
     role_name: role?.name,
     omit: OMIT,
   };
   return layeredVars([
+    // The address Ansible connects to, when nothing sets ansible_host: the inventory name.
+    { ansible_host: host.name },
     play.roleDefaults,
     env.exposed?.defaults ?? {},
     ...scopeDefaults,
@@ -73,7 +77,7 @@ function hostvarsView(run: RunState): Vars {
   for (const name of run.inventoryVars.keys()) {
     Object.defineProperty(out, name, {
       enumerable: true,
-      get: () => layeredVars([run.inventoryVars.get(name) ?? {}, run.hosts.get(name)?.facts ?? {}, { inventory_hostname: name }]),
+      get: () => layeredVars([{ ansible_host: name }, run.inventoryVars.get(name) ?? {}, run.hosts.get(name)?.facts ?? {}, { inventory_hostname: name }]),
     });
   }
   return out;
@@ -123,7 +127,15 @@ async function runLoop(env: TaskEnv, task: Task, vars: Vars): Promise<TaskOutcom
   }
   // with_first_found / with_fileglob look in templates/ for a module that reads templates, as Ansible's lookups do.
   const lookupDir = findModule(task.module)!.controllerFiles?.(task.args as never)[0]?.kind ?? 'files';
-  const items = loopItems(task, vars, lookupDir, [dirname(task.place.file)]);
+  let items: unknown[];
+  try {
+    items = loopItems(task, vars, lookupDir, [dirname(task.place.file)]);
+  } catch (err) {
+    // As Ansible: a loop that reads an undefined variable is an error only when the task's
+    // `when` (without an item) holds, so `when: has(vars.x)` guards `loop: "{{ x }}"`.
+    if (err instanceof TemplateError && /undefined variable/.test(err.message) && task.when && !conditionHolds(task.when, vars)) return skipped('condition false');
+    throw err;
+  }
   const results: TaskOutcome[] = [];
   const labelled: Array<{ label: string; outcome: TaskOutcome }> = [];
   for (const [index, item] of (items).entries()) {
@@ -159,6 +171,15 @@ function safeRender(source: string, vars: Vars): string {
     return renderString(source, vars);
   } catch {
     return source;
+  }
+}
+
+/** A `when` that cannot be told without the loop item counts as holding: the loop's error stands. */
+function conditionHolds(when: NonNullable<Task['when']>, vars: Vars): boolean {
+  try {
+    return evalCondition(when, vars);
+  } catch {
+    return true;
   }
 }
 

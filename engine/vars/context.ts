@@ -21,6 +21,10 @@ export const MAGIC_VARS = [
   'ansible_play_batch',
   'ansible_check_mode',
   'ansible_diff_mode',
+  'ansible_run_tags',
+  'ansible_skip_tags',
+  // Below every layer (the inventory name), as Ansible's connection address: always defined.
+  'ansible_host',
   'playbook_dir',
   'role_path',
   'role_name',

@@ -8,6 +8,7 @@ import type * as Cel from '@bufbuild/cel';
 import { dict } from '../dict.js';
 import { CEL_COST_LIMIT, estimateCost, sizeOfValue } from './cel-cost.js';
 import type { Vars } from './template.js';
+import { varsReadsOf, type VarsReads } from './expr-vars.js';
 import { VersionError, versionTest } from './version.js';
 
 // @bufbuild/cel (and protobuf under it) is loaded with the first expression that runs, not at
@@ -52,7 +53,7 @@ export class ExprError extends Error {
 
 const JINJA_WORDS = /(^|\s)(and|or|not|is|in\s+\[)(\s|$)|\|\s*\w+|\{\{/;
 
-/** Throws ExprError when the expression does not parse. */
+/** Throws ExprError when the expression does not parse, or uses has() or `vars` in a way that cannot work. */
 export function checkExpr(source: string): void {
   let tree;
   try {
@@ -60,8 +61,46 @@ export function checkExpr(source: string): void {
   } catch (err) {
     throw new ExprError(`invalid CEL expression ${JSON.stringify(source)}: ${(err as Error).message.replace(/^<input>:/, 'at ')}`, exprHint(source));
   }
+  const reads = varsReads(source);
+  if (reads.bareHas) {
+    throw new ExprError(
+      `has(${reads.bareHas}) tests a field, and '${reads.bareHas}' is a variable: CEL's has() takes a.b`,
+      `write has(vars.${reads.bareHas}): vars holds the host's variables, so it tests whether ${reads.bareHas} is defined`,
+    );
+  }
+  if (reads.dynamic) {
+    throw new ExprError(
+      `vars is read as a whole in ${JSON.stringify(source)}`,
+      'vars gives single variables by name: vars.x, vars["x"], has(vars.x) or "x" in vars',
+    );
+  }
   // Variables are not known yet: literals alone can already be too much.
   checkCost(source, tree.expr, () => undefined);
+}
+
+const varsReadsCache = new Map<string, VarsReads>();
+function varsReads(source: string): VarsReads {
+  let hit = varsReadsCache.get(source);
+  if (!hit) varsReadsCache.set(source, (hit = varsReadsOf(parse(source).expr)));
+  return hit;
+}
+
+/**
+ * The variables `exprs` test for with has(vars.x) or "x" in vars: optional for the keyword's
+ * scope (a task's arguments and loop, a block's tasks), as Ansible skips what a false `when`
+ * guards. Expressions that do not parse test nothing.
+ */
+export function testedNames(exprs: ReadonlyArray<unknown> | undefined): string[] {
+  const out: string[] = [];
+  for (const e of exprs ?? []) {
+    if (typeof e !== 'string') continue;
+    try {
+      out.push(...varsReads(e).tested);
+    } catch {
+      /* reported where it is checked */
+    }
+  }
+  return out;
 }
 
 function checkCost(source: string, expr: ReturnType<typeof parse>['expr'], sizeOf: Parameters<typeof estimateCost>[1]): void {
@@ -81,7 +120,7 @@ function exprHint(source: string): string {
   }
   if (source.includes('{{')) return 'conditions are CEL expressions, not templates: write `x == "a"`, not `{{ x }} == a`';
   if (JINJA_WORDS.test(source)) {
-    return 'conditions are CEL, not Jinja: use && || ! instead of and/or/not, has(a.b) instead of "is defined", and size(x) > 0';
+    return 'conditions are CEL, not Jinja: use && || ! instead of and/or/not, has(vars.x) (a variable) or has(a.b) (a field) instead of "is defined", and size(x) > 0 (tsplay migrate rewrites these)';
   }
   return 'conditions are CEL: e.g. `result.rc == 0 && "workers" in group_names`';
 }
@@ -95,6 +134,11 @@ function funcs(): Cel.CelFunc[] {
   if (!extraFuncs) {
     const { celFunc, CelScalar } = cel();
     extraFuncs = [
+      // bool() also reads Ansible's words (the `| bool` filter: yes/no/on/off, 1/0), besides CEL's own.
+      celFunc('bool', [CelScalar.STRING], CelScalar.BOOL, (s: string) => ansibleBool(s)),
+      celFunc('bool', [CelScalar.INT], CelScalar.BOOL, (n: bigint) => ansibleBool(n)),
+      // A YAML number reaches CEL as a double.
+      celFunc('bool', [CelScalar.DOUBLE], CelScalar.BOOL, (n: number) => ansibleBool(String(n))),
       celFunc('version', [CelScalar.DYN, CelScalar.DYN, CelScalar.DYN], CelScalar.BOOL, (a, op, b) => {
         try {
           return versionTest(a, op, b);
@@ -108,6 +152,15 @@ function funcs(): Cel.CelFunc[] {
   return extraFuncs;
 }
 
+const TRUE_WORDS = new Set(['yes', 'on', '1', 'true', 't']);
+const FALSE_WORDS = new Set(['no', 'off', '0', 'false', 'f']);
+function ansibleBool(value: string | bigint): boolean {
+  const word = String(value).trim().toLowerCase();
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
+  throw new Error(`bool(${JSON.stringify(String(value))}): not a boolean word (true/false, yes/no, on/off, 1/0)`);
+}
+
 export function evalExpr(source: string | boolean, vars: Vars): unknown {
   if (typeof source === 'boolean') return source;
   let result: unknown;
@@ -117,7 +170,9 @@ export function evalExpr(source: string | boolean, vars: Vars): unknown {
   try {
     // Only the names the expression reads are converted: resolving every variable would be slow
     // and would fail on unrelated broken templates.
-    for (const name of exprNames(source)) if (Object.hasOwn(vars, name)) bindings[name] = toCel(vars[name]);
+    for (const name of identNames(source)) if (name !== 'vars' && Object.hasOwn(vars, name)) bindings[name] = toCel(vars[name]);
+    const byName = varsReads(source).names;
+    if (byName.size > 0) bindings.vars = new Map([...byName].filter((n) => Object.hasOwn(vars, n) && vars[n] !== undefined).map((n) => [n, toCel(vars[n])]));
   } catch (err) {
     throw new ExprError(`cannot evaluate ${JSON.stringify(source)}: ${(err as Error).message}`, exprHint(source));
   }
@@ -135,7 +190,7 @@ export function evalExpr(source: string | boolean, vars: Vars): unknown {
     if (failure) throw new ExprError(`cannot evaluate ${JSON.stringify(source)}: ${failure.message}`, failure.hint);
     throw new ExprError(
       `cannot evaluate ${JSON.stringify(source)}: ${msg}`,
-      msg.includes('unresolved') ? 'a variable it names is not defined; test optional ones with has(parent.field)' : exprHint(source),
+      msg.includes('unresolved') ? 'a variable it names is not defined; test an optional one first: has(vars.x) && x > 1 (has(a.b) for a field)' : exprHint(source),
     );
   }
   return result;
@@ -167,8 +222,19 @@ function toCel(value: unknown): unknown {
   return value;
 }
 
-/** Top-level variable names an expression reads (for validation before the run). */
+/**
+ * Top-level variable names an expression reads (for validation before the run and binding):
+ * `vars` is not one, and neither is a name the expression tests with has(vars.x): it is optional.
+ */
 export function exprNames(source: string): Set<string> {
+  const names = identNames(source);
+  names.delete('vars');
+  for (const t of varsReads(source).tested) names.delete(t);
+  return names;
+}
+
+/** Every top-level name the expression reads (comprehension variables are not). */
+function identNames(source: string): Set<string> {
   const names = new Set<string>();
   const bound = new Set<string>();
   const visit = (node: unknown): void => {

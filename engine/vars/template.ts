@@ -4,11 +4,10 @@
  */
 import { createRequire } from 'node:module';
 import type Handlebars from 'handlebars';
-import { stringify as toYaml } from 'yaml';
 import type { Place } from '../errors.js';
-import { VersionError, versionTest } from './version.js';
+import { blockHelpers, filterHint, GUARD_HELPERS, HelperError, helpers } from './helpers.js';
+import { VersionError } from './version.js';
 import { secrets } from '../secrets.js';
-import { shellQuote } from '../connect/shell.js';
 
 export type Vars = Record<string, unknown>;
 
@@ -34,54 +33,9 @@ function handlebars(): typeof Handlebars {
   if (!instance) {
     instance = (require('handlebars') as typeof Handlebars).create();
     for (const [name, fn] of Object.entries(helpers)) instance.registerHelper(name, tainting(fn));
+    for (const [name, fn] of Object.entries(blockHelpers)) instance.registerHelper(name, fn);
   }
   return instance;
-}
-
-const helpers: Record<string, Handlebars.HelperDelegate> = {
-  /** {{default x "fallback"}}: x unless it is undefined or null. */
-  default: (value: unknown, fallback: unknown) => (value === undefined || value === null ? fallback : value),
-  b64encode: (value: unknown) => Buffer.from(String(value), 'utf8').toString('base64'),
-  b64decode: (value: unknown) => Buffer.from(String(value), 'base64').toString('utf8'),
-  to_json: (value: unknown) => JSON.stringify(value),
-  // Never folded: a long value (a secret among them) stays on one line.
-  to_yaml: (value: unknown) => toYaml(value, { lineWidth: 0 }).trimEnd(),
-  /** {{join list ","}} */
-  join: (list: unknown, sep: unknown) => (Array.isArray(list) ? list.join(typeof sep === 'string' ? sep : ',') : String(list)),
-  /** {{indent text 4}}: indent every line but the first, for nesting a block in YAML. */
-  indent: (text: unknown, width: unknown) => {
-    const pad = ' '.repeat(typeof width === 'number' ? width : 2);
-    return String(text).split('\n').join(`\n${pad}`);
-  },
-  /** {{quote x}}: a single-quoted shell word. */
-  quote: (value: unknown) => shellQuote(String(value)),
-  lower: (value: unknown) => String(value).toLowerCase(),
-  upper: (value: unknown) => String(value).toUpperCase(),
-  eq: (a: unknown, b: unknown) => a === b,
-  /** {{#if (version kubernetes_version "<" "1.24")}}: Ansible's version test (also a CEL function). */
-  version: (a: unknown, op: unknown, b: unknown) => versionTest(a, op, b),
-  /**
-   * {{#if (accepts table "--network-plugin" kubernetes_version)}}: false when `table` (a list of
-   * {name, removed}) says the option was removed at or before that version, else true.
-   */
-  accepts: (table: unknown, name: unknown, version: unknown) => accepts(table, name, version),
-  /** {{to_yaml (accepted table gates kubernetes_version)}}: `map` without the keys `accepts` refuses. */
-  accepted: (table: unknown, map: unknown, version: unknown) => {
-    if (!map || typeof map !== 'object' || Array.isArray(map)) throw new TemplateError(`accepted: expected a map, got ${JSON.stringify(map)}`);
-    return Object.fromEntries(Object.entries(map).filter(([key]) => accepts(table, key, version)));
-  },
-  /** {{log x}}: Handlebars' own writes raw values to stdout; this one writes them masked to stderr. */
-  log: (...args: unknown[]) => {
-    const text = args.slice(0, -1).map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
-    process.stderr.write(secrets.redact(`template log: ${text}`) + '\n');
-    return '';
-  },
-};
-
-function accepts(table: unknown, name: unknown, version: unknown): boolean {
-  if (!Array.isArray(table)) throw new TemplateError(`accepts: expected a list of {name, removed}, got ${JSON.stringify(table)}`);
-  const entry = table.find((e) => (e as { name?: unknown } | null)?.name === name) as { removed?: unknown } | undefined;
-  return entry?.removed === undefined || versionTest(version, '<', entry.removed);
 }
 
 /** A helper's output made from a secret is secret: b64encode, upper, to_yaml, b64decode of one. */
@@ -106,7 +60,7 @@ export class TemplateError extends Error {
   }
 }
 
-const JINJA_FILTER = /\{\{[^}]*\|\s*([a-z_]+)/;
+const JINJA_FILTER = /\{\{[^}]*\|\s*([a-z_][\w.]*)/;
 const WHOLE_PATH = /^\s*\{\{\s*([A-Za-z_][\w]*(?:\.[\w-]+)*)\s*\}\}\s*$/;
 
 /** The type says "a string with a tag in it", so that a false answer does not make TypeScript think a string is not one. */
@@ -116,15 +70,11 @@ export function isTemplate(value: unknown): value is `${string}{{${string}` | `$
 
 /** Parse a template once: Jinja-isms and syntax errors become TemplateErrors with a hint. */
 export function checkTemplate(source: string): hbs.AST.Program {
-  const jinja = JINJA_FILTER.exec(source);
+  // Block parameters ({{#each list as |item i|}}) are Handlebars, not a Jinja filter.
+  const jinja = JINJA_FILTER.exec(source.replace(/\bas\s+\|[^|}]*\|/g, ''));
   if (jinja) {
     const filter = jinja[1]!;
-    throw new TemplateError(
-      `Jinja filter '| ${filter}' is not supported: templates are Handlebars, not Jinja`,
-      filter === 'default'
-        ? `write {{default name "fallback"}} instead of {{ name | default("fallback") }}`
-        : `use a helper call: {{${filter} value}} (helpers: ${Object.keys(helpers).join(', ')})`,
-    );
+    throw new TemplateError(`Jinja filter '| ${filter}' is not supported: templates are Handlebars, not Jinja`, filterHint(filter));
   }
   if (/\{%/.test(source)) {
     throw new TemplateError('Jinja statement {% ... %} is not supported', 'use Handlebars blocks: {{#if cond}}...{{/if}}, {{#each list}}...{{/each}}');
@@ -150,14 +100,20 @@ function unclosedBlock(source: string): { name: string; line: number } | undefin
   return stack[stack.length - 1];
 }
 
-/** Top-level variable names a template reads (for validation before the run). */
+/**
+ * Top-level variable names a template must find defined (for validation before the run). A
+ * name the template also hands to `default` or `defined` is optional: it says it may be absent.
+ */
 export function referencedNames(source: string): Set<string> {
   const names = new Set<string>();
+  const optional = new Set<string>();
   const visit = (node: unknown, scoped: boolean): void => {
     if (!node || typeof node !== 'object') return;
     const n = node as { type?: string; [k: string]: unknown };
     if (n.type === 'PathExpression') {
       const p = n as unknown as hbs.AST.PathExpression;
+      // @root.x is the variable x wherever it is read (inside #each too).
+      if (p.data && p.parts[0] === 'root' && p.parts.length > 1) names.add(p.parts[1]!);
       if (!p.data && p.depth === 0 && !scoped && p.parts.length > 0 && p.original !== 'this' && !p.original.startsWith('this.')) {
         names.add(p.parts[0]!);
       }
@@ -168,6 +124,9 @@ export function referencedNames(source: string): Set<string> {
       const params = (n.params as unknown[]) ?? [];
       const isHelper = helperNames.has(path.original) || params.length > 0;
       if (!isHelper) visit(path, scoped);
+      const guarded = GUARD_HELPERS.has(path.original) ? (params[0] as hbs.AST.PathExpression | undefined) : undefined;
+      if (guarded?.type === 'PathExpression' && !guarded.data && guarded.depth === 0 && guarded.parts.length > 0) optional.add(guarded.parts[0]!);
+      if (guarded?.type === 'PathExpression' && guarded.data && guarded.parts[0] === 'root' && guarded.parts.length > 1) optional.add(guarded.parts[1]!);
       for (const p of params) visit(p, scoped);
       visit(n.hash, scoped);
       // Inside #each/#with the context changes, so names there are not top-level.
@@ -182,29 +141,38 @@ export function referencedNames(source: string): Set<string> {
     }
   };
   visit(checkTemplate(source), false);
+  for (const name of optional) names.delete(name);
   return names;
 }
 
 const compiled = new Map<string, Handlebars.TemplateDelegate>();
 
+/**
+ * The template's output, ending as Ansible's does: rendered without the template's last
+ * newline, then given newlines until it ends with as many as the template (so `{{ x }}\n` with
+ * an x that ends in a newline writes one, not two).
+ */
 export function renderString(source: string, vars: Vars): string {
   let fn = compiled.get(source);
+  const newlines = /\n*$/.exec(source)![0].length;
   if (!fn) {
     checkTemplate(source);
-    fn = handlebars().compile(source, { strict: true, noEscape: true });
+    fn = handlebars().compile(newlines > 0 ? source.slice(0, -1) : source, { strict: true, noEscape: true });
     compiled.set(source, fn);
   }
   try {
-    const out = fn(vars);
+    let out = fn(vars);
+    const have = /\n*$/.exec(out)![0].length;
+    if (have < newlines) out += '\n'.repeat(newlines - have);
     secrets.derive(out);
     return out;
   } catch (err) {
-    if (err instanceof VersionError) throw new TemplateError(err.message, err.hint);
+    if (err instanceof VersionError || err instanceof HelperError) throw new TemplateError(err.message, err.hint);
     if (err instanceof TemplateError) throw err;
     const msg = (err as Error).message;
     const undef = /"([^"]+)" not defined in/.exec(msg);
     if (undef) {
-      throw new TemplateError(`undefined variable '${undef[1]}' in template ${JSON.stringify(truncate(source))}`, `define it in vars, or give a fallback: {{default ${undef[1]} "value"}}`);
+      throw new TemplateError(`undefined variable '${undef[1]}' in template ${JSON.stringify(truncate(source))}`, `define it in vars, or give a fallback: {{default ${undef[1]} "value"}} (or test it: {{#if (defined ${undef[1]})}}...{{/if}})`);
     }
     throw new TemplateError(`template failed: ${msg.split('\n')[0]}`);
   }

@@ -214,7 +214,7 @@ describe('settings: types, paths and precedence', () => {
     );
     const file = join(dir, 'ansible.cfg');
     expect(s.warnings).toEqual([
-      `${file}:3: [defaults] hash_behaviour = merge is not supported by tsplay and is ignored: tsplay replaces dictionaries (Ansible's default); write the merged values, or combine them in a template`,
+      `hash_behaviour = merge (${file}:3): include_vars merges dictionaries into the host's values, as Ansible does; every other variable layer (group_vars, play vars, role vars, ...) still replaces them, where Ansible would merge: write the merged values`,
     ]);
     expect(s.notes).toEqual([
       `interpreter_python = /usr/bin/python3 (${file}:4): accepted and unused: tsplay needs no Python on hosts`,

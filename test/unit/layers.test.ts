@@ -40,9 +40,9 @@ describe('engine layers', () => {
     expect(circles).toEqual([]);
   });
 
-  it('run, modules, connect, load and vars import nothing from cli, report or shard', () => {
+  it('run, modules, connect, load and vars import nothing from cli, report, shard or migrate', () => {
     const upward = [...graph].flatMap(([file, deps]) =>
-      /^(run|modules|connect|load|vars)\//.test(file) ? deps.filter((d) => /^(cli|report|shard)\//.test(d) || d === 'cli.ts').map((d) => `${file} -> ${d}`) : [],
+      /^(run|modules|connect|load|vars)\//.test(file) ? deps.filter((d) => /^(cli|report|shard|migrate)\//.test(d) || d === 'cli.ts').map((d) => `${file} -> ${d}`) : [],
     );
     expect(upward).toEqual([]);
   });
