@@ -19,4 +19,6 @@ export const shell = moduleTable('shell', simulatedHost, [
   { name: 'pipes and redirects', args: { cmd: 'echo a b | wc -w > /tmp/words' }, changes: ['run: echo a b | wc -w > /tmp/words'], after: { '/tmp/words': '2\n' }, idempotent: false },
   { name: 'creates settles it', args: { cmd: 'echo x > /etc/once', creates: '/etc/once' }, changes: [/^run: /], after: { '/etc/once': 'x\n' } },
   { name: 'a failing pipeline fails', args: { cmd: 'exit 4' }, changes: ['run: exit 4'], fails: 'non-zero exit 4' },
+  // bash's own syntax (a here-string, BASH_VERSION) works only when bash runs it, not /bin/sh (dash).
+  { name: 'executable: the shell that runs it', args: { cmd: 'cat <<< "${BASH_VERSION:+bash}" > /tmp/sh', executable: '/bin/bash' }, changes: [/^run: /], after: { '/tmp/sh': 'bash\n' }, idempotent: false },
 ]);

@@ -74,5 +74,14 @@ export default moduleTable('sysctl', simulatedHost, [
     after: { [F]: 'vm.swappiness=0\n', ...liveAfter('vm.swappiness', '60') },
     simulatorOnly: true,
   },
+  { name: 'sysctl_set: false leaves a live value when the file is right (Ansible reloads only on a file change)', args: { name: 'vm.swappiness', value: '0', sysctl_file: F, sysctl_set: false }, before: { ...live('vm.swappiness', '60'), [F]: 'vm.swappiness=0\n' }, after: liveAfter('vm.swappiness', '60') },
+  { name: 'sysctl_set: false still sets it live with a file change', args: { name: 'vm.swappiness', value: '0', sysctl_file: F, sysctl_set: false }, before: live('vm.swappiness', '60'), changes: [`create ${F}: vm.swappiness=0`, 'set vm.swappiness live: 60 -> 0'], after: { [F]: 'vm.swappiness=0\n', ...liveAfter('vm.swappiness', '0') }, simulatorOnly: true },
+  {
+    name: 'ignoreerrors: a key the kernel lacks now gets only the file',
+    args: { name: 'net.bridge.bridge-nf-call-iptables', value: '1', sysctl_file: F, ignoreerrors: true },
+    changes: [`create ${F}: net.bridge.bridge-nf-call-iptables=1`],
+    after: { [F]: 'net.bridge.bridge-nf-call-iptables=1\n' },
+    simulatorOnly: true,
+  },
   { name: 'present without value fails', args: { name: 'vm.swappiness' }, before: live('vm.swappiness', '0'), fails: { message: 'value is required for vm.swappiness with state: present', hint: /state: absent/ } },
 ]);

@@ -1,6 +1,7 @@
 /**
  * command — run a program. Its outcome cannot be predicted, so check mode says "would run" unless
- * `creates`/`removes` settle it. `shell` (shell.ts) is the same with shell syntax allowed.
+ * `creates`/`removes` settle it. `shell` (shell.ts) is the same with shell syntax allowed, run by
+ * /bin/sh or the shell `executable` names.
  *
  *   - name: load ipvs modules
  *     command: modprobe ip_vs
@@ -11,21 +12,26 @@ import { defineModule, type ModuleDef, type ArgSchema } from '../types.js';
 import { exists, fact, gather } from './facts.js';
 import { q } from './remote.js';
 
-const schema = {
+const commandProperties = {
+  cmd: { type: 'string' },
+  argv: { type: 'array', items: { type: 'string' } },
+  chdir: { type: 'string' },
+  creates: { type: 'string', description: 'Skip when this path exists.' },
+  removes: { type: 'string', description: 'Run only when this path exists.' },
+  stdin: { type: 'string' },
+} as const;
+
+const commandSchema = { type: 'object', properties: commandProperties, additionalProperties: false } as const satisfies ArgSchema;
+
+/** shell's own: the shell to run the command with (Ansible's `executable`), as an absolute path. */
+const shellSchema = {
   type: 'object',
-  properties: {
-    cmd: { type: 'string' },
-    argv: { type: 'array', items: { type: 'string' } },
-    chdir: { type: 'string' },
-    creates: { type: 'string', description: 'Skip when this path exists.' },
-    removes: { type: 'string', description: 'Run only when this path exists.' },
-    stdin: { type: 'string' },
-  },
+  properties: { ...commandProperties, executable: { type: 'string', pattern: '^/', description: 'The shell to run the command with, an absolute path (default /bin/sh).' } },
   additionalProperties: false,
 } as const satisfies ArgSchema;
 
-/** The arguments as the schema allows them (a field it lacks, or a type it does not allow, fails to compile). */
-export type CommandArgs = FromSchema<typeof schema>;
+/** The arguments as the schemas allow them (a field they lack, or a type they do not allow, fails to compile). */
+export type CommandArgs = FromSchema<typeof shellSchema>;
 
 interface Observed {
   createsExists?: boolean;
@@ -36,7 +42,8 @@ export function commandModule(name: 'command' | 'shell'): ModuleDef<CommandArgs,
   const commandLine = (args: CommandArgs): string => {
     if (args.argv) return args.argv.map(q).join(' ');
     const cmd = args.cmd ?? '';
-    return name === 'shell' ? cmd : splitWords(cmd).map(q).join(' ');
+    if (name === 'command') return splitWords(cmd).map(q).join(' ');
+    return args.executable ? `${q(args.executable)} -c ${q(cmd)}` : cmd;
   };
   return defineModule<CommandArgs, Observed, string>({
     name,
@@ -47,7 +54,7 @@ export function commandModule(name: 'command' | 'shell'): ModuleDef<CommandArgs,
         : '- name: load ipvs modules\n  command: modprobe ip_vs\n  args: { creates: /sys/module/ip_vs }',
     runsOn: 'target',
     freeForm: 'cmd',
-    schema,
+    schema: name === 'shell' ? shellSchema : commandSchema,
     async probe(ctx, args) {
       if (!args.creates && !args.removes) return {};
       const none = fact('true', () => undefined);

@@ -7,7 +7,9 @@
  * Probe (one round trip): the live value (`sysctl -n`) and the file. Plan edits the file like
  * Ansible: the first line for the key gets the new value, later duplicates go; a missing key is
  * appended; `state: absent` removes its lines (the live value is left alone). Apply writes the file
- * atomically, then, when the live value differs and `reload` is true (default), runs `sysctl -w`.
+ * atomically, then, when the live value differs and `reload` is true (default), runs `sysctl -w`
+ * (with Ansible's `sysctl_set: false`, only when the file changed; with `ignoreerrors`, a key the
+ * kernel does not have now is left to the file).
  * If the live step fails (seen on containers: /proc/sys is read-only) the task fails with sysctl's
  * error and the cause, after the file was written. `reload: false` manages only the file.
  */
@@ -39,6 +41,8 @@ const schema = {
     state: { enum: ['present', 'absent'] },
     sysctl_file: { type: 'string', description: `File to keep the setting in (default ${DEFAULT_FILE}).` },
     reload: { type: 'boolean', description: 'Also set the live value with sysctl -w when it differs (default true).' },
+    sysctl_set: { type: 'boolean', description: "Ansible's: true sets the live value whenever it differs (as reload does here); false only when the file changes." },
+    ignoreerrors: { type: 'boolean', description: 'A key the kernel does not have now (its module not loaded) is no error: only the file is written.' },
   },
   required: ['name'],
   additionalProperties: false,
@@ -107,7 +111,9 @@ export function planSysctl(args: SysctlArgs, obs: SysctlObserved): Plan<SysctlPl
       diff: { path, before: obs.file, after },
     });
   }
-  if (value !== null && args.reload !== false && obs.live !== value) {
+  // Ansible's sysctl_set: false leaves the live value to the reload that follows a file change.
+  const liveStep = args.reload !== false && (args.sysctl_set !== false || data.content !== undefined) && !(args.ignoreerrors && obs.live === null);
+  if (value !== null && liveStep && obs.live !== value) {
     data.live = value;
     changes.push({
       summary:
