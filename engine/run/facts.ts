@@ -8,6 +8,7 @@ import { UnreachableError } from '../connect/types.js';
 import { recordOutcome } from './outcome.js';
 import type { HostState, RunState } from './state.js';
 import { assignResolved } from '../vars/context.js';
+import { secrets } from '../secrets.js';
 
 // key=value lines; values are single-line by construction (tr -d of newlines where needed).
 // `ip route get` only asks the kernel which route it would take: no packet is sent.
@@ -25,6 +26,7 @@ echo "memtotal_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo 2>/dev/null)"
 echo "user_id=$(id -un)"
 echo "proc1=$(cat /proc/1/comm 2>/dev/null)"; [ -d /run/systemd/system ] && echo "systemd_dir=yes"
 for p in apt-get dnf yum zypper apk pacman; do if command -v $p >/dev/null 2>&1; then echo "pkg=$p"; break; fi; done
+echo "env_b64=$(env -0 2>/dev/null | base64 | tr -d '\\n')"
 `;
 
 /** Ansible's names for /etc/os-release IDs (its distribution facts); others are capitalized. */
@@ -83,7 +85,18 @@ export function factsFrom(stdout: string): Record<string, unknown> {
     processor_nproc: Number(kv.nproc) || 0,
     memtotal_mb: Number.isFinite(memKb) ? Math.floor(memKb / 1024) : 0,
     user_id: kv.user_id,
+    env: environmentFrom(kv.env_b64 ?? ''),
   };
+}
+
+/** ansible_env: the environment tasks run with, from `env -0` (values may hold newlines). */
+function environmentFrom(b64: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const entry of Buffer.from(b64, 'base64').toString('utf8').split('\0')) {
+    const eq = entry.indexOf('=');
+    if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  return env;
 }
 
 /** As Ansible's service_mgr fact: PID 1's name, unless that is a generic init or a shell. */
@@ -98,6 +111,8 @@ export async function gatherFacts(run: RunState, host: HostState): Promise<void>
     const conn = await run.connections.get(host.name);
     const res = await conn.exec(SCRIPT);
     const facts = factsFrom(res.stdout.toString('utf8'));
+    // A host's environment may hold a secret-named variable (a token): masked like any other.
+    secrets.addFromVars({ ansible_env: facts.env });
     assignResolved(host.facts, { ansible_facts: facts, ...Object.fromEntries(Object.entries(facts).map(([k, v]) => [`ansible_${k}`, v])) });
   } catch (err) {
     if (!(err instanceof UnreachableError)) throw err;

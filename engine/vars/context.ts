@@ -33,7 +33,7 @@ export const MAGIC_VARS = [
 
 export const FACT_NAMES = [
   'ansible_facts',
-  ...['hostname', 'nodename', 'fqdn', 'kernel', 'kernel_version', 'architecture', 'machine', 'system', 'distribution', 'distribution_version', 'distribution_major_version', 'distribution_release', 'os_family', 'pkg_mgr', 'service_mgr', 'default_ipv4', 'all_ipv4_addresses', 'processor_vcpus', 'processor_nproc', 'memtotal_mb', 'user_id'].map((n) => `ansible_${n}`),
+  ...['hostname', 'nodename', 'fqdn', 'kernel', 'kernel_version', 'architecture', 'machine', 'system', 'distribution', 'distribution_version', 'distribution_major_version', 'distribution_release', 'os_family', 'pkg_mgr', 'service_mgr', 'default_ipv4', 'all_ipv4_addresses', 'processor_vcpus', 'processor_nproc', 'memtotal_mb', 'user_id', 'env'].map((n) => `ansible_${n}`),
 ];
 
 /**

@@ -51,6 +51,11 @@ describe('facts', () => {
     for (const [name, value] of Object.entries(ours)) {
       if (name === 'fqdn') continue;
       const expected = theirs[`ansible_${name}`];
+      // The environment of each tool's own process: the variables both have, not every one.
+      if (name === 'env') {
+        for (const k of ['HOME', 'PATH', 'USER']) expect((value as Record<string, string>)[k], `env.${k}`).toBe((expected as Record<string, string>)[k]);
+        continue;
+      }
       if (name === 'default_ipv4') expect(value, name).toEqual(Object.fromEntries(Object.keys(value as object).map((k) => [k, (expected as Record<string, unknown>)[k]])));
       else expect(value, name).toEqual(expected);
     }
@@ -70,6 +75,7 @@ describe('facts', () => {
     ['an unknown distribution', 'os_id=exotic\nos_version_id=1', { distribution: 'Exotic', os_family: 'Exotic' }],
     ['a default route', 'route=8.8.8.8 via 10.0.0.1 dev eth0 src 10.0.0.5 uid 0\nall_ipv4=127.0.0.1 10.0.0.5 ', { default_ipv4: { address: '10.0.0.5', interface: 'eth0', gateway: '10.0.0.1' }, all_ipv4_addresses: ['10.0.0.5'] }],
     ['no default route (a test host)', 'route=\nall_ipv4=127.0.0.1 10.251.1.3 ', { default_ipv4: {}, all_ipv4_addresses: ['10.251.1.3'] }],
+    ['the environment, a value with a newline in it', `env_b64=${Buffer.from('HOME=/root\0MULTI=a\nb\0PATH=/usr/bin\0').toString('base64')}`, { env: { HOME: '/root', MULTI: 'a\nb', PATH: '/usr/bin' } }],
   ])('%s', (_what, out, expected) => {
     expect(factsFrom(out)).toMatchObject(expected);
   });

@@ -41,4 +41,13 @@ describe('registered results are data', () => {
     // include_vars: still a template, rendered when read.
     expect(r.stdout).toContain('hello node-a');
   });
+
+  it('ansible_env is the environment tasks run with; a secret-named variable in it is masked', async () => {
+    writeFileSync(join(dir, 'env.yml'), ['- hosts: all', '  gather_facts: true', '  tasks:', '    - debug: { msg: "home=[{{ ansible_env.HOME }}]" }', '    - debug: { var: ansible_env }'].join('\n') + '\n');
+    const r = await tsplay([join(dir, 'env.yml'), '-i', join(dir, 'hosts.yml')], { env: { HOME: '/home/envtest', DEPLOY_TOKEN: 'tok-9f3e1b7c55' } });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('home=[/home/envtest]');
+    expect(r.stdout).toContain('DEPLOY_TOKEN');
+    expect(r.stdout + r.stderr).not.toContain('tok-9f3e1b7c55');
+  });
 });
